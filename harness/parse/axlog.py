@@ -229,25 +229,22 @@ class LogScanner:
             stop = cont.end() if cont is not None else le  # always matches (may be empty)
             close = _CLOSE.match(buf, stop, end)
             if close is None:
-                if stop >= end and not final:
-                    return None
+                if stop + 1 >= end and not final:
+                    return None  # the line after the last continuation line is incomplete
                 bad_line = line + buf.count("\n", vstart, stop) + 1
-                if stop >= end:
-                    self._error(
-                        out, bad_line, 1, f"truncated record: {variant} is not closed by '}}'"
-                    )
-                    return end
                 nl = buf.find("\n", stop + 1, end)
                 found = buf[stop + 1 : nl if nl != -1 else end]
-                if _TRUNCATED_MARK in found or _TRUNCATED_MARK in buf[vstart:stop]:
+                if _TRUNCATED_MARK in buf[vstart:stop] or _TRUNCATED_MARK in found:
                     why = "record cut by axlog's 2048-byte buffer ('<log truncated>')"
+                elif stop + 1 >= end:
+                    why = "truncated record: not closed by '}' before end of input"
                 else:
                     why = (
-                        f"record interrupted: expected an indented field line or '}}', "
+                        "record interrupted: expected an indented field line or '}', "
                         f"found {found[:40]!r}"
                     )
                 self._error(out, bad_line, 1, f"{variant}: {why}")
-                return le
+                return end if stop + 1 >= end else le
             text = first + buf[le : close.start(2)]
             last_line = line + buf.count("\n", le, close.end())
             resume = close.end()
