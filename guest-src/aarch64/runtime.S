@@ -1,0 +1,61 @@
+/*
+ * axharness guest runtime for aarch64 (EL1, MMU off), embedded in the axvisor image.
+ *
+ * It prints a start marker on the PL011 UART (passed through to the guest), calls the
+ * scenario payload, prints an end marker and asks for PSCI SYSTEM_OFF through HVC.
+ * The payload area is a hole the harness fills per run: it finds the 16-byte magic
+ * "AXH-PAYLOAD-AREA" in the image, reads the capacity after it and writes the scenario's
+ * position-independent code at the next 4 KiB boundary. An unfilled hole holds the default
+ * payload, a lone `ret`, so the bare image still boots and shuts down cleanly.
+ *
+ * Registers given to the payload: x19 = UART base, x20 = address of the `axh_puts`
+ * routine (x0 = NUL-terminated string; clobbers x0-x2), sp = a 16 KiB stack.
+ */
+        .equ UART_BASE, 0x09000000
+        .equ PAYLOAD_CAPACITY, 0x10000
+
+        .section .text.boot, "ax"
+        .global _start
+_start:
+        adr     x1, stack_top
+        mov     sp, x1
+        movz    x19, #(UART_BASE >> 16), lsl #16
+        adr     x20, axh_puts
+        adr     x0, msg_start
+        blr     x20
+        adr     x1, payload
+        blr     x1
+        adr     x0, msg_end
+        blr     x20
+        /* PSCI SYSTEM_OFF (DEN0022 5.10): function id 0x84000008 in w0. */
+        movz    x0, #0x0008
+        movk    x0, #0x8400, lsl #16
+        hvc     #0
+1:      wfe
+        b       1b
+
+/* axh_puts: write the NUL-terminated string at x0 to the PL011 data register. */
+axh_puts:
+        ldrb    w1, [x0], #1
+        cbz     w1, 2f
+1:      ldr     w2, [x19, #0x18]        /* UARTFR: wait while TXFF (bit 5) */
+        tbnz    w2, #5, 1b
+        strb    w1, [x19]
+        b       axh_puts
+2:      ret
+
+msg_start: .asciz "AXH:GUEST-START aarch64\n"
+msg_end:   .asciz "AXH:GUEST-END\n"
+
+        .balign 16
+        .ascii  "AXH-PAYLOAD-AREA"
+        .quad   PAYLOAD_CAPACITY
+        .balign 4096
+payload:
+        ret
+        .fill   (PAYLOAD_CAPACITY - 4), 1, 0
+
+        .balign 16
+stack:
+        .fill   0x4000, 1, 0
+stack_top:

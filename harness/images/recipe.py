@@ -1,0 +1,261 @@
+"""Image recipes: the declarative TOML files in images/recipes/, loaded into typed values.
+
+A recipe says everything that determines an image: the axvisor release (exact version and the
+sha256 crates.io publishes for it), cargo target, features, log level, rustflags, environment,
+files and crate patches the published sources need, the guest it embeds and the QEMU profile it
+is meant for. Every key is checked; an unknown key or a bad value is a UsageError naming the
+file, the line and what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UsageError
+
+ARCHES = ("aarch64", "riscv64", "x86_64")
+LOG_LEVELS = ("off", "error", "warn", "info", "debug", "trace")
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_CRATE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class CratePatch:
+    """A unified diff (our own) applied to one crates.io dependency, used via [patch.crates-io]."""
+
+    crate: str
+    version: str
+    patch: Path  # absolute path of the .patch file
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraFile:
+    """A file the published axvisor crate lacks, written into its source tree before building."""
+
+    dest: str  # relative to the unpacked crate root
+    source: Path  # absolute path
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class GuestSpec:
+    """The guest the image embeds: its source under guest-src/ and its VM config template."""
+
+    source: Path  # absolute path of the guest's assembly source
+    vm_config: Path  # absolute path of the VM config template (kernel_path is filled in)
+    entry: int  # load address and entry point of the guest (guest-physical)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRecipe:
+    """One buildable axvisor image."""
+
+    path: Path
+    name: str
+    arch: str
+    axvisor_version: str
+    axvisor_sha256: str
+    axvcpu_version: str  # the AxVCpuExitReason generation this image reports with
+    target: str
+    features: tuple[str, ...]
+    log_level: str
+    rustflags: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    to_bin: bool
+    extra_files: tuple[ExtraFile, ...]
+    crate_patches: tuple[CratePatch, ...]
+    qemu_profile: str
+    guest: GuestSpec
+    notes: str = field(default="")
+
+    def canonical(self) -> dict[str, Any]:
+        """Everything that determines the build output, in a stable form (for the cache key)."""
+        return {
+            "name": self.name,
+            "arch": self.arch,
+            "axvisor": [self.axvisor_version, self.axvisor_sha256],
+            "axvcpu": self.axvcpu_version,
+            "target": self.target,
+            "features": list(self.features),
+            "log_level": self.log_level,
+            "rustflags": list(self.rustflags),
+            "env": [list(kv) for kv in self.env],
+            "to_bin": self.to_bin,
+            "extra_files": [[f.dest, _sha256_file(f.source)] for f in self.extra_files],
+            "crate_patches": [
+                [p.crate, p.version, _sha256_file(p.patch)] for p in self.crate_patches
+            ],
+            "guest": [_sha256_file(self.guest.source), _sha256_file(self.guest.vm_config),
+                      self.guest.entry],
+        }
+
+    def digest(self) -> str:
+        blob = json.dumps(self.canonical(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class _Checker:
+    """Validates one TOML table at a time, naming the file and the line of each key."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, key: str, table: str | None = None) -> int:
+        in_table = table is None
+        for no, raw in enumerate(self.lines, 1):
+            line = raw.strip()
+            if line.startswith("["):
+                in_table = table is not None and line.strip("[] ") == table
+                continue
+            if in_table and re.match(rf"^{re.escape(key)}\s*=", line):
+                return no
+        for no, raw in enumerate(self.lines, 1):
+            if raw.strip().strip("[] ") == (table or key):
+                return no
+        return 1
+
+    def fail(self, table: str | None, key: str, expected: str) -> UsageError:
+        where = f"{table}.{key}" if table else key
+        return UsageError(
+            f"{self.path}:{self.line_of(key, table)}: `{where}`: expected {expected}"
+        )
+
+    def table(self, data: dict[str, Any], name: str, allowed: set[str],
+              required: set[str]) -> dict[str, Any]:
+        value = data.get(name)
+        if not isinstance(value, dict):
+            raise UsageError(f"{self.path}:1: missing table [{name}]")
+        for key in value:
+            if key not in allowed:
+                raise UsageError(
+                    f"{self.path}:{self.line_of(key, name)}: unknown key `{name}.{key}` "
+                    f"(allowed: {', '.join(sorted(allowed))})"
+                )
+        for key in sorted(required):
+            if key not in value:
+                raise UsageError(f"{self.path}:{self.line_of(name)}: [{name}] lacks `{key}`")
+        return value
+
+    def string(self, tbl: dict[str, Any], table: str, key: str, pattern: re.Pattern[str] | None
+               = None, choices: tuple[str, ...] | None = None, default: str | None = None) -> str:
+        value = tbl.get(key, default)
+        if not isinstance(value, str):
+            raise self.fail(table, key, "a string")
+        if pattern is not None and not pattern.match(value):
+            raise self.fail(table, key, f"a string matching {pattern.pattern}, got {value!r}")
+        if choices is not None and value not in choices:
+            raise self.fail(table, key, f"one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def strings(self, tbl: dict[str, Any], table: str, key: str) -> tuple[str, ...]:
+        value = tbl.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(table, key, "a list of strings")
+        return tuple(value)
+
+    def existing(self, base: Path, tbl: dict[str, Any], table: str, key: str) -> Path:
+        rel = self.string(tbl, table, key)
+        path = (base / rel).resolve()
+        if not path.is_file():
+            raise self.fail(table, key, f"an existing file (relative to {base}), {path} is missing")
+        return path
+
+
+def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
+    """Load and validate one recipe file; paths inside are relative to images/ and guest-src/."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(f"cannot read recipe {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from exc
+    c = _Checker(path, text)
+    top_allowed = {"recipe", "axvisor", "build", "patch", "file", "guest", "qemu"}
+    for key in data:
+        if key not in top_allowed:
+            raise UsageError(f"{path}:{c.line_of(key)}: unknown table or key `{key}`")
+    images_dir = repo_root / "images"
+    r = c.table(data, "recipe", {"name", "arch", "notes"}, {"name", "arch"})
+    a = c.table(data, "axvisor", {"version", "sha256", "axvcpu"}, {"version", "sha256", "axvcpu"})
+    b = c.table(data, "build", {"target", "features", "log_level", "rustflags", "env", "to_bin"},
+                {"target", "log_level"})
+    g = c.table(data, "guest", {"source", "vm_config", "entry"}, {"source", "vm_config", "entry"})
+    q = c.table(data, "qemu", {"profile"}, {"profile"})
+
+    env = b.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise c.fail("build", "env", "a table of string values")
+    to_bin = b.get("to_bin", False)
+    if not isinstance(to_bin, bool):
+        raise c.fail("build", "to_bin", "true or false")
+    entry = g.get("entry")
+    if not isinstance(entry, int) or entry < 0:
+        raise c.fail("guest", "entry", "a non-negative integer address")
+
+    patches = []
+    for i, p in enumerate(data.get("patch", [])):
+        tbl = f"patch[{i}]"
+        if not isinstance(p, dict) or set(p) - {"crate", "version", "file", "why"} or \
+                {"crate", "version", "file", "why"} - set(p):
+            raise UsageError(f"{path}:{c.line_of('patch')}: each [[patch]] needs exactly "
+                             "crate, version, file, why")
+        patches.append(CratePatch(
+            crate=c.string(p, tbl, "crate", _CRATE),
+            version=c.string(p, tbl, "version", _SEMVER),
+            patch=c.existing(images_dir, p, tbl, "file"),
+            why=c.string(p, tbl, "why"),
+        ))
+    files = []
+    for i, f in enumerate(data.get("file", [])):
+        tbl = f"file[{i}]"
+        if not isinstance(f, dict) or set(f) != {"dest", "source", "why"}:
+            raise UsageError(f"{path}:{c.line_of('file')}: each [[file]] needs exactly "
+                             "dest, source, why")
+        dest = c.string(f, tbl, "dest")
+        if dest.startswith("/") or ".." in Path(dest).parts:
+            raise c.fail(tbl, "dest", "a path inside the crate")
+        files.append(ExtraFile(dest=dest, source=c.existing(images_dir, f, tbl, "source"),
+                               why=c.string(f, tbl, "why")))
+
+    return ImageRecipe(
+        path=path,
+        name=c.string(r, "recipe", "name", re.compile(r"^[a-z0-9][a-z0-9_-]*$")),
+        arch=c.string(r, "recipe", "arch", choices=ARCHES),
+        notes=c.string(r, "recipe", "notes", default=""),
+        axvisor_version=c.string(a, "axvisor", "version", _SEMVER),
+        axvisor_sha256=c.string(a, "axvisor", "sha256", _SHA256),
+        axvcpu_version=c.string(a, "axvisor", "axvcpu", _SEMVER),
+        target=c.string(b, "build", "target"),
+        features=c.strings(b, "build", "features"),
+        log_level=c.string(b, "build", "log_level", choices=LOG_LEVELS),
+        rustflags=c.strings(b, "build", "rustflags"),
+        env=tuple(sorted((str(k), str(v)) for k, v in env.items())),
+        to_bin=to_bin,
+        extra_files=tuple(files),
+        crate_patches=tuple(patches),
+        qemu_profile=c.string(q, "qemu", "profile"),
+        guest=GuestSpec(
+            source=c.existing(repo_root / "guest-src", g, "guest", "source"),
+            vm_config=c.existing(images_dir, g, "guest", "vm_config"),
+            entry=entry,
+        ),
+    )
+
+
+def find_recipes(repo_root: Path) -> list[Path]:
+    return sorted((repo_root / "images" / "recipes").glob("*.toml"))

@@ -1,0 +1,280 @@
+"""One QEMU machine per case, as a context manager.
+
+Serial console on the child's stdio (a pty, read with pexpect) and QMP on a unix socket in a
+private directory. QEMU starts paused (-S) so nothing is lost before capture starts; the
+machine runs in its own session (pexpect forks through a pty), so stopping it kills the whole
+process group: QMP `quit`, then SIGTERM, then SIGKILL, each with a bounded wait.
+
+The console is read by `run_until`, which feeds a caller-supplied watcher with every chunk and
+stops on: the watcher's verdict, a QMP event that ends the run, QEMU exiting, the wall-clock
+timeout, or the no-output watchdog. Before killing a machine that timed out, `diagnostics`
+collects `query-status`, the registers of every vCPU and the tail of the console.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import shlex
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pexpect
+
+from harness.errors import InfraError
+from harness.qemu.profiles import MachineProfile
+from harness.qemu.qmp_session import QmpError, QmpSession
+
+
+class Ending(enum.Enum):
+    """Why `run_until` returned."""
+
+    WATCHER = "watcher"  # the console watcher said the run is complete
+    SHUTDOWN = "shutdown"  # QMP SHUTDOWN/POWERDOWN event
+    GUEST_PANICKED = "guest-panicked"  # QMP GUEST_PANICKED
+    RESET = "reset"  # QMP RESET (axvisor does not reboot by design: a reset is an ending)
+    QEMU_EXITED = "qemu-exited"  # the process ended (EOF on the console)
+    TIMEOUT = "timeout"  # wall clock exceeded
+    WATCHDOG = "watchdog"  # no console output for too long
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    ending: Ending
+    detail: str
+    duration_s: float
+    console: bytes
+    exit_status: int | None
+
+
+class MachineError(InfraError):
+    """QEMU could not be started or controlled."""
+
+
+# A watcher gets the whole console so far and returns a reason string to stop, or None.
+Watcher = Callable[[bytes], "str | None"]
+
+
+class QemuMachine:
+    def __init__(
+        self,
+        profile: MachineProfile,
+        kernel: Path,
+        rundir: Path,
+        *,
+        timeout_scale: float = 1.0,
+        extra_args: tuple[str, ...] = (),
+        gdb: bool = False,
+    ) -> None:
+        self.profile = profile
+        self.kernel = kernel
+        self.rundir = rundir
+        self.timeout_s, self.watchdog_s = profile.scaled(timeout_scale)
+        self.extra_args = extra_args
+        self.gdb = gdb
+        self._sockdir = Path(tempfile.mkdtemp(prefix="axh-"))  # short path: sun_path is 108 bytes
+        self.qmp_socket = self._sockdir / "qmp.sock"
+        self.gdb_socket = self._sockdir / "gdb.sock"
+        self.qmp: QmpSession | None = None
+        self._child: Any = None  # pexpect.spawn
+        self._console = bytearray()
+        self._console_log: Any = None
+        self.pid: int | None = None
+        self.started_at = 0.0
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def argv(self) -> list[str]:
+        argv = self.profile.argv(str(self.kernel))
+        argv += [
+            "-display", "none",
+            "-serial", "stdio",
+            "-monitor", "none",
+            "-no-reboot",
+            "-qmp", f"unix:{self.qmp_socket},server=on,wait=off",
+            "-S",
+            *self.extra_args,
+        ]
+        if self.gdb:
+            argv += ["-chardev", f"socket,id=gdb0,path={self.gdb_socket},server=on,wait=off",
+                     "-gdb", "chardev:gdb0"]
+        return argv
+
+    def launch(self) -> None:
+        binary = shutil.which(self.profile.binary)
+        if binary is None:
+            raise MachineError(
+                f"{self.profile.binary} not found on PATH; run ci/install-host-deps.sh as root "
+                "(QEMU 10 from bookworm-backports)"
+            )
+        self.rundir.mkdir(parents=True, exist_ok=True)
+        argv = self.argv()
+        (self.rundir / "cmdline.sh").write_text(
+            "#!/bin/sh\n# Re-runs this case's QEMU by hand (paused: type `cont` on QMP, or drop -S).\n"
+            + " ".join(shlex.quote(a) for a in argv) + "\n"
+        )
+        self._console_log = (self.rundir / "console.log").open("wb")
+        try:
+            self._child = pexpect.spawn(argv[0], argv[1:], echo=False, timeout=None)
+        except pexpect.ExceptionPexpect as exc:
+            raise MachineError(f"cannot start {argv[0]}: {exc}") from exc
+        self.pid = self._child.pid
+        self.qmp = QmpSession(self.qmp_socket, self.rundir / "qmp.jsonl")
+        try:
+            self.qmp.connect()
+            self.qmp.command("cont")
+        except QmpError:
+            self._drain(0.2)
+            tail = bytes(self._console[-2000:]).decode(errors="replace")
+            self.stop()
+            raise MachineError(f"QEMU did not come up under QMP; console tail:\n{tail}") from None
+        self.started_at = time.monotonic()
+
+    def __enter__(self) -> QemuMachine:
+        self.launch()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- console -------------------------------------------------------------------------
+    @property
+    def console(self) -> bytes:
+        return bytes(self._console)
+
+    def _drain(self, wait_s: float) -> bool:
+        """Read what the console has; False once QEMU has closed it."""
+        if self._child is None:
+            return False
+        try:
+            chunk: bytes = self._child.read_nonblocking(65536, timeout=wait_s)
+        except pexpect.TIMEOUT:
+            return True
+        except pexpect.EOF:
+            return False
+        self._console += chunk
+        if self._console_log is not None:
+            self._console_log.write(chunk)
+            self._console_log.flush()
+        self._last_output = time.monotonic()
+        return True
+
+    def run_until(self, watcher: Watcher) -> RunResult:
+        """Capture the console until the run ends one way or another (see Ending)."""
+        start = self.started_at or time.monotonic()
+        self._last_output = time.monotonic()
+        ending, detail = Ending.QEMU_EXITED, "QEMU closed its console"
+        seen = 0
+        while True:
+            alive = self._drain(0.05)
+            if len(self._console) != seen:
+                seen = len(self._console)
+                reason = watcher(bytes(self._console))
+                if reason is not None:
+                    ending, detail = Ending.WATCHER, reason
+                    break
+            if self.qmp is not None:
+                ev = self._ending_event(self.qmp.poll_events())
+                if ev is not None:
+                    self._drain(0.1)  # what the guest printed just before
+                    ending, detail = ev
+                    break
+            if not alive:
+                break
+            now = time.monotonic()
+            if now - start > self.timeout_s:
+                ending, detail = Ending.TIMEOUT, f"no end after {self.timeout_s:.0f}s"
+                break
+            if now - self._last_output > self.watchdog_s:
+                ending, detail = Ending.WATCHDOG, f"console silent for {self.watchdog_s:.0f}s"
+                break
+        status = self._child.exitstatus if self._child is not None and \
+            not self._child.isalive() else None
+        return RunResult(ending, detail, time.monotonic() - start, self.console, status)
+
+    @staticmethod
+    def _ending_event(events: list[dict[str, Any]]) -> tuple[Ending, str] | None:
+        for ev in events:
+            name = ev.get("event")
+            data = ev.get("data", {})
+            if name in ("SHUTDOWN", "POWERDOWN"):
+                return Ending.SHUTDOWN, f"{name} {data}"
+            if name == "GUEST_PANICKED":
+                return Ending.GUEST_PANICKED, f"GUEST_PANICKED {data}"
+            if name == "RESET":
+                return Ending.RESET, f"RESET {data}"
+        return None
+
+    # -- diagnostics and teardown --------------------------------------------------------
+    def diagnostics(self) -> dict[str, Any]:
+        """State worth keeping before a hung or failed machine is killed."""
+        out: dict[str, Any] = {"console_tail": bytes(self._console[-4000:]).decode(
+            errors="replace")}
+        if self.qmp is None or not self.qmp.connected:
+            out["qmp"] = "not connected"
+            return out
+        try:
+            out["status"] = self.qmp.command("query-status")
+            out["cpus"] = self.qmp.command("query-cpus-fast")
+            out["registers"] = self.qmp.command(
+                "human-monitor-command", **{"command-line": "info registers -a"})
+        except QmpError as exc:
+            out["qmp_error"] = str(exc)
+        return out
+
+    def stop(self) -> None:
+        """QMP quit, then SIGTERM, then SIGKILL to the process group; always bounded."""
+        child, self._child = self._child, None
+        if child is not None:
+            if child.isalive() and self.qmp is not None and self.qmp.connected:
+                try:
+                    self.qmp.command("quit")
+                except QmpError:
+                    pass
+            for sig, wait_s in ((None, 3.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
+                if sig is not None and child.isalive():
+                    try:
+                        os.killpg(child.pid, sig)
+                    except ProcessLookupError:
+                        pass
+                end = time.monotonic() + wait_s
+                while child.isalive() and time.monotonic() < end:
+                    try:
+                        chunk = child.read_nonblocking(65536, timeout=0.05)
+                        self._console += chunk
+                        if self._console_log is not None:
+                            self._console_log.write(chunk)
+                    except (pexpect.TIMEOUT, pexpect.EOF):
+                        pass
+                if not child.isalive():
+                    break
+            try:
+                child.close(force=True)
+            except pexpect.ExceptionPexpect:
+                pass
+        if self.qmp is not None:
+            self.qmp.close()
+            self.qmp = None
+        if self._console_log is not None:
+            self._console_log.close()
+            self._console_log = None
+        shutil.rmtree(self._sockdir, ignore_errors=True)
+
+    def leaked(self) -> bool:
+        """True if any process of this machine's group is still alive (a test error)."""
+        if self.pid is None:
+            return False
+        try:
+            os.killpg(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True

@@ -1,0 +1,100 @@
+"""A synchronous QMP session (qemu.qmp's legacy wrapper) that journals every message.
+
+Every command, reply and event goes to qmp.jsonl with a timestamp, so a failed run can be
+read back message by message.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from qemu.qmp.legacy import QEMUMonitorProtocol
+
+from harness.errors import InfraError
+
+
+class QmpError(InfraError):
+    """QMP could not be reached or answered with an error."""
+
+
+class QmpSession:
+    def __init__(self, socket_path: Path, journal: Path) -> None:
+        self.socket_path = socket_path
+        self._journal: BinaryIO = journal.open("ab")
+        self._qmp: QEMUMonitorProtocol | None = None
+        self.events: list[dict[str, Any]] = []
+
+    def _log(self, direction: str, message: Any) -> None:
+        record = {"t": round(time.time(), 6), "dir": direction, "msg": message}
+        self._journal.write(json.dumps(record, default=str).encode() + b"\n")
+        self._journal.flush()
+
+    def connect(self, deadline_s: float = 10.0) -> None:
+        """Connect, retrying while QEMU creates the socket."""
+        end = time.monotonic() + deadline_s
+        last: Exception | None = None
+        while time.monotonic() < end:
+            if self.socket_path.exists():
+                qmp = QEMUMonitorProtocol(str(self.socket_path))
+                try:
+                    greeting = qmp.connect(negotiate=True)
+                except (OSError, EOFError) as exc:
+                    last = exc
+                else:
+                    self._qmp = qmp
+                    self._log("greeting", greeting)
+                    return
+            time.sleep(0.05)
+        raise QmpError(f"QMP socket {self.socket_path} did not answer within {deadline_s}s: {last}")
+
+    @property
+    def connected(self) -> bool:
+        return self._qmp is not None
+
+    def command(self, name: str, **args: Any) -> Any:
+        if self._qmp is None:
+            raise QmpError(f"QMP not connected (command {name})")
+        self._log("command", {"execute": name, "arguments": args})
+        try:
+            reply = self._qmp.cmd_raw(name, args or None)
+        except (OSError, EOFError, Exception) as exc:  # the socket can vanish at any time
+            self._log("error", repr(exc))
+            self._drop()
+            raise QmpError(f"QMP command {name} failed: {exc!r}") from exc
+        self._log("reply", reply)
+        if "error" in reply:
+            raise QmpError(f"QMP command {name} returned an error: {reply['error']}")
+        return reply.get("return")
+
+    def poll_events(self) -> list[dict[str, Any]]:
+        """Events that arrived since the last poll (non-blocking)."""
+        if self._qmp is None:
+            return []
+        got: list[dict[str, Any]] = []
+        try:
+            while True:
+                event = self._qmp.pull_event(wait=False)
+                if event is None:
+                    break
+                self._log("event", event)
+                got.append(event)
+        except (OSError, EOFError, Exception) as exc:
+            self._log("error", repr(exc))
+            self._drop()
+        self.events.extend(got)
+        return got
+
+    def _drop(self) -> None:
+        qmp, self._qmp = self._qmp, None
+        if qmp is not None:
+            try:
+                qmp.close()
+            except (OSError, EOFError, Exception):  # already gone
+                pass
+
+    def close(self) -> None:
+        self._drop()
+        self._journal.close()
