@@ -23,6 +23,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar, TypeAlias, cast
 
 from harness.model.values import (
+    U64_MAX,
     AccessWidth,
     GuestPhysAddr,
     MappingFlags,
@@ -74,12 +75,12 @@ class FieldSpec:
 
 
 def _chk_gpa(value: object, what: str) -> None:
-    if not isinstance(value, GuestPhysAddr):
+    if type(value) is not GuestPhysAddr:
         raise ModelError(f"{what}: expected GuestPhysAddr, got {type(value).__name__}")
 
 
 def _chk_width(value: object, what: str) -> None:
-    if not isinstance(value, AccessWidth):
+    if type(value) is not AccessWidth:
         raise ModelError(f"{what}: expected AccessWidth, got {type(value).__name__}")
 
 
@@ -93,7 +94,8 @@ class Hypercall:
     CATEGORY: ClassVar[Category] = Category.SYSTEM_CONTROL
 
     def __post_init__(self) -> None:
-        check_u64(self.nr, "Hypercall.nr")
+        if not (type(self.nr) is int and 0 <= self.nr <= U64_MAX):
+            check_u64(self.nr, "Hypercall.nr")
         if not isinstance(self.args, tuple) or len(self.args) != 6:
             raise ModelError("Hypercall.args: expected a tuple of exactly 6 u64")
         for i, a in enumerate(self.args):
@@ -116,7 +118,8 @@ class MmioRead:
     def __post_init__(self) -> None:
         _chk_gpa(self.addr, "MmioRead.addr")
         _chk_width(self.width, "MmioRead.width")
-        check_usize(self.reg, "MmioRead.reg")
+        if not (type(self.reg) is int and 0 <= self.reg <= U64_MAX):
+            check_usize(self.reg, "MmioRead.reg")
         _chk_width(self.reg_width, "MmioRead.reg_width")
         if self.signed_ext is not None:
             check_bool(self.signed_ext, "MmioRead.signed_ext")
@@ -135,7 +138,8 @@ class MmioWrite:
     def __post_init__(self) -> None:
         _chk_gpa(self.addr, "MmioWrite.addr")
         _chk_width(self.width, "MmioWrite.width")
-        check_u64(self.data, "MmioWrite.data")
+        if not (type(self.data) is int and 0 <= self.data <= U64_MAX):
+            check_u64(self.data, "MmioWrite.data")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +154,8 @@ class SysRegRead:
     def __post_init__(self) -> None:
         if not isinstance(self.addr, SysRegAddr):
             raise ModelError(f"SysRegRead.addr: expected SysRegAddr, got {self.addr!r}")
-        check_usize(self.reg, "SysRegRead.reg")
+        if not (type(self.reg) is int and 0 <= self.reg <= U64_MAX):
+            check_usize(self.reg, "SysRegRead.reg")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +170,8 @@ class SysRegWrite:
     def __post_init__(self) -> None:
         if not isinstance(self.addr, SysRegAddr):
             raise ModelError(f"SysRegWrite.addr: expected SysRegAddr, got {self.addr!r}")
-        check_u64(self.value, "SysRegWrite.value")
+        if not (type(self.value) is int and 0 <= self.value <= U64_MAX):
+            check_u64(self.value, "SysRegWrite.value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +203,8 @@ class IoWrite:
         if not isinstance(self.port, Port):
             raise ModelError(f"IoWrite.port: expected Port, got {self.port!r}")
         _chk_width(self.width, "IoWrite.width")
-        check_u64(self.data, "IoWrite.data")
+        if not (type(self.data) is int and 0 <= self.data <= U64_MAX):
+            check_u64(self.data, "IoWrite.data")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +216,8 @@ class ExternalInterrupt:
     CATEGORY: ClassVar[Category] = Category.CONTROL_FLOW
 
     def __post_init__(self) -> None:
-        check_u64(self.vector, "ExternalInterrupt.vector")
+        if not (type(self.vector) is int and 0 <= self.vector <= U64_MAX):
+            check_u64(self.vector, "ExternalInterrupt.vector")
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,9 +254,11 @@ class CpuUp:
     CATEGORY: ClassVar[Category] = Category.POWER
 
     def __post_init__(self) -> None:
-        check_u64(self.target_cpu, "CpuUp.target_cpu")
+        if not (type(self.target_cpu) is int and 0 <= self.target_cpu <= U64_MAX):
+            check_u64(self.target_cpu, "CpuUp.target_cpu")
         _chk_gpa(self.entry_point, "CpuUp.entry_point")
-        check_u64(self.arg, "CpuUp.arg")
+        if not (type(self.arg) is int and 0 <= self.arg <= U64_MAX):
+            check_u64(self.arg, "CpuUp.arg")
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +270,8 @@ class CpuDown:
     CATEGORY: ClassVar[Category] = Category.POWER
 
     def __post_init__(self) -> None:
-        check_u64(self.state, "CpuDown._state")
+        if not (type(self.state) is int and 0 <= self.state <= U64_MAX):
+            check_u64(self.state, "CpuDown._state")
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +320,9 @@ class FailEntry:
     CATEGORY: ClassVar[Category] = Category.CONTROL_FLOW
 
     def __post_init__(self) -> None:
-        check_u64(self.hardware_entry_failure_reason, "FailEntry.hardware_entry_failure_reason")
+        reason = self.hardware_entry_failure_reason
+        if not (type(reason) is int and 0 <= reason <= U64_MAX):
+            check_u64(reason, "FailEntry.hardware_entry_failure_reason")
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,11 +338,14 @@ class SendIPI:
     CATEGORY: ClassVar[Category] = Category.MULTIPROCESSING
 
     def __post_init__(self) -> None:
-        check_u64(self.target_cpu, "SendIPI.target_cpu")
-        check_u64(self.target_cpu_aux, "SendIPI.target_cpu_aux")
+        if not (type(self.target_cpu) is int and 0 <= self.target_cpu <= U64_MAX):
+            check_u64(self.target_cpu, "SendIPI.target_cpu")
+        if not (type(self.target_cpu_aux) is int and 0 <= self.target_cpu_aux <= U64_MAX):
+            check_u64(self.target_cpu_aux, "SendIPI.target_cpu_aux")
         check_bool(self.send_to_all, "SendIPI.send_to_all")
         check_bool(self.send_to_self, "SendIPI.send_to_self")
-        check_u64(self.vector, "SendIPI.vector")
+        if not (type(self.vector) is int and 0 <= self.vector <= U64_MAX):
+            check_u64(self.vector, "SendIPI.vector")
 
 
 ExitReason: TypeAlias = (
@@ -363,10 +379,14 @@ VARIANT_BY_NAME: dict[str, ExitClass] = {cls.VARIANT: cls for cls in ALL_VARIANT
 
 
 
+FACTORIES: dict[str, Callable[..., ExitReason]] = {
+    name: cast("Callable[..., ExitReason]", cls) for name, cls in VARIANT_BY_NAME.items()
+}
+
+
 def construct(name: str, kwargs: Mapping[str, object]) -> ExitReason:
     """Build variant `name` from Python attribute values (range-checked by the class)."""
-    factory = cast(Callable[..., ExitReason], VARIANT_BY_NAME[name])
-    return factory(**kwargs)
+    return FACTORIES[name](**kwargs)
 
 
 _K = FieldKind

@@ -127,7 +127,8 @@ class GuestPhysAddr:
     value: int
 
     def __post_init__(self) -> None:
-        check_usize(self.value, "GuestPhysAddr")
+        if not (type(self.value) is int and 0 <= self.value <= USIZE_MAX):
+            check_usize(self.value, "GuestPhysAddr")
 
     def __int__(self) -> int:
         return self.value
@@ -140,7 +141,8 @@ class Port:
     value: int
 
     def __post_init__(self) -> None:
-        check_u16(self.value, "Port")
+        if not (type(self.value) is int and 0 <= self.value <= U16_MAX):
+            check_u16(self.value, "Port")
 
     def __int__(self) -> int:
         return self.value
@@ -153,7 +155,8 @@ class SysRegAddr:
     value: int
 
     def __post_init__(self) -> None:
-        check_usize(self.value, "SysRegAddr")
+        if not (type(self.value) is int and 0 <= self.value <= USIZE_MAX):
+            check_usize(self.value, "SysRegAddr")
 
     def __int__(self) -> int:
         return self.value

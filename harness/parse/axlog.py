@@ -16,8 +16,10 @@ the variant-name alternation), so unrelated lines cost almost nothing.
 from __future__ import annotations
 
 import codecs
+import gc
 import re
 from dataclasses import dataclass
+from typing import cast
 
 from harness.model.exits import ALL_VARIANTS, ExitReason, Generation
 from harness.model.values import ModelError
@@ -30,24 +32,44 @@ from harness.parse.rust_debug import DebugSyntaxError, parse_exit
 class LogPrefix:
     """The axlog prefix of a record's first line."""
 
-    time_s: float
     time_us: int
     cpu: int | None
     task: int | None
     module: str
     source_line: int
 
+    @property
+    def time_s(self) -> float:
+        """Seconds since boot, as printed (microsecond resolution)."""
+        return self.time_us / 1e6
+
+
+PrefixText = tuple[str, str, str | None, str | None, str, str]
+
 
 @dataclass(frozen=True, slots=True)
 class ExitRecord:
-    """One parsed exit: the value, where it is in the log (1-based lines), its prefix."""
+    """One parsed exit: the value, where it is in the log (1-based lines), its axlog prefix
+    (`prefix`, decoded on access from the captured text: most callers never look), the Debug
+    form it was printed in, and the message text."""
 
     exit: ExitReason
     first_line: int
     last_line: int
-    prefix: LogPrefix
+    prefix_text: PrefixText
     form: DebugForm
     text: str
+
+    @property
+    def prefix(self) -> LogPrefix:
+        secs, micros, cpu, task, module, src = self.prefix_text
+        return LogPrefix(
+            int(secs) * 1_000_000 + int(micros),
+            None if cpu is None else int(cpu),
+            None if task is None else int(task),
+            module,
+            int(src),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +100,18 @@ class ParseResult:
 
 _NAMES = "|".join(sorted((c.VARIANT for c in ALL_VARIANTS), key=len, reverse=True))
 _ESC = r"\x1b\[[0-9;]*m"
-# A log message starting with a variant name followed by ` {`, `{`, `(` or end of message.
-_CAND = re.compile(rf"\] (?:{_ESC})?(?P<v>{_NAMES})(?= ?\{{|\(|\x1b\[|\n|\Z)")
-_PREFIX = re.compile(
-    rf"\[ *(\d+)\.(\d{{6}}) (?:(\d+)(?::(\d+))? )?([^\s\[\]]+):(\d+)\] (?:{_ESC})*\Z"
+_END = r"(?=\x1b\[|\n|\Z)"
+# A log message starting with a variant name followed by ` {`, `{`, `(` or end of message,
+# found from the `] ` that ends every axlog prefix (a literal, so the regex engine skips
+# ahead fast).  Groups: 1 variant, then either 2 a complete pretty body, 3 a complete one-line
+# body, end of message (unit variant), or (nothing captured) something the careful path
+# examines.
+_CAND = re.compile(
+    rf"\] (?:{_ESC})*(?=[CEFHIMNPS])({_NAMES})"  # first-letter guard: cheap rejection
+    rf"(?:( \{{\n(?:    [^\n]*\n)*\}}){_END}|( \{{ [^\n]*? \}}){_END}|{_END}|(?= ?\{{|\())"
 )
+# The prefix that must end exactly at the candidate's `] `: secs, micros, cpu, task, module, line.
+_PREFIX = re.compile(r"\[ *(\d+)\.(\d{6}) (?:(\d+)(?::(\d+))? )?([^\s\[\]]+):(\d+)\] \Z")
 _ANSI_TAIL = re.compile(rf"(?:{_ESC}|\r)+\Z")
 _CONT_LINES = re.compile(r"(?:\n    [^\n]*)*")
 _CLOSE = re.compile(rf"\n([}})])((?:{_ESC}|\r)*)(?=\n|\Z)")
@@ -163,6 +192,17 @@ class LogScanner:
         out.append(err)
 
     def _scan(self, final: bool) -> list[ExitRecord | ParseError]:
+        # Millions of small immutable objects and no cycles: the cyclic GC's repeated full
+        # traversals would cost more than the parsing itself.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._scan_inner(final)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _scan_inner(self, final: bool) -> list[ExitRecord | ParseError]:
         out: list[ExitRecord | ParseError] = []
         buf = self._buf
         if "\r" in buf:
@@ -179,23 +219,46 @@ class LogScanner:
         line = self._line
         line_pos = 0
         keep_from = end
-        while True:
-            m = _CAND.search(buf, pos, end)
-            if m is None:
-                break
-            vstart = m.start("v")
-            ls = buf.rfind("\n", 0, m.start()) + 1
-            pm = _PREFIX.search(buf, ls, vstart)
+        fast_hex, fast_dec = self._fast_pretty
+        fast_compact = self._fast_compact
+        for m in _CAND.finditer(buf, 0, end):
+            start = m.start()
+            if start < pos:
+                continue  # inside a record the slow path already consumed
+            ls = buf.rfind("\n", 0, start) + 1
+            pm = _PREFIX.search(buf, ls, start + 2)
             if pm is None:
-                pos = m.end()
-                continue
+                continue  # `] Halt` inside some other text
             line += buf.count("\n", line_pos, ls)
             line_pos = ls
+            variant, pretty, compact = m.groups()
+            vstart = m.start(1)
+            rend = m.end()
+            exit_: ExitReason | None = None
+            if pretty is not None:
+                form = DebugForm.PRETTY_HEX
+                exit_ = fast_hex.parse_at(variant, buf, vstart, rend)
+                if exit_ is None:
+                    form = DebugForm.PRETTY
+                    exit_ = fast_dec.parse_at(variant, buf, vstart, rend)
+            elif compact is not None or rend == m.end(1):
+                form = self.compact_form
+                exit_ = fast_compact.parse_at(variant, buf, vstart, rend)
+            if exit_ is not None:
+                text = buf[vstart:rend]
+                last = line + text.count("\n") if pretty else line
+                rec = ExitRecord(exit_, line, last, pm.groups(), form, text)  # type: ignore[arg-type]
+                self._records.append(rec)
+                out.append(rec)
+                pos = rend
+                continue
+            # Anything unusual: the careful path, which also words the errors.
             le = buf.find("\n", vstart, end)
             if le == -1:
                 le = end
             try:
-                nxt = self._record(out, buf, m.group("v"), pm, ls, vstart, le, end, line, final)
+                groups = cast(PrefixText, pm.groups())
+                nxt = self._record(out, buf, variant, groups, ls, vstart, le, end, line, final)
             except Exception as exc:  # safety net: report, never raise on bad input
                 self._error(out, line, vstart - ls + 1, f"internal parser error: {exc!r}")
                 nxt = le
@@ -212,7 +275,7 @@ class LogScanner:
         out: list[ExitRecord | ParseError],
         buf: str,
         variant: str,
-        pm: re.Match[str],
+        pm: PrefixText,
         ls: int,
         vstart: int,
         le: int,
@@ -265,17 +328,7 @@ class LogScanner:
             self._error(out, line + rel, col, err.message)
             return resume
         assert exit_ is not None and form is not None
-        secs, micros, cpu, task, module, src_line = pm.groups()
-        time_us = int(secs) * 1_000_000 + int(micros)
-        prefix = LogPrefix(
-            time_us / 1e6,
-            time_us,
-            int(cpu) if cpu is not None else None,
-            int(task) if task is not None else None,
-            module,
-            int(src_line),
-        )
-        rec = ExitRecord(exit_, line, last_line, prefix, form, text)
+        rec = ExitRecord(exit_, line, last_line, pm, form, text)
         self._records.append(rec)
         out.append(rec)
         return resume
