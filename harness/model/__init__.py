@@ -1,1 +1,1 @@
-"""model."""
+"""Reference model of axvcpu's AxVCpuExitReason (values.py, exits.py)."""
