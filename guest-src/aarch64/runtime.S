@@ -4,8 +4,8 @@
  * It prints a start marker on the PL011 UART (passed through to the guest), calls the
  * scenario payload, prints an end marker and asks for PSCI SYSTEM_OFF through HVC.
  * The payload area is a hole the harness fills per run: it finds the 16-byte magic
- * "AXH-PAYLOAD-AREA" in the image, reads the capacity after it and writes the scenario's
- * position-independent code at the next 4 KiB boundary. An unfilled hole holds the default
+ * "AXH-PAYLOAD-AREA" in the image, reads the 8-byte capacity after it and writes the
+ * scenario's position-independent code right after that (a 4 KiB-aligned guest address). An unfilled hole holds the default
  * payload, a lone `ret`, so the bare image still boots and shuts down cleanly.
  *
  * Registers given to the payload: x19 = UART base, x20 = address of the `axh_puts`
@@ -30,7 +30,10 @@ _start:
         /* PSCI SYSTEM_OFF (DEN0022 5.10): function id 0x84000008 in w0. */
         movz    x0, #0x0008
         movk    x0, #0x8400, lsl #16
+        .global axh_rt_trap_system_off
+axh_rt_trap_system_off:
         hvc     #0
+axh_rt_trap_system_off_end:
 1:      wfe
         b       1b
 
@@ -47,10 +50,11 @@ axh_puts:
 msg_start: .asciz "AXH:GUEST-START aarch64\n"
 msg_end:   .asciz "AXH:GUEST-END\n"
 
-        .balign 16
+        /* Header (magic + capacity, 24 bytes) ends exactly where the page-aligned hole starts. */
+        .balign 4096
+        .skip   4096 - 24
         .ascii  "AXH-PAYLOAD-AREA"
         .quad   PAYLOAD_CAPACITY
-        .balign 4096
 payload:
         ret
         .fill   (PAYLOAD_CAPACITY - 4), 1, 0

@@ -1,0 +1,90 @@
+"""Expected exits (from the reference model) against observed exits (from the console).
+
+Exits are compared in order, field by field, in the JSON form of harness.model.exits so that a
+diff reads like the Rust Debug output. A difference is never absorbed here: known divergences
+are applied later, by harness.check.known, and only turn a divergence into an expected failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harness.model.exits import ExitReason, exit_to_json
+from harness.parse.axlog import ExitRecord
+
+JsonScalar = int | str | bool | None | list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDiff:
+    field: str
+    expected: object
+    observed: object
+
+
+@dataclass(frozen=True, slots=True)
+class ExitDiff:
+    """One position of the exit stream where expectation and observation differ."""
+
+    index: int
+    kind: str  # "fields", "variant", "missing", "unexpected"
+    expected: dict[str, object] | None  # exit_to_json form
+    observed: dict[str, object] | None
+    observed_line: int | None  # first console line of the observed record
+    fields: tuple[FieldDiff, ...] = ()
+
+    @property
+    def variant(self) -> str:
+        src = self.expected or self.observed or {}
+        return str(src.get("variant", "?"))
+
+    def describe(self) -> str:
+        where = f" (console line {self.observed_line})" if self.observed_line else ""
+        if self.kind == "fields":
+            parts = ", ".join(f"{d.field}: expected {_fmt(d.expected)}, observed "
+                              f"{_fmt(d.observed)}" for d in self.fields)
+            return f"exit #{self.index} {self.variant}{where}: {parts}"
+        if self.kind == "variant":
+            exp = (self.expected or {}).get("variant")
+            obs = (self.observed or {}).get("variant")
+            return f"exit #{self.index}{where}: expected {exp}, observed {obs}"
+        if self.kind == "missing":
+            return f"exit #{self.index}: expected {_fmt(self.expected)}, not observed"
+        return f"exit #{self.index}{where}: unexpected {_fmt(self.observed)}"
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return hex(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k}: {_fmt(v)}" for k, v in value.get("fields", {}).items())
+        return f"{value.get('variant')} {{ {inner} }}" if inner else str(value.get("variant"))
+    return str(value)
+
+
+def compare(expected: Sequence[ExitReason], observed: Sequence[ExitRecord]) -> tuple[ExitDiff, ...]:
+    """Position-by-position comparison of two exit streams."""
+    diffs: list[ExitDiff] = []
+    for i in range(max(len(expected), len(observed))):
+        exp = exit_to_json(expected[i]) if i < len(expected) else None
+        rec = observed[i] if i < len(observed) else None
+        obs = exit_to_json(rec.exit) if rec is not None else None
+        line = rec.first_line if rec is not None else None
+        if exp is None:
+            diffs.append(ExitDiff(i, "unexpected", None, obs, line))
+        elif obs is None:
+            diffs.append(ExitDiff(i, "missing", exp, None, None))
+        elif exp["variant"] != obs["variant"]:
+            diffs.append(ExitDiff(i, "variant", exp, obs, line))
+        else:
+            ef = exp["fields"]
+            of = obs["fields"]
+            assert isinstance(ef, dict) and isinstance(of, dict)
+            fd = tuple(FieldDiff(k, ef.get(k), of.get(k)) for k in sorted(set(ef) | set(of))
+                       if ef.get(k) != of.get(k))
+            if fd:
+                diffs.append(ExitDiff(i, "fields", exp, obs, line, fd))
+    return tuple(diffs)

@@ -1,0 +1,21 @@
+"""Verdicts of a case, as kvm-unit-tests-style outcomes with a documented meaning."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Verdict(enum.Enum):
+    PASS = "pass"  # every observed exit equals the model's prediction
+    DIVERGENCE = "divergence"  # axvisor disagrees with the model (field-by-field diff)
+    XFAIL = "xfail"  # diverges exactly as a reviewed, unexpired known divergence says
+    CRASH = "crash"  # hypervisor panic, or QEMU died
+    TIMEOUT = "timeout"  # wall clock or no-output watchdog
+    SKIP = "skip"  # cannot run on this host (reason given)
+    ERROR = "error"  # the harness could not judge: parse error, model gap, stale known entry
+    INFRA = "infra"  # infrastructure: QEMU/toolchain missing, image build failed
+
+    @property
+    def is_failure(self) -> bool:
+        """Fails a CI run: everything but pass, expected failure and skip."""
+        return self not in (Verdict.PASS, Verdict.XFAIL, Verdict.SKIP)

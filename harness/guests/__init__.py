@@ -1,0 +1,1 @@
+"""Guests: the per-architecture runtime (guest-src/) and the scenario payloads patched into it."""

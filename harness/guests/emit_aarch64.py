@@ -1,0 +1,110 @@
+"""aarch64 payload emitter: actions → position-independent A64 assembly for the runtime's hole.
+
+Register use: x19/x20 belong to the runtime (UART base, puts routine), x29/x30 are saved in
+the prologue, x9 holds MMIO addresses; everything else is free. Constants are built with
+movz/movk so no literal pool is needed. Every trapping instruction gets a label
+`axh_trap_<n>` so the payload builder can hand its real encoding to the reference model.
+"""
+
+from __future__ import annotations
+
+from harness.errors import UsageError
+from harness.guests.sites import EmittedPayload, TrapSite
+from harness.scenarios.actions import Action, Hypercall, MmioLoad, MmioStore, SystemOff
+
+_STORE = {1: "strb", 2: "strh", 4: "str", 8: "str"}
+_LOAD = {1: "ldrb", 2: "ldrh", 4: "ldr", 8: "ldr"}
+_LOAD_SIGNED = {1: "ldrsb", 2: "ldrsh", 4: "ldrsw"}
+BASE_REG = 9  # address register of MMIO accesses; never a data register in scenarios
+PSCI_SYSTEM_OFF = 0x8400_0008
+RESERVED = frozenset({BASE_REG, 19, 20, 29, 30})
+
+
+def mov_imm(reg: int, value: int) -> list[str]:
+    """movz/movk sequence that puts a 64-bit constant in x<reg>."""
+    value &= (1 << 64) - 1
+    lines = [f"movz x{reg}, #0x{value & 0xffff:x}"]
+    for shift in (16, 32, 48):
+        part = (value >> shift) & 0xFFFF
+        if part:
+            lines.append(f"movk x{reg}, #0x{part:x}, lsl #{shift}")
+    return lines
+
+
+def _rname(reg: int, wide: bool) -> str:
+    if reg == 31:
+        return "xzr" if wide else "wzr"
+    return f"{'x' if wide else 'w'}{reg}"
+
+
+def _check_reg(reg: int, *, allow_zr: bool) -> None:
+    if reg in RESERVED or not (0 <= reg <= 30 or (allow_zr and reg == 31)):
+        raise UsageError(f"aarch64 register x{reg} is not available to scenarios "
+                         f"(reserved: {sorted(RESERVED)})")
+
+
+def _address(form: str) -> str:
+    if form == "imm":
+        return f"[x{BASE_REG}]"
+    if form == "pre":
+        return f"[x{BASE_REG}, #0]!"
+    if form == "post":
+        return f"[x{BASE_REG}], #0"
+    raise UsageError(f"unknown aarch64 addressing form {form!r}")
+
+
+def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
+    """(lines before the trapping instruction + the instruction, registers set, data GPA)."""
+    if isinstance(action, MmioStore):
+        _check_reg(action.reg, allow_zr=True)
+        if action.reg == 31 and action.value != 0:
+            raise UsageError("a store from the zero register stores 0")
+        lines = mov_imm(BASE_REG, action.addr)
+        regs = {BASE_REG: action.addr}
+        if action.reg != 31:
+            lines += mov_imm(action.reg, action.value)
+            regs[action.reg] = action.value
+        wide = action.width == 8
+        lines.append(f"{_STORE[action.width]} {_rname(action.reg, wide)}, {_address(action.form)}")
+        return lines, regs, action.addr
+    if isinstance(action, MmioLoad):
+        _check_reg(action.reg, allow_zr=False)
+        lines = mov_imm(BASE_REG, action.addr)
+        if action.signed:
+            if action.width == 8:
+                raise UsageError("aarch64 has no sign-extending 64-bit load")
+            op, wide = _LOAD_SIGNED[action.width], action.reg64
+        else:
+            op, wide = _LOAD[action.width], action.width == 8
+        lines.append(f"{op} {_rname(action.reg, wide)}, {_address(action.form)}")
+        return lines, {BASE_REG: action.addr}, action.addr
+    if isinstance(action, Hypercall):
+        lines, regs = mov_imm(0, action.nr), {0: action.nr}
+        for i, arg in enumerate(action.args, start=1):
+            lines += mov_imm(i, arg)
+            regs[i] = arg
+        return [*lines, "hvc #0"], regs, None
+    if isinstance(action, SystemOff):
+        insn = "smc #0" if action.conduit == "smc" else "hvc #0"
+        return [*mov_imm(0, PSCI_SYSTEM_OFF), insn], {0: PSCI_SYSTEM_OFF}, None
+    raise UsageError(f"action {action!r} has no aarch64 form")
+
+
+def emit_payload(actions: tuple[Action, ...]) -> EmittedPayload:
+    body = ["stp x29, x30, [sp, #-16]!"]
+    sites = []
+    for i, action in enumerate(actions):
+        lines, regs, gpa = _emit(action)
+        label = f"axh_trap_{i}"
+        body.append(f"/* action {i}: {type(action).__name__} */")
+        body += lines[:-1]
+        body += [f".global {label}", f"{label}:", lines[-1], f"{label}_end:"]
+        sites.append(TrapSite(label, tuple(sorted(regs.items())), gpa, i))
+    body += ["ldp x29, x30, [sp], #16", "ret"]
+    asm = "    .text\n    .global _start\n_start:\n" + "".join(
+        f"{ln}\n" if ln.endswith(":") else f"    {ln}\n" for ln in body)
+    return EmittedPayload(asm, tuple(sites))
+
+
+# The runtime's own trapping instructions (guest-src/aarch64/runtime.S), after the payload.
+RUNTIME_SITES = (TrapSite("axh_rt_trap_system_off", ((0, PSCI_SYSTEM_OFF),)),)

@@ -1,0 +1,84 @@
+"""Scenario payloads: emitted per architecture, assembled at the image's payload address,
+and written into a per-run copy of the image (the runtime's hole, found by its magic).
+
+Patching a copy instead of rebuilding axvisor makes a scenario cost one boot, not one build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import UsageError
+from harness.guests import emit_aarch64
+from harness.guests.binutils import Assembled, assemble_with_symbols
+from harness.guests.sites import EmittedPayload, TrapSite
+from harness.images.build import Image
+from harness.scenarios.actions import Action
+
+Emitter = Callable[[tuple[Action, ...]], EmittedPayload]
+
+EMITTERS: dict[str, Emitter] = {"aarch64": emit_aarch64.emit_payload}
+RUNTIME_SITES: dict[str, tuple[TrapSite, ...]] = {"aarch64": emit_aarch64.RUNTIME_SITES}
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedTrap:
+    """A trap site with the instruction bytes the assembler actually produced."""
+
+    site: TrapSite
+    insn: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltPayload:
+    asm: str
+    code: bytes
+    traps: tuple[ResolvedTrap, ...]  # payload traps, then the runtime's, in execution order
+
+
+def _resolve(assembled: Assembled, sites: tuple[TrapSite, ...], what: str) -> list[ResolvedTrap]:
+    out = []
+    for site in sites:
+        try:
+            start, end = assembled.symbols[site.label], assembled.symbols[site.label + "_end"]
+        except KeyError:
+            raise UsageError(f"{what}: trap label {site.label} (or its _end) missing") from None
+        off = start - assembled.base
+        out.append(ResolvedTrap(site, assembled.code[off: off + (end - start)]))
+    return out
+
+
+def emitter_for(arch: str) -> Emitter:
+    try:
+        return EMITTERS[arch]
+    except KeyError:
+        raise UsageError(f"no payload emitter for {arch} yet") from None
+
+
+def build_payload(image: Image, actions: tuple[Action, ...], runtime_source: Path,
+                  runtime_base: int) -> BuiltPayload:
+    emitted = emitter_for(image.arch)(actions)
+    assembled = assemble_with_symbols(image.arch, emitted.asm, image.payload_base,
+                                      name="payload")
+    if len(assembled.code) > image.payload_capacity:
+        raise UsageError(f"payload is {len(assembled.code)} bytes, the hole holds "
+                         f"{image.payload_capacity}")
+    runtime = assemble_with_symbols(image.arch, runtime_source, runtime_base, name="runtime")
+    traps = _resolve(assembled, emitted.sites, "payload") + _resolve(
+        runtime, RUNTIME_SITES[image.arch], str(runtime_source))
+    return BuiltPayload(emitted.asm, assembled.code, tuple(traps))
+
+
+def patch_image(image: Image, payload: BuiltPayload, dest: Path) -> str:
+    """Write a copy of the image with the payload in its hole; return the copy's sha256."""
+    data = bytearray(image.kernel.read_bytes())
+    magic = image.payload_offset - 24
+    if data[magic: magic + 16] != b"AXH-PAYLOAD-AREA":
+        raise UsageError(f"{image.kernel}: payload marker not at the recorded offset")
+    end = image.payload_offset + len(payload.code)
+    data[image.payload_offset: end] = payload.code
+    dest.write_bytes(bytes(data))
+    return hashlib.sha256(data).hexdigest()

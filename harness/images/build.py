@@ -1,0 +1,281 @@
+"""recipe → image: fetch the pinned axvisor crate, prepare its tree, build it, cache the result.
+
+The cache is content-addressed: the key hashes the recipe (with the contents of every file it
+names), the toolchain and binutils versions and this builder's own version, so anything that
+can change the output changes the key. A hit is verified against the sha256 of every output
+recorded in its manifest before it is trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import InfraError
+from harness.guests.binutils import assemble, binutils_for
+from harness.images.crates_io import fetch_crate, lock_checksum, unpack_crate
+from harness.images.recipe import ImageRecipe
+from harness.images.toolchain import Toolchain, detect
+
+BUILDER_VERSION = "1"  # bump when the build procedure changes what it produces
+PAYLOAD_MAGIC = b"AXH-PAYLOAD-AREA"
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """A built image in the cache, with what a run needs to boot and patch it."""
+
+    recipe: str
+    arch: str
+    key: str
+    dir: Path
+    kernel: Path  # what QEMU's -kernel gets (flat binary or ELF)
+    elf: Path  # axvisor ELF with symbols (for gdb)
+    axvisor_version: str
+    axvcpu_version: str
+    qemu_profile: str
+    payload_offset: int  # file offset of the payload hole in `kernel`
+    payload_capacity: int
+    payload_base: int  # guest-physical address of the payload hole
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.dir / "manifest.json"
+
+    def manifest(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.manifest_path.read_text())
+        return data
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cache_key(recipe: ImageRecipe, tc: Toolchain) -> str:
+    parts = {
+        "recipe": recipe.digest(),
+        "rustc": tc.rustc_version,
+        "binutils": binutils_for(recipe.arch).version(),
+        "builder": BUILDER_VERSION,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def find_payload(kernel: Path) -> tuple[int, int]:
+    """(offset of the payload hole, its capacity) inside the kernel image."""
+    data = kernel.read_bytes()
+    at = data.find(PAYLOAD_MAGIC)
+    if at < 0 or data.find(PAYLOAD_MAGIC, at + 1) >= 0:
+        raise InfraError(f"{kernel}: the guest payload marker must occur exactly once")
+    capacity = int.from_bytes(data[at + 16: at + 24], "little")
+    return at + 24, capacity  # the runtime puts the hole right after magic and capacity
+
+
+def _load_cached(recipe: ImageRecipe, key: str, root: Path) -> Image | None:
+    d = root / "images" / key
+    mf = d / "manifest.json"
+    if not mf.is_file():
+        return None
+    try:
+        manifest = json.loads(mf.read_text())
+        for name, digest in manifest["outputs"].items():
+            if _sha256(d / name) != digest:
+                return None
+    except (OSError, ValueError, KeyError):
+        return None
+    return _image_from_manifest(recipe, key, d, manifest)
+
+
+def _image_from_manifest(recipe: ImageRecipe, key: str, d: Path, m: dict[str, Any]) -> Image:
+    return Image(
+        recipe=recipe.name,
+        arch=recipe.arch,
+        key=key,
+        dir=d,
+        kernel=d / m["kernel"],
+        elf=d / "axvisor.elf",
+        axvisor_version=recipe.axvisor_version,
+        axvcpu_version=m["resolved"]["axvcpu"],
+        qemu_profile=recipe.qemu_profile,
+        payload_offset=m["payload"]["offset"],
+        payload_capacity=m["payload"]["capacity"],
+        payload_base=m["payload"]["base"],
+    )
+
+
+def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> None:
+    with log.open("ab") as f:
+        f.write(("$ " + " ".join(cmd) + "\n").encode())
+        f.flush()
+        res = subprocess.run(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT,
+                             check=False)
+    if res.returncode != 0:
+        text = log.read_text(errors="replace").splitlines()
+        errors = [ln for ln in text if ln.startswith("error")][:5] or text[-15:]
+        raise InfraError(
+            f"`{' '.join(cmd[:3])} …` failed (exit {res.returncode}); build log: {log}\n  "
+            + "\n  ".join(errors)
+        )
+
+
+def _apply_patch(patch: Path, tree: Path, log: Path) -> None:
+    _run(["patch", "-p1", "--forward", "--batch", "-i", str(patch)], cwd=tree,
+         env=dict(os.environ), log=log)
+
+
+def _render_vm_config(recipe: ImageRecipe, guest_name: str) -> str:
+    text = recipe.guest.vm_config.read_text()
+    for placeholder, value in (("@KERNEL_PATH@", guest_name),
+                               ("@ENTRY@", f"0x{recipe.guest.entry:x}")):
+        text = text.replace(placeholder, value)
+    return text
+
+
+def build_image(recipe: ImageRecipe, cache: Path, *, force: bool = False,
+                progress: Any = print) -> Image:
+    """Build (or find in the cache) the image a recipe describes."""
+    tc = detect()
+    key = cache_key(recipe, tc)
+    if not force:
+        hit = _load_cached(recipe, key, cache)
+        if hit is not None:
+            return hit
+    started = time.monotonic()
+    progress(f"building image {recipe.name} (axvisor {recipe.axvisor_version}, key {key[:12]})")
+
+    src_root = cache / "src" / recipe.name
+    shutil.rmtree(src_root, ignore_errors=True)
+    src_root.mkdir(parents=True)
+    log = cache / "logs" / f"{recipe.name}-{key[:12]}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(f"# build of {recipe.path} (key {key})\n")
+
+    crate = fetch_crate("axvisor", recipe.axvisor_version, recipe.axvisor_sha256,
+                        cache / "downloads")
+    tree = unpack_crate(crate, src_root)
+    lock = tree / "Cargo.lock"
+    published_lock = lock.read_text()
+    for extra in recipe.extra_files:
+        dest = tree / extra.dest
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(extra.source, dest)
+
+    patch_lines = []
+    for p in recipe.crate_patches:
+        dep = fetch_crate(p.crate, p.version, lock_checksum(lock, p.crate, p.version),
+                          cache / "downloads")
+        dep_tree = unpack_crate(dep, src_root / "patched")
+        _apply_patch(p.patch, dep_tree, log)
+        patch_lines.append(f'{p.crate} = {{ path = "{dep_tree}" }}')
+    if patch_lines:
+        with (tree / "Cargo.toml").open("a") as f:
+            f.write("\n[patch.crates-io]\n" + "\n".join(patch_lines) + "\n")
+
+    # The guest runtime, assembled and embedded through a VM config (image_location="memory").
+    guest_bin = assemble(recipe.arch, recipe.guest.source, recipe.guest.entry)
+    axh = tree / "axh"
+    axh.mkdir()
+    (axh / "guest.bin").write_bytes(guest_bin)
+    (axh / "vm.toml").write_text(_render_vm_config(recipe, "guest.bin"))
+
+    env = dict(os.environ)
+    env.update(tc.env())
+    env.update(dict(recipe.env))
+    env.update({
+        "AX_LOG": recipe.log_level,
+        "AX_ARCH": recipe.arch,
+        "AX_TARGET": recipe.target,
+        "AXVISOR_VM_CONFIGS": str(axh / "vm.toml"),
+        "RUSTFLAGS": " ".join(recipe.rustflags),
+        "CARGO_TERM_COLOR": "never",
+        "CARGO_TERM_PROGRESS_WHEN": "never",
+    })
+    target_dir = cache / "target" / f"{recipe.name}-{recipe.axvisor_version}"
+    features = [*recipe.features, f"log/release_max_level_{recipe.log_level}"]
+    _run([str(tc.cargo), "build", "--release", "--target", recipe.target,
+          "-Zbuild-std=core,alloc", "--bin", "axvisor", "--features", ",".join(features),
+          "--target-dir", str(target_dir)], cwd=tree, env=env, log=log)
+
+    elf = target_dir / recipe.target / "release" / "axvisor"
+    resolved = tomllib.loads(lock.read_text())
+    versions = {p["name"]: p["version"] for p in resolved.get("package", [])
+                if "version" in p}
+    axvcpu = versions.get("axvcpu", "absent")
+    if axvcpu != recipe.axvcpu_version:
+        raise InfraError(
+            f"{recipe.path}: the build resolved axvcpu {axvcpu}, the recipe says "
+            f"{recipe.axvcpu_version}; fix the recipe so the model uses the right generation"
+        )
+
+    out = cache / "images" / key
+    tmp_out = out.with_name(key + ".part")
+    shutil.rmtree(tmp_out, ignore_errors=True)
+    tmp_out.mkdir(parents=True)
+    shutil.copyfile(elf, tmp_out / "axvisor.elf")
+    if recipe.to_bin:
+        subprocess.run([str(tc.objcopy), "-O", "binary", str(elf), str(tmp_out / "axvisor.bin")],
+                       check=True)
+        kernel_name = "axvisor.bin"
+    else:
+        kernel_name = "axvisor.elf"
+    (tmp_out / "guest.bin").write_bytes(guest_bin)
+    shutil.copyfile(axh / "vm.toml", tmp_out / "vm.toml")
+    shutil.copyfile(lock, tmp_out / "Cargo.lock")
+    shutil.copyfile(log, tmp_out / "build.log")
+    g_off, g_cap = find_payload(tmp_out / "guest.bin")
+    k_off, k_cap = find_payload(tmp_out / kernel_name)
+    outputs = {name: _sha256(tmp_out / name) for name in
+               sorted({kernel_name, "axvisor.elf", "guest.bin", "vm.toml", "Cargo.lock"})}
+    qemu = shutil.which({"aarch64": "qemu-system-aarch64", "riscv64": "qemu-system-riscv64",
+                         "x86_64": "qemu-system-x86_64"}[recipe.arch])
+    qemu_version = subprocess.run([qemu, "--version"], capture_output=True, text=True,
+                                  check=False).stdout.splitlines()[0] if qemu else "absent"
+    manifest = {
+        "key": key,
+        "recipe": {"path": str(recipe.path), "digest": recipe.digest(),
+                   "canonical": recipe.canonical()},
+        "axvisor": {"version": recipe.axvisor_version, "sha256": recipe.axvisor_sha256},
+        "resolved": {"axvcpu": axvcpu, "crates": versions,
+                     "changed_from_published_lock": _lock_diff(published_lock, lock.read_text())},
+        "patches": [{"crate": p.crate, "version": p.version, "file": str(p.patch),
+                     "sha256": _sha256(p.patch), "why": p.why} for p in recipe.crate_patches],
+        "extra_files": [{"dest": f.dest, "sha256": _sha256(f.source), "why": f.why}
+                        for f in recipe.extra_files],
+        "toolchain": tc.describe(),
+        "binutils": binutils_for(recipe.arch).version(),
+        "qemu_at_build": qemu_version,
+        "kernel": kernel_name,
+        "payload": {"offset": k_off, "capacity": k_cap,
+                    "base": recipe.guest.entry + g_off},
+        "outputs": outputs,
+        "build_seconds": round(time.monotonic() - started, 1),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if k_cap != g_cap:
+        raise InfraError(f"payload capacity differs between guest ({g_cap}) and image ({k_cap})")
+    (tmp_out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    shutil.rmtree(out, ignore_errors=True)
+    tmp_out.replace(out)
+    progress(f"built {recipe.name} in {manifest['build_seconds']}s → {out}")
+    return _image_from_manifest(recipe, key, out, manifest)
+
+
+def _lock_diff(before: str, after: str) -> list[str]:
+    """Packages whose entry differs between the published and the resolved Cargo.lock."""
+    def entries(text: str) -> set[tuple[str, str, str]]:
+        return {(p.get("name", ""), p.get("version", ""), p.get("source", "path"))
+                for p in tomllib.loads(text).get("package", [])}
+    a, b = entries(before), entries(after)
+    return sorted(f"{n} {v} ({s})" for n, v, s in b - a)

@@ -1,0 +1,162 @@
+"""One case: a scenario's payload in a copy of an image, booted in QEMU, judged against the
+reference model. Everything a human needs to re-run or debug it lands in the case directory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.check.compare import ExitDiff, compare
+from harness.check.verdict import Verdict
+from harness.errors import HarnessError
+from harness.guests.payload import BuiltPayload, build_payload, patch_image
+from harness.images.build import Image
+from harness.images.recipe import ImageRecipe
+from harness.model.exits import ExitReason, Generation, exit_to_json
+from harness.model.predict import GuestTrap, predict
+from harness.model.arch import Arch
+from harness.model.values import ModelError
+from harness.parse import parse_log
+from harness.qemu.machine import Ending, QemuMachine
+from harness.qemu.profiles import MachineProfile
+from harness.run import axvisor_console
+from harness.scenarios.catalogue import Scenario
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    case_id: str
+    scenario: str
+    arch: str
+    verdict: Verdict
+    detail: str
+    expected: tuple[dict[str, Any], ...]
+    observed: tuple[dict[str, Any], ...]  # exit_to_json + "line"
+    diffs: tuple[ExitDiff, ...]
+    duration_s: float
+    artifacts: Path
+    image: dict[str, Any]
+    qemu: dict[str, Any]
+    known: tuple[str, ...] = ()  # ids of known divergences that matched
+    parse_errors: tuple[str, ...] = ()
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case": self.case_id,
+            "scenario": self.scenario,
+            "arch": self.arch,
+            "verdict": self.verdict.value,
+            "detail": self.detail,
+            "expected": list(self.expected),
+            "observed": list(self.observed),
+            "diffs": [{"index": d.index, "kind": d.kind, "variant": d.variant,
+                       "text": d.describe(),
+                       "fields": [{"field": f.field, "expected": f.expected,
+                                   "observed": f.observed} for f in d.fields]}
+                      for d in self.diffs],
+            "known_divergences": list(self.known),
+            "parse_errors": list(self.parse_errors),
+            "duration_s": round(self.duration_s, 3),
+            "artifacts": str(self.artifacts),
+            "image": self.image,
+            "qemu": self.qemu,
+        }
+
+
+def qemu_version(binary: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        return "absent"
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    return out.stdout.splitlines()[0] if out.stdout else "unknown"
+
+
+def expected_exits(image: Image, payload: BuiltPayload, gen: Generation,
+                   backend: str = "") -> tuple[ExitReason, ...]:
+    """The model's prediction for every trap the guest executes, in order."""
+    arch = Arch(image.arch)
+    out = []
+    for trap in payload.traps:
+        out.append(predict(GuestTrap(arch=arch, insn=trap.insn, gprs=dict(trap.site.gprs),
+                                     gpa=trap.site.gpa, backend=backend), gen))
+    return tuple(out)
+
+
+def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: MachineProfile,
+             casedir: Path, *, timeout_scale: float = 1.0) -> CaseResult:
+    started = time.monotonic()
+    casedir.mkdir(parents=True, exist_ok=True)
+    gen = Generation.for_axvcpu(image.axvcpu_version)
+    image_info: dict[str, Any] = {"recipe": image.recipe, "key": image.key,
+                                  "axvisor": image.axvisor_version, "axvcpu": image.axvcpu_version,
+                                  "generation": gen.name}
+    qemu_info: dict[str, Any] = {"profile": profile.name, "binary": profile.binary,
+                                 "version": qemu_version(profile.binary),
+                                 "accel": profile.accel, "cpu": profile.cpu,
+                                 "machine": profile.machine}
+
+    def result(verdict: Verdict, detail: str, **kw: Any) -> CaseResult:
+        res = CaseResult(case_id=scenario.case_id, scenario=scenario.name, arch=scenario.arch,
+                         verdict=verdict, detail=detail, duration_s=time.monotonic() - started,
+                         artifacts=casedir, image=image_info, qemu=qemu_info,
+                         expected=kw.pop("expected", ()), observed=kw.pop("observed", ()),
+                         diffs=kw.pop("diffs", ()), **kw)
+        (casedir / "manifest.json").write_text(json.dumps(res.to_json(), indent=2, default=str))
+        return res
+
+    payload = build_payload(image, scenario.actions, recipe.guest.source, recipe.guest.entry)
+    (casedir / "payload.S").write_text(payload.asm)
+    kernel = casedir / image.kernel.name
+    image_info["patched_sha256"] = patch_image(image, payload, kernel)
+    try:
+        expected = expected_exits(image, payload, gen)
+    except ModelError as exc:
+        return result(Verdict.ERROR, f"the reference model cannot predict this scenario: {exc}")
+    exp_json = tuple(exit_to_json(e) for e in expected)
+    (casedir / "expected.json").write_text(json.dumps(list(exp_json), indent=2))
+
+    machine = QemuMachine(profile, kernel, casedir, timeout_scale=timeout_scale)
+    diagnostics: dict[str, Any] = {}
+    try:
+        with machine:
+            qemu_info["cmdline"] = (casedir / "cmdline.sh").read_text().splitlines()[-1]
+            run = machine.run_until(axvisor_console.watch)
+            if run.ending in (Ending.TIMEOUT, Ending.WATCHDOG):
+                diagnostics = machine.diagnostics()
+                (casedir / "diagnostics.json").write_text(
+                    json.dumps(diagnostics, indent=2, default=str))
+    except HarnessError as exc:
+        return result(Verdict.INFRA, str(exc), expected=exp_json)
+    if machine.leaked():
+        return result(Verdict.ERROR, f"QEMU process group {machine.pid} survived teardown",
+                      expected=exp_json)
+    qemu_info["run_seconds"] = round(run.duration_s, 3)
+
+    parsed = parse_log(run.console, gen, source_name=str(casedir / "console.log"))
+    observed = tuple({**exit_to_json(r.exit), "line": r.first_line} for r in parsed.records)
+    (casedir / "observed.jsonl").write_text("".join(json.dumps(o) + "\n" for o in observed))
+    diffs = compare(expected, parsed.records)
+    common: dict[str, Any] = {"expected": exp_json, "observed": observed, "diffs": diffs,
+                              "parse_errors": tuple(str(e) for e in parsed.errors),
+                              "diagnostics": diagnostics}
+    if run.ending in (Ending.TIMEOUT, Ending.WATCHDOG):
+        return result(Verdict.TIMEOUT, run.detail, **common)
+    if run.detail.startswith("panic:"):
+        return result(Verdict.CRASH, run.detail, **common)
+    if run.ending is not Ending.WATCHER:
+        return result(Verdict.CRASH, f"run ended by {run.ending.value}: {run.detail}", **common)
+    if parsed.errors:
+        return result(Verdict.ERROR, f"{len(parsed.errors)} console record(s) did not parse; "
+                      f"first: {parsed.errors[0]}", **common)
+    if not axvisor_console.GUEST_START.search(run.console):
+        return result(Verdict.CRASH, "the guest never printed its start marker", **common)
+    if diffs:
+        return result(Verdict.DIVERGENCE, f"{len(diffs)} exit(s) differ from the model; first: "
+                      f"{diffs[0].describe()}", **common)
+    return result(Verdict.PASS, f"{len(expected)} exit(s) as predicted", **common)

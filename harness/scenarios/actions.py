@@ -1,0 +1,62 @@
+"""What a guest does, declared as typed values: the input of both the guest emitters (which
+turn actions into assembly) and the reference model (which turns them into expected exits).
+
+Actions are architecture-neutral where the semantics are (an MMIO store of N bytes of a value
+at a GPA, a hypercall with six arguments); `reg` names the general-purpose register the
+instruction uses, in the architecture's own numbering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+U64 = (1 << 64) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class MmioStore:
+    """Store `width` bytes of register `reg` (holding `value`) to guest-physical `addr`.
+
+    `reg = 31` on aarch64 / `reg = 0` on riscv64 stores the zero register (value must be 0).
+    `form` is the addressing form: "imm" (base register, no offset), "pre", "post".
+    """
+
+    addr: int
+    width: int
+    value: int
+    reg: int = 1
+    form: str = "imm"
+
+
+@dataclass(frozen=True, slots=True)
+class MmioLoad:
+    """Load `width` bytes from `addr` into register `reg`.
+
+    `signed` selects the sign-extending form (ldrs*/lb/lh/lw); `reg64` a 64-bit destination
+    (aarch64 x vs w registers; always 64-bit on riscv64).
+    """
+
+    addr: int
+    width: int
+    reg: int = 3
+    signed: bool = False
+    reg64: bool = True
+    form: str = "imm"
+
+
+@dataclass(frozen=True, slots=True)
+class Hypercall:
+    """The architecture's hypercall instruction with a call number and six arguments."""
+
+    nr: int
+    args: tuple[int, int, int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SystemOff:
+    """Ask the platform firmware interface to power the system off (PSCI, SBI SRST, 0x604)."""
+
+    conduit: str = "default"  # aarch64: "hvc" or "smc"; riscv64: "srst" or "legacy"
+
+
+Action = MmioStore | MmioLoad | Hypercall | SystemOff

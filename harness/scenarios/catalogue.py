@@ -1,0 +1,23 @@
+"""Scenario values: a named sequence of guest actions for one architecture."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.scenarios.actions import Action
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """What one guest run does. The runtime adds its own start and SystemOff around it."""
+
+    name: str
+    arch: str
+    summary: str  # one line, shown in reports
+    actions: tuple[Action, ...]
+    # Cross-architecture conformance: scenarios sharing a `semantic` id do the same thing.
+    semantic: str = ""
+
+    @property
+    def case_id(self) -> str:
+        return f"{self.arch}/{self.name}"
