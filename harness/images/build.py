@@ -8,6 +8,7 @@ recorded in its manifest before it is trusted.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -145,7 +146,19 @@ def _render_vm_config(recipe: ImageRecipe, guest_name: str) -> str:
 
 def build_image(recipe: ImageRecipe, cache: Path, *, force: bool = False,
                 progress: Any = print) -> Image:
-    """Build (or find in the cache) the image a recipe describes."""
+    """Build (or find in the cache) the image a recipe describes.
+
+    One build per recipe at a time, across processes (pytest-xdist workers, parallel CI jobs):
+    the others wait on a lock file and then find the result in the cache.
+    """
+    lock_dir = cache / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with (lock_dir / f"{recipe.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_locked(recipe, cache, force=force, progress=progress)
+
+
+def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: Any) -> Image:
     tc = detect()
     key = cache_key(recipe, tc)
     if not force:
@@ -263,6 +276,8 @@ def build_image(recipe: ImageRecipe, cache: Path, *, force: bool = False,
         "build_seconds": round(time.monotonic() - started, 1),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    if cache_key(recipe, tc) != key:
+        raise InfraError(f"{recipe.path} or a file it names changed during the build; run again")
     if k_cap != g_cap:
         raise InfraError(f"payload capacity differs between guest ({g_cap}) and image ({k_cap})")
     (tmp_out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))

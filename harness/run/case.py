@@ -81,10 +81,13 @@ def expected_exits(image: Image, payload: BuiltPayload, gen: Generation,
                    backend: str = "") -> tuple[ExitReason, ...]:
     """The model's prediction for every trap the guest executes, in order."""
     arch = Arch(image.arch)
-    out = []
+    out: list[ExitReason] = []
     for trap in payload.traps:
-        out.append(predict(GuestTrap(arch=arch, insn=trap.insn, gprs=dict(trap.site.gprs),
-                                     gpa=trap.site.gpa, backend=backend), gen))
+        exit = predict(GuestTrap(arch=arch, insn=trap.insn, gprs=dict(trap.site.gprs),
+                                 gpa=trap.site.gpa, backend=backend), gen)
+        out.append(exit)
+        if exit.VARIANT == "SystemDown":
+            break  # the VM is powered off: nothing after this instruction executes
     return tuple(out)
 
 

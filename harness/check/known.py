@@ -1,0 +1,114 @@
+"""Known divergences: reviewed differences between axvisor and the reference model.
+
+An entry turns a matching divergence into an expected failure (XFAIL), never into a pass. It
+names the architecture, the axvisor versions, the variant and fields, the upstream source
+location, what the model expects and what axvisor does, the scenarios where it must show, and
+an expiry date. An entry that no longer matches a scenario it lists (fixed upstream?), or that
+has expired, makes that case an ERROR with a message saying which entry and why.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from harness.check.compare import ExitDiff
+from harness.check.verdict import Verdict
+from harness.errors import UsageError
+from harness.run.case import CaseResult
+
+_KEYS = {"id", "arch", "axvisor", "variant", "fields", "scenarios", "model", "observed",
+         "source", "reviewed", "expires"}
+
+
+@dataclass(frozen=True, slots=True)
+class KnownDivergence:
+    id: str
+    arch: str
+    axvisor: tuple[str, ...]
+    variant: str
+    fields: tuple[str, ...]
+    scenarios: tuple[str, ...]
+    model: str
+    observed: str
+    source: str
+    reviewed: _dt.date
+    expires: _dt.date
+    line: int
+
+    def covers(self, arch: str, version: str, diff: ExitDiff) -> bool:
+        return (arch == self.arch and version in self.axvisor and diff.kind == "fields"
+                and diff.variant == self.variant
+                and {f.field for f in diff.fields} <= set(self.fields))
+
+
+def load_known(path: Path) -> tuple[KnownDivergence, ...]:
+    try:
+        text = path.read_text()
+        data = tomllib.loads(text)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from exc
+    starts = [i + 1 for i, ln in enumerate(text.splitlines()) if ln.strip() == "[[divergence]]"]
+    out = []
+    seen: set[str] = set()
+    for n, entry in enumerate(data.get("divergence", [])):
+        line = starts[n] if n < len(starts) else 1
+
+        def bad(what: str, line: int = line) -> UsageError:
+            return UsageError(f"{path}:{line}: [[divergence]] {what}")
+
+        if set(entry) != _KEYS:
+            missing, extra = _KEYS - set(entry), set(entry) - _KEYS
+            raise bad(f"needs exactly {sorted(_KEYS)}; missing {sorted(missing)}, "
+                      f"unknown {sorted(extra)}")
+        for key in ("axvisor", "fields", "scenarios"):
+            if not isinstance(entry[key], list) or not all(isinstance(v, str) for v in entry[key]):
+                raise bad(f"`{key}` must be a list of strings")
+        for key in ("reviewed", "expires"):
+            if not isinstance(entry[key], _dt.date):
+                raise bad(f"`{key}` must be a date (YYYY-MM-DD)")
+        if not re.match(r"^[a-z0-9][a-z0-9-]*$", str(entry["id"])) or entry["id"] in seen:
+            raise bad(f"`id` {entry['id']!r} must be unique, lower-case words joined by -")
+        seen.add(entry["id"])
+        out.append(KnownDivergence(
+            id=entry["id"], arch=entry["arch"], axvisor=tuple(entry["axvisor"]),
+            variant=entry["variant"], fields=tuple(entry["fields"]),
+            scenarios=tuple(entry["scenarios"]), model=entry["model"],
+            observed=entry["observed"], source=entry["source"], reviewed=entry["reviewed"],
+            expires=entry["expires"], line=line))
+    return tuple(out)
+
+
+def apply_known(case: CaseResult, known: Sequence[KnownDivergence],
+                today: _dt.date | None = None) -> CaseResult:
+    """Reclassify one case: DIVERGENCE → XFAIL when every diff is covered; stale → ERROR."""
+    today = today or _dt.date.today()
+    version = str(case.image.get("axvisor", ""))
+    relevant = [k for k in known if k.arch == case.arch and version in k.axvisor]
+    if case.verdict not in (Verdict.PASS, Verdict.DIVERGENCE):
+        return case
+    matched = {k.id for k in relevant for d in case.diffs if k.covers(case.arch, version, d)}
+    stale = [k for k in relevant if case.scenario in k.scenarios and k.id not in matched]
+    if stale:
+        k = stale[0]
+        return replace(case, verdict=Verdict.ERROR, detail=(
+            f"known divergence {k.id} (line {k.line}) lists this scenario but did not match: "
+            f"fixed upstream or changed? Review the entry. Case: {case.detail}"))
+    if case.verdict is Verdict.PASS:
+        return case
+    expired = [k for k in relevant if k.id in matched and k.expires < today]
+    if expired:
+        return replace(case, verdict=Verdict.ERROR, detail=(
+            f"known divergence {expired[0].id} expired on {expired[0].expires}; review it. "
+            f"Case: {case.detail}"))
+    covered = all(any(k.covers(case.arch, version, d) for k in relevant) for d in case.diffs)
+    if covered:
+        return replace(case, verdict=Verdict.XFAIL, known=tuple(sorted(matched)))
+    return replace(case, known=tuple(sorted(matched)))

@@ -1,0 +1,84 @@
+"""`axharness run`: the conformance suite on every architecture this host can run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from harness.check.verdict import Verdict
+from harness.errors import UsageError
+from harness.images.cache import cache_root
+from harness.images.recipe import ARCHES
+from harness.paths import repo_root
+from harness.report.results import write_junit, write_results
+from harness.run.suite import SuiteOptions, run_suite
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("run", help="run the conformance suite (builds images as needed)")
+    p.add_argument("--arch", choices=ARCHES, action="append",
+                   help="only this architecture (repeatable; default: all)")
+    p.add_argument("--scenario", default="*", help="glob over scenario names (default: *)")
+    p.add_argument("--results", type=Path, default=Path("results"),
+                   help="directory for results.json, junit.xml and case artifacts "
+                   "(default: ./results); must not already hold a results.json unless --force")
+    p.add_argument("--force", action="store_true", help="overwrite an existing results.json")
+    p.add_argument("--cache-dir", type=Path, help="image cache (default ~/.cache/axharness)")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                   help="cases run in parallel (default: number of CPUs)")
+    p.add_argument("--timeout-scale", type=float, default=1.0,
+                   help="multiply every timeout (TCG base; KVM gets a quarter)")
+    p.add_argument("--keep-artifacts", action="store_true",
+                   help="keep the patched image of passing cases too")
+    p.set_defaults(func=run)
+
+
+def summary_table(cases: list[Any]) -> str:
+    arches = sorted({c.arch for c in cases})
+    verdicts = [v.value for v in Verdict]
+    counts = Counter((c.arch, c.verdict.value) for c in cases)
+    head = f"{'arch':10}" + "".join(f"{v:>11}" for v in verdicts)
+    rows = [head, "-" * len(head)]
+    for a in arches:
+        rows.append(f"{a:10}" + "".join(f"{counts[(a, v)]:>11}" for v in verdicts))
+    return "\n".join(rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.jobs < 1 or args.timeout_scale <= 0:
+        raise UsageError("--jobs must be >= 1 and --timeout-scale > 0")
+    results_dir: Path = args.results.resolve()
+    results_file = results_dir / "results.json"
+    if results_file.exists() and not args.force:
+        raise UsageError(f"{results_file} exists; pass --force or choose another --results")
+    results_dir.mkdir(parents=True, exist_ok=True)
+    opts = SuiteOptions(arches=tuple(args.arch or ()), pattern=args.scenario,
+                        results_dir=results_dir, cache=cache_root(args.cache_dir),
+                        jobs=args.jobs, timeout_scale=args.timeout_scale,
+                        keep_artifacts=args.keep_artifacts)
+    started = time.monotonic()
+    cases, extra = run_suite(repo_root(), opts)
+    if not cases:
+        raise UsageError(f"no scenario matches --scenario {args.scenario!r}")
+    extra["wall_seconds"] = round(time.monotonic() - started, 1)
+    extra["jobs"] = args.jobs
+    write_results(cases, results_file, extra)
+    write_junit(cases, results_dir / "junit.xml")
+    print(summary_table(cases))
+    for c in cases:
+        if c.verdict.is_failure or c.verdict is Verdict.XFAIL:
+            print(f"{c.verdict.value.upper():10} {c.case_id}: {c.detail}")
+    print(f"\n{len(cases)} cases in {extra['wall_seconds']}s; results: {results_file}")
+    failures = [c for c in cases if c.verdict.is_failure]
+    if not failures:
+        return 0
+    if all(c.verdict is Verdict.INFRA for c in failures):
+        return 3
+    return 2
+
+

@@ -1,0 +1,79 @@
+"""What this host can run: QEMU binaries, accelerators, /dev/kvm, nested VMX/SVM.
+
+Nested virtualisation is judged from what KVM offers a guest (KVM_GET_SUPPORTED_CPUID), not from
+/proc/cpuinfo: a paravirtual KVM (kvm_pvm, seen on these machines) lists vmx in the host's flags
+but offers neither VMX nor SVM to guests.
+"""
+
+from __future__ import annotations
+
+import array
+import fcntl
+import os
+import shutil
+from dataclasses import dataclass
+from functools import cache
+
+from harness.qemu.profiles import MachineProfile
+
+_KVMIO = 0xAE
+_KVM_GET_SUPPORTED_CPUID = 0xC008AE05  # _IOWR(KVMIO, 0x05, struct kvm_cpuid2)
+_MAX_ENTRIES = 256
+_ENTRY_WORDS = 10  # struct kvm_cpuid_entry2: function index flags eax ebx ecx edx padding[3]
+
+
+@dataclass(frozen=True, slots=True)
+class HostCaps:
+    kvm: str  # "" if usable, else why not
+    vmx: str  # "" if KVM offers VMX to guests, else why not
+    svm: str
+
+    def why_not(self, profile: MachineProfile) -> str:
+        """Empty if the profile can run here, else the precise reason it cannot."""
+        if shutil.which(profile.binary) is None:
+            return f"{profile.binary} is not installed (run ci/install-host-deps.sh as root)"
+        if profile.accel == "kvm" and self.kvm:
+            return self.kvm
+        if profile.needs == "kvm-vmx" and self.vmx:
+            return self.vmx
+        if profile.needs == "kvm-svm" and self.svm:
+            return self.svm
+        return ""
+
+
+def _supported_cpuid() -> dict[int, tuple[int, int, int, int]]:
+    fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        buf = array.array("I", [_MAX_ENTRIES, 0] + [0] * (_MAX_ENTRIES * _ENTRY_WORDS))
+        fcntl.ioctl(fd, _KVM_GET_SUPPORTED_CPUID, buf, True)
+    finally:
+        os.close(fd)
+    n = buf[0]
+    out = {}
+    for i in range(n):
+        e = buf[2 + i * _ENTRY_WORDS: 2 + (i + 1) * _ENTRY_WORDS]
+        if e[1] == 0:  # index 0 of each leaf
+            out[e[0]] = (e[3], e[4], e[5], e[6])
+    return out
+
+
+@cache
+def probe() -> HostCaps:
+    if not os.path.exists("/dev/kvm"):
+        none = "no /dev/kvm on this host"
+        return HostCaps(none, none, none)
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        why = "/dev/kvm is not readable and writable by this user"
+        return HostCaps(why, why, why)
+    try:
+        leaves = _supported_cpuid()
+    except OSError as exc:
+        why = f"KVM_GET_SUPPORTED_CPUID failed: {exc}"
+        return HostCaps(why, why, why)
+    ecx1 = leaves.get(1, (0, 0, 0, 0))[2]
+    ecx_ext = leaves.get(0x8000_0001, (0, 0, 0, 0))[2]
+    vmx = "" if ecx1 & (1 << 5) else "host KVM offers no VMX to guests (CPUID.1:ECX.VMX[bit 5] " \
+        "is 0 in KVM_GET_SUPPORTED_CPUID)"
+    svm = "" if ecx_ext & (1 << 2) else "host KVM offers no SVM to guests " \
+        "(CPUID.80000001h:ECX.SVM[bit 2] is 0 in KVM_GET_SUPPORTED_CPUID)"
+    return HostCaps("", vmx, svm)

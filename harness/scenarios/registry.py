@@ -1,0 +1,20 @@
+"""All scenarios by architecture."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from harness.scenarios import aarch64
+from harness.scenarios.catalogue import Scenario
+
+_BY_ARCH: dict[str, tuple[Scenario, ...]] = {
+    "aarch64": aarch64.SCENARIOS,
+}
+
+
+def scenarios_for(arch: str, pattern: str = "*") -> tuple[Scenario, ...]:
+    return tuple(s for s in _BY_ARCH.get(arch, ()) if fnmatch.fnmatch(s.name, pattern))
+
+
+def all_arches() -> tuple[str, ...]:
+    return tuple(_BY_ARCH)
