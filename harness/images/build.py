@@ -196,6 +196,10 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
         with (tree / "Cargo.toml").open("a") as f:
             f.write("\n[patch.crates-io]\n" + "\n".join(patch_lines) + "\n")
 
+    axconfig_path: Path | None = None
+    if recipe.axconfig is not None:
+        axconfig_path = _write_axconfig(recipe, lock, src_root, cache)
+
     # The guest runtime, assembled and embedded through a VM config (image_location="memory").
     guest_bin = assemble(recipe.arch, recipe.guest.source, recipe.guest.entry)
     axh = tree / "axh"
@@ -215,6 +219,8 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
         "CARGO_TERM_COLOR": "never",
         "CARGO_TERM_PROGRESS_WHEN": "never",
     })
+    if axconfig_path is not None:
+        env["AX_CONFIG_PATH"] = str(axconfig_path)
     target_dir = cache / "target" / f"{recipe.name}-{recipe.axvisor_version}"
     features = [*recipe.features, f"log/release_max_level_{recipe.log_level}"]
     _run([str(tc.cargo), "build", "--release", "--target", recipe.target,
@@ -285,6 +291,32 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
     tmp_out.replace(out)
     progress(f"built {recipe.name} in {manifest['build_seconds']}s → {out}")
     return _image_from_manifest(recipe, key, out, manifest)
+
+
+def _locked_version(lock: Path, name: str) -> str:
+    versions = [p["version"] for p in tomllib.loads(lock.read_text()).get("package", [])
+                if p.get("name") == name]
+    if len(versions) != 1:
+        raise InfraError(f"{lock}: expected one {name} in the lock, found {versions}")
+    return str(versions[0])
+
+
+def _write_axconfig(recipe: ImageRecipe, lock: Path, src_root: Path, cache: Path) -> Path:
+    from harness.images.axconfig import generate
+
+    spec = recipe.axconfig
+    assert spec is not None
+    trees = {}
+    for crate in (spec.base_crate, spec.platform_crate):
+        version = _locked_version(lock, crate)
+        dep = fetch_crate(crate, version, lock_checksum(lock, crate, version),
+                          cache / "downloads")
+        trees[crate] = unpack_crate(dep, src_root / "axconfig-inputs")
+    text = generate(trees[spec.base_crate] / spec.base_file,
+                    trees[spec.platform_crate] / "axconfig.toml", dict(spec.overrides))
+    out = src_root / "axconfig.toml"
+    out.write_text(text)
+    return out
 
 
 def _lock_diff(before: str, after: str) -> list[str]:

@@ -46,6 +46,17 @@ class ExtraFile:
 
 
 @dataclass(frozen=True, slots=True)
+class AxConfigSpec:
+    """How to generate AX_CONFIG_PATH: defaults from one crate's file, the platform crate's
+    axconfig.toml over them, then dotted-key overrides (harness.images.axconfig)."""
+
+    base_crate: str
+    base_file: str
+    platform_crate: str
+    overrides: tuple[tuple[str, int | str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class GuestSpec:
     """The guest the image embeds: its source under guest-src/ and its VM config template."""
 
@@ -74,6 +85,7 @@ class ImageRecipe:
     crate_patches: tuple[CratePatch, ...]
     qemu_profile: str
     guest: GuestSpec
+    axconfig: AxConfigSpec | None = None
     notes: str = field(default="")
 
     def canonical(self) -> dict[str, Any]:
@@ -95,6 +107,9 @@ class ImageRecipe:
             ],
             "guest": [_sha256_file(self.guest.source), _sha256_file(self.guest.vm_config),
                       self.guest.entry],
+            "axconfig": None if self.axconfig is None else [
+                self.axconfig.base_crate, self.axconfig.base_file, self.axconfig.platform_crate,
+                [list(kv) for kv in self.axconfig.overrides]],
         }
 
     def digest(self) -> str:
@@ -185,7 +200,7 @@ def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from exc
     c = _Checker(path, text)
-    top_allowed = {"recipe", "axvisor", "build", "patch", "file", "guest", "qemu"}
+    top_allowed = {"recipe", "axvisor", "build", "patch", "file", "guest", "qemu", "axconfig"}
     for key in data:
         if key not in top_allowed:
             raise UsageError(f"{path}:{c.line_of(key)}: unknown table or key `{key}`")
@@ -232,8 +247,23 @@ def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
         files.append(ExtraFile(dest=dest, source=c.existing(images_dir, f, tbl, "source"),
                                why=c.string(f, tbl, "why")))
 
+    axconfig = None
+    if "axconfig" in data:
+        x = c.table(data, "axconfig", {"base_crate", "base_file", "platform_crate", "overrides"},
+                    {"base_crate", "base_file", "platform_crate"})
+        ov = x.get("overrides", {})
+        if not isinstance(ov, dict) or not all(isinstance(v, int | str) for v in ov.values()):
+            raise c.fail("axconfig", "overrides", "a table of dotted keys to integers or strings")
+        axconfig = AxConfigSpec(
+            base_crate=c.string(x, "axconfig", "base_crate", _CRATE),
+            base_file=c.string(x, "axconfig", "base_file"),
+            platform_crate=c.string(x, "axconfig", "platform_crate", _CRATE),
+            overrides=tuple(sorted((str(k), v) for k, v in ov.items())),
+        )
+
     return ImageRecipe(
         path=path,
+        axconfig=axconfig,
         name=c.string(r, "recipe", "name", re.compile(r"^[a-z0-9][a-z0-9_-]*$")),
         arch=c.string(r, "recipe", "arch", choices=ARCHES),
         notes=c.string(r, "recipe", "notes", default=""),
