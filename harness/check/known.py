@@ -15,7 +15,6 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from harness.check.compare import ExitDiff
 from harness.check.verdict import Verdict

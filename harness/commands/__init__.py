@@ -1,1 +1,4 @@
-"""One module per `axharness` sub-command; each has `register(subparsers)` and `run(args) -> int`."""
+"""One module per `axharness` sub-command.
+
+Each has `register(subparsers)` and `run(args) -> int`.
+"""

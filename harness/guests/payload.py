@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UsageError
-from harness.guests import emit_aarch64
+from harness.guests import emit_aarch64, emit_riscv64
 from harness.guests.binutils import Assembled, assemble_with_symbols
 from harness.guests.sites import EmittedPayload, TrapSite
 from harness.images.build import Image
@@ -20,8 +20,10 @@ from harness.scenarios.actions import Action
 
 Emitter = Callable[[tuple[Action, ...]], EmittedPayload]
 
-EMITTERS: dict[str, Emitter] = {"aarch64": emit_aarch64.emit_payload}
-RUNTIME_SITES: dict[str, tuple[TrapSite, ...]] = {"aarch64": emit_aarch64.RUNTIME_SITES}
+EMITTERS: dict[str, Emitter] = {"aarch64": emit_aarch64.emit_payload,
+                                 "riscv64": emit_riscv64.emit_payload}
+RUNTIME_SITES: dict[str, tuple[TrapSite, ...]] = {"aarch64": emit_aarch64.RUNTIME_SITES,
+                                                  "riscv64": emit_riscv64.RUNTIME_SITES}
 
 
 @dataclass(frozen=True, slots=True)

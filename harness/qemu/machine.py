@@ -13,6 +13,7 @@ collects `query-status`, the registers of every vCPU and the tail of the console
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import shlex
@@ -116,7 +117,8 @@ class QemuMachine:
         self.rundir.mkdir(parents=True, exist_ok=True)
         argv = self.argv()
         (self.rundir / "cmdline.sh").write_text(
-            "#!/bin/sh\n# Re-runs this case's QEMU by hand (paused: type `cont` on QMP, or drop -S).\n"
+            "#!/bin/sh\n# Re-runs this case's QEMU by hand (it starts paused:\n"
+            "# send `cont` on QMP, or drop -S).\n"
             + " ".join(shlex.quote(a) for a in argv) + "\n"
         )
         self._console_log = (self.rundir / "console.log").open("wb")
@@ -234,16 +236,12 @@ class QemuMachine:
         child, self._child = self._child, None
         if child is not None:
             if child.isalive() and self.qmp is not None and self.qmp.connected:
-                try:
+                with contextlib.suppress(QmpError):
                     self.qmp.command("quit")
-                except QmpError:
-                    pass
             for sig, wait_s in ((None, 3.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
                 if sig is not None and child.isalive():
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.killpg(child.pid, sig)
-                    except ProcessLookupError:
-                        pass
                 end = time.monotonic() + wait_s
                 while child.isalive() and time.monotonic() < end:
                     try:
@@ -255,10 +253,8 @@ class QemuMachine:
                         pass
                 if not child.isalive():
                     break
-            try:
+            with contextlib.suppress(pexpect.ExceptionPexpect):
                 child.close(force=True)
-            except pexpect.ExceptionPexpect:
-                pass
         if self.qmp is not None:
             self.qmp.close()
             self.qmp = None

@@ -6,6 +6,7 @@ read back message by message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -90,10 +91,8 @@ class QmpSession:
     def _drop(self) -> None:
         qmp, self._qmp = self._qmp, None
         if qmp is not None:
-            try:
+            with contextlib.suppress(Exception):  # the socket may already be gone
                 qmp.close()
-            except (OSError, EOFError, Exception):  # already gone
-                pass
 
     def close(self) -> None:
         self._drop()

@@ -17,9 +17,9 @@ from harness.errors import HarnessError
 from harness.guests.payload import BuiltPayload, build_payload, patch_image
 from harness.images.build import Image
 from harness.images.recipe import ImageRecipe
+from harness.model.arch import Arch
 from harness.model.exits import ExitReason, Generation, exit_to_json
 from harness.model.predict import GuestTrap, predict
-from harness.model.arch import Arch
 from harness.model.values import ModelError
 from harness.parse import parse_log
 from harness.qemu.machine import Ending, QemuMachine
@@ -78,11 +78,13 @@ def qemu_version(binary: str) -> str:
 
 
 def expected_exits(image: Image, payload: BuiltPayload, gen: Generation,
-                   backend: str = "") -> tuple[ExitReason, ...]:
-    """The model's prediction for every trap the guest executes, in order."""
+                   backend: str = "", *, stop_after: int | None = None) -> tuple[ExitReason, ...]:
+    """The model's prediction for every trap the guest executes, in order (up to and including
+    trap `stop_after` when the run is expected to end there)."""
     arch = Arch(image.arch)
     out: list[ExitReason] = []
-    for trap in payload.traps:
+    traps = payload.traps if stop_after is None else payload.traps[: stop_after + 1]
+    for trap in traps:
         exit = predict(GuestTrap(arch=arch, insn=trap.insn, gprs=dict(trap.site.gprs),
                                  gpa=trap.site.gpa, backend=backend), gen)
         out.append(exit)
@@ -118,7 +120,9 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     kernel = casedir / image.kernel.name
     image_info["patched_sha256"] = patch_image(image, payload, kernel)
     try:
-        expected = expected_exits(image, payload, gen)
+        expected = expected_exits(
+            image, payload, gen,
+            stop_after=len(scenario.actions) - 1 if scenario.expect_panic else None)
     except ModelError as exc:
         return result(Verdict.ERROR, f"the reference model cannot predict this scenario: {exc}")
     exp_json = tuple(exit_to_json(e) for e in expected)
@@ -151,8 +155,12 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     if run.ending in (Ending.TIMEOUT, Ending.WATCHDOG):
         return result(Verdict.TIMEOUT, run.detail, **common)
     if run.detail.startswith("panic:"):
-        return result(Verdict.CRASH, run.detail, **common)
-    if run.ending is not Ending.WATCHER:
+        if not scenario.expect_panic or scenario.expect_panic not in run.detail:
+            return result(Verdict.CRASH, run.detail, **common)
+    elif scenario.expect_panic:
+        return result(Verdict.DIVERGENCE, f"expected axvisor to panic with "
+                      f"{scenario.expect_panic!r}, but the run ended: {run.detail}", **common)
+    if run.ending is not Ending.WATCHER and not scenario.expect_panic:
         return result(Verdict.CRASH, f"run ended by {run.ending.value}: {run.detail}", **common)
     if parsed.errors:
         return result(Verdict.ERROR, f"{len(parsed.errors)} console record(s) did not parse; "

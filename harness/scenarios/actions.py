@@ -18,7 +18,8 @@ class MmioStore:
     """Store `width` bytes of register `reg` (holding `value`) to guest-physical `addr`.
 
     `reg = 31` on aarch64 / `reg = 0` on riscv64 stores the zero register (value must be 0).
-    `form` is the addressing form: "imm" (base register, no offset), "pre", "post".
+    `form` is the addressing form: "imm" (base register, no offset), "pre", "post"
+    (aarch64 writeback forms), "compressed" (riscv64 RVC forms).
     """
 
     addr: int
@@ -53,10 +54,19 @@ class Hypercall:
 
 
 @dataclass(frozen=True, slots=True)
+class SbiCall:
+    """riscv64: an SBI call (ecall from VS-mode) with extension and function ids and a0..a5."""
+
+    eid: int
+    fid: int
+    args: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SystemOff:
     """Ask the platform firmware interface to power the system off (PSCI, SBI SRST, 0x604)."""
 
     conduit: str = "default"  # aarch64: "hvc" or "smc"; riscv64: "srst" or "legacy"
 
 
-Action = MmioStore | MmioLoad | Hypercall | SystemOff
+Action = MmioStore | MmioLoad | Hypercall | SbiCall | SystemOff

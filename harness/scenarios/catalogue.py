@@ -17,6 +17,10 @@ class Scenario:
     actions: tuple[Action, ...]
     # Cross-architecture conformance: scenarios sharing a `semantic` id do the same thing.
     semantic: str = ""
+    # A scenario whose last action hits something axvisor does not emulate ends in a
+    # hypervisor panic; this is the expected panic text. The exits logged before it are still
+    # checked, and the exit stream ends at that action.
+    expect_panic: str = ""
 
     @property
     def case_id(self) -> str:

@@ -1,0 +1,120 @@
+"""riscv64 payload emitter: actions → RV64GC assembly for the runtime's hole.
+
+Register use: s2/s3 (x18/x19) belong to the runtime (UART base, puts routine), ra and sp are
+saved/kept, t6 (x31) holds MMIO addresses. Compressed loads/stores need registers x8–x15 and
+are emitted with `.option rvc` around the one instruction (the rest is assembled without RVC so
+that every other instruction has a fixed size).
+"""
+
+from __future__ import annotations
+
+from harness.errors import UsageError
+from harness.guests.sites import EmittedPayload, TrapSite
+from harness.scenarios.actions import (
+    Action,
+    Hypercall,
+    MmioLoad,
+    MmioStore,
+    SbiCall,
+    SystemOff,
+)
+
+BASE_REG = 31  # t6
+RESERVED = frozenset({1, 2, 3, 4, 18, 19, BASE_REG})  # ra sp gp tp s2 s3 t6
+_LOAD = {(1, True): "lb", (2, True): "lh", (4, True): "lw", (8, True): "ld",
+         (1, False): "lbu", (2, False): "lhu", (4, False): "lwu", (8, False): "ld"}
+_STORE = {1: "sb", 2: "sh", 4: "sw", 8: "sd"}
+EID_HVC = 0x485643  # the axvisor hypercall extension ("HVC")
+EID_SRST = 0x53525354
+EID_LEGACY_SHUTDOWN = 8
+
+
+def li(reg: int, value: int) -> list[str]:
+    return [f"li x{reg}, 0x{value & ((1 << 64) - 1):x}"]
+
+
+def _check(reg: int, *, allow_zero: bool) -> None:
+    if reg in RESERVED or not (0 <= reg <= 31) or (reg == 0 and not allow_zero):
+        raise UsageError(f"riscv64 register x{reg} is not available to scenarios "
+                         f"(reserved: {sorted(RESERVED)})")
+
+
+def _compressed(op: str, reg: int) -> str:
+    if not 8 <= reg <= 15:
+        raise UsageError(f"compressed {op} needs a register in x8..x15, got x{reg}")
+    return f"c.{op}"
+
+
+def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
+    if isinstance(action, MmioStore):
+        _check(action.reg, allow_zero=True)
+        if action.reg == 0 and action.value != 0:
+            raise UsageError("a store from x0 stores 0")
+        lines, regs = li(BASE_REG, action.addr), {BASE_REG: action.addr}
+        if action.reg != 0:
+            lines += li(action.reg, action.value)
+            regs[action.reg] = action.value
+        if action.form == "compressed":
+            if action.width not in (4, 8):
+                raise UsageError("RVC has only 32- and 64-bit stores")
+            op = _compressed("sw" if action.width == 4 else "sd", action.reg)
+            lines += ["mv x8, x31"]  # c.sw/c.sd need the base in x8..x15 too
+            regs[8] = action.addr
+            lines += [f"{op} x{action.reg}, 0(x8)"]
+        else:
+            lines.append(f"{_STORE[action.width]} x{action.reg}, 0(x{BASE_REG})")
+        return lines, regs, action.addr
+    if isinstance(action, MmioLoad):
+        _check(action.reg, allow_zero=False)
+        lines, regs = li(BASE_REG, action.addr), {BASE_REG: action.addr}
+        if action.form == "compressed":
+            if action.width not in (4, 8) or not action.signed and action.width == 4:
+                raise UsageError("RVC has only c.lw (signed 32-bit) and c.ld")
+            op = _compressed("lw" if action.width == 4 else "ld", action.reg)
+            lines += ["mv x8, x31", f"{op} x{action.reg}, 0(x8)"]
+            regs[8] = action.addr
+        else:
+            lines.append(f"{_LOAD[(action.width, action.signed)]} x{action.reg}, 0(x{BASE_REG})")
+        return lines, regs, action.addr
+    if isinstance(action, Hypercall):
+        regs = {17: EID_HVC, 16: action.nr}
+        regs.update({10 + i: a for i, a in enumerate(action.args)})
+        lines = [ln for r, v in sorted(regs.items()) for ln in li(r, v)]
+        return [*lines, "ecall"], regs, None
+    if isinstance(action, SbiCall):
+        regs = {17: action.eid, 16: action.fid}
+        regs.update({10 + i: a for i, a in enumerate(action.args)})
+        lines = [ln for r, v in sorted(regs.items()) for ln in li(r, v)]
+        return [*lines, "ecall"], regs, None
+    if isinstance(action, SystemOff):
+        if action.conduit == "legacy":
+            regs = {17: EID_LEGACY_SHUTDOWN}
+        else:
+            regs = {17: EID_SRST, 16: 0, 10: 0, 11: 0}
+        lines = [ln for r, v in sorted(regs.items()) for ln in li(r, v)]
+        return [*lines, "ecall"], regs, None
+    raise UsageError(f"action {action!r} has no riscv64 form")
+
+
+def emit_payload(actions: tuple[Action, ...]) -> EmittedPayload:
+    body = ["addi sp, sp, -16", "sd ra, 8(sp)"]
+    sites = []
+    for i, action in enumerate(actions):
+        lines, regs, gpa = _emit(action)
+        label = f"axh_trap_{i}"
+        body.append(f"/* action {i}: {type(action).__name__} */")
+        body += lines[:-1]
+        trap = lines[-1]
+        if trap.startswith("c."):
+            body += [f".global {label}", f"{label}:", ".option push", ".option rvc", trap,
+                     ".option pop", f"{label}_end:"]
+        else:
+            body += [f".global {label}", f"{label}:", trap, f"{label}_end:"]
+        sites.append(TrapSite(label, tuple(sorted(regs.items())), gpa, i))
+    body += ["ld ra, 8(sp)", "addi sp, sp, 16", "ret"]
+    asm = "    .option norvc\n    .text\n    .global _start\n_start:\n" + "".join(
+        f"{ln}\n" if ln.endswith(":") else f"    {ln}\n" for ln in body)
+    return EmittedPayload(asm, tuple(sites))
+
+
+RUNTIME_SITES = (TrapSite("axh_rt_trap_system_off", ((10, 0), (11, 0), (16, 0), (17, EID_SRST))),)

@@ -1,0 +1,65 @@
+"""riscv64 scenarios. The only emulated MMIO device is the partial-passthrough PLIC
+(riscv_vplic 0.4.12 at 0x0c00_0000): it asserts 32-bit accesses, and pending words past the last
+interrupt source (offset 0x1f00 here) are ignored. Scenarios that need another width end with the
+device's assertion panic, after the exit under test has been logged."""
+
+from __future__ import annotations
+
+from harness.scenarios.actions import Hypercall, MmioLoad, MmioStore, SbiCall, SystemOff
+from harness.scenarios.catalogue import Scenario
+
+DEV = 0x0C00_1F00
+PATTERN = 0x1122_3344_5566_7788
+HC_ARGS = (0x1111, 0x2222, 0x3333, 0x4444, 0x5555, 0x6666)
+WIDTH_PANIC = "assertion `left == right` failed"
+EID_DBCN = 0x4442434E
+
+
+def _scenarios() -> list[Scenario]:
+    out = [
+        Scenario("first-guest", "riscv64",
+                 "32-bit MMIO store, hypercall extension call with six arguments, SBI SRST",
+                 (MmioStore(DEV, 4, 0xDEAD_BEEF, reg=11), Hypercall(0x4AB1, HC_ARGS))),
+        Scenario("hypercall-six-args", "riscv64", "ecall, a7 = 0x485643, a6 = nr, a0..a5 = args",
+                 (Hypercall(0x4AB1, HC_ARGS),), semantic="hypercall-six-args"),
+        Scenario("mmio-store-w-deadbeef", "riscv64", "sw of 0xdeadbeef at the device",
+                 (MmioStore(DEV, 4, 0xDEAD_BEEF, reg=11),), semantic="mmio-store-dword-deadbeef"),
+        Scenario("system-off-srst", "riscv64", "SBI SRST shutdown from the payload",
+                 (SystemOff(conduit="srst"),), semantic="system-off"),
+        Scenario("system-off-legacy", "riscv64", "legacy SBI shutdown (EID 8)",
+                 (SystemOff(conduit="legacy"),)),
+        Scenario("mmio-store-sw-pattern", "riscv64", "sw of a 64-bit register: 4 bytes stored",
+                 (MmioStore(DEV, 4, PATTERN, reg=12),)),
+        Scenario("mmio-store-x0", "riscv64", "sw x0: the zero register as source",
+                 (MmioStore(DEV, 4, 0, reg=0),)),
+        Scenario("mmio-load-lw", "riscv64", "lw (sign-extending 32-bit load)",
+                 (MmioLoad(DEV, 4, reg=13, signed=True),)),
+        Scenario("mmio-load-lwu", "riscv64", "lwu (zero-extending 32-bit load)",
+                 (MmioLoad(DEV, 4, reg=14, signed=False),)),
+        Scenario("mmio-store-c-sw", "riscv64", "c.sw (compressed 32-bit store)",
+                 (MmioStore(DEV, 4, 0xCAFE_F00D, reg=9, form="compressed"),)),
+        Scenario("mmio-load-c-lw", "riscv64", "c.lw (compressed sign-extending 32-bit load)",
+                 (MmioLoad(DEV, 4, reg=10, signed=True, form="compressed"),)),
+        Scenario("sbi-dbcn-write-byte", "riscv64", "SBI DBCN console_write_byte('!') (forwarded)",
+                 (SbiCall(EID_DBCN, 2, (0x21,)),)),
+        Scenario("sbi-legacy-putchar", "riscv64", "legacy SBI console_putchar('#') (forwarded)",
+                 (SbiCall(1, 0, (0x23,)),)),
+        Scenario("mixed-sequence", "riscv64", "store, load, hypercall, store in one run",
+                 (MmioStore(DEV, 4, 0xA5, reg=11), MmioLoad(DEV, 4, reg=12, signed=False),
+                  Hypercall(7, (1, 2, 3, 4, 5, 6)), MmioStore(DEV, 4, 0xBEEF, reg=13))),
+    ]
+    for width, op in ((1, "b"), (2, "h"), (8, "d")):
+        out.append(Scenario(
+            f"mmio-store-s{op}", "riscv64",
+            f"s{op}: {width}-byte store (the vPLIC then asserts Dword and panics)",
+            (MmioStore(DEV, width, PATTERN, reg=12),), expect_panic=WIDTH_PANIC))
+        signed_ops = ((True, f"l{op}"),) + (((False, f"l{op}u"),) if width != 8 else ())
+        for signed, name in signed_ops:
+            out.append(Scenario(
+                f"mmio-load-{name}", "riscv64",
+                f"{name}: {width}-byte load (the vPLIC then asserts Dword and panics)",
+                (MmioLoad(DEV, width, reg=13, signed=signed),), expect_panic=WIDTH_PANIC))
+    return out
+
+
+SCENARIOS: tuple[Scenario, ...] = tuple(_scenarios())
