@@ -66,9 +66,10 @@ _REASONS: dict[Arch, dict[str, str]] = {
         "IoRead": _NO_PORT_IO.format(arch="AArch64"),
         "IoWrite": _NO_PORT_IO.format(arch="AArch64"),
         "Halt": (
-            "WFI/WFE trap to EL2 only when HCR_EL2.TWI/TWE is set (ARM ARM, HCR_EL2 bits 13/14); with "
-            "this hypervisor's configuration (arm_vcpu programs HCR_EL2 = VM|RW|TSC[|IMO|FMO]) "
-            "TWI and TWE are clear, so WFI/WFE complete in the guest and never exit"
+            "WFI/WFE trap to EL2 only when HCR_EL2.TWI/TWE (bits 13/14) is set (ARM ARM, "
+            "HCR_EL2); with this hypervisor's configuration (arm_vcpu programs HCR_EL2 = "
+            "VM|RW|TSC[|IMO|FMO]) TWI and TWE are clear, so WFI/WFE complete in the guest "
+            "and never exit"
         ),
         "PreemptionTimer": _NO_PREEMPTION_TIMER.format(arch="AArch64"),
     },

@@ -1,0 +1,144 @@
+"""RV64 decoder for the instructions that trap to an H-extension hypervisor.
+
+Covers the base loads/stores (Unprivileged spec ch. 2.6 "Load and Store Instructions" and
+RV64I ch. 5.3), their compressed forms (C extension, RVC quadrants 0 and 2), ECALL, WFI and
+the Zicsr instructions.  Anything else raises ModelError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from harness.model.values import AccessWidth, ModelError
+
+_WIDTHS = (AccessWidth.Byte, AccessWidth.Word, AccessWidth.Dword, AccessWidth.Qword)
+
+
+@dataclass(frozen=True, slots=True)
+class RvLoad:
+    """LB/LH/LW/LD (sign-extending) or LBU/LHU/LWU (zero-extending), or a compressed form."""
+
+    length: int
+    width: AccessWidth
+    unsigned: bool
+    rd: int
+    mnemonic: str
+
+
+@dataclass(frozen=True, slots=True)
+class RvStore:
+    """SB/SH/SW/SD or a compressed form: stores the low `width` bytes of x[rs2]."""
+
+    length: int
+    width: AccessWidth
+    rs2: int
+    mnemonic: str
+
+
+@dataclass(frozen=True, slots=True)
+class RvEcall:
+    """ECALL from VS-mode (scause 10), the SBI call instruction."""
+
+    length: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RvWfi:
+    """WFI (a virtual-instruction exception, scause 22, when hstatus.VTW=1)."""
+
+    length: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RvCsr:
+    """CSRRW/CSRRS/CSRRC and their immediate forms (Zicsr, Unprivileged spec ch. 9).
+
+    `src` is rs1 for register forms and the 5-bit zero-extended immediate otherwise.
+    """
+
+    length: int
+    csr: int
+    rd: int
+    op: str  # "rw", "rs", "rc"
+    immediate: bool
+    src: int
+
+
+RvInsn: TypeAlias = RvLoad | RvStore | RvEcall | RvWfi | RvCsr
+
+
+def insn_length(first_parcel: int) -> int:
+    """2 for RVC, 4 for 32-bit encodings; longer encodings are not modelled (spec §1.5)."""
+    if first_parcel & 3 != 3:
+        return 2
+    if first_parcel & 0x1C != 0x1C:
+        return 4
+    raise ModelError(f"RISC-V parcel {first_parcel:#06x}: instruction longer than 32 bits")
+
+
+def _decode32(w: int) -> RvInsn:
+    opcode = w & 0x7F
+    rd = (w >> 7) & 31
+    funct3 = (w >> 12) & 7
+    rs1 = (w >> 15) & 31
+    rs2 = (w >> 20) & 31
+    if opcode == 0x03:  # LOAD
+        if funct3 == 7:
+            raise ModelError(f"RISC-V {w:#010x}: reserved load funct3 7 (LDU is RV128)")
+        unsigned = funct3 >= 4
+        width = _WIDTHS[funct3 & 3]
+        name = "L" + "BHWD"[funct3 & 3] + ("U" if unsigned else "")
+        return RvLoad(4, width, unsigned, rd, name)
+    if opcode == 0x23:  # STORE
+        if funct3 > 3:
+            raise ModelError(f"RISC-V {w:#010x}: reserved store funct3 {funct3}")
+        return RvStore(4, _WIDTHS[funct3], rs2, "S" + "BHWD"[funct3])
+    if opcode == 0x73:  # SYSTEM
+        if w == 0x0000_0073:
+            return RvEcall()
+        if w == 0x1050_0073:
+            return RvWfi()
+        if funct3 in (1, 2, 3, 5, 6, 7):
+            op = ("rw", "rs", "rc")[(funct3 & 3) - 1]
+            return RvCsr(4, w >> 20, rd, op, bool(funct3 & 4), rs1)
+    raise ModelError(f"RISC-V {w:#010x}: not an instruction the model knows how to trap")
+
+
+def _decode16(h: int) -> RvInsn:
+    quadrant = h & 3
+    funct3 = h >> 13
+    if quadrant == 0 and funct3 in (2, 3, 6, 7):
+        # C.LW/C.LD/C.SW/C.SD: rd'/rs2' in [4:2], registers x8..x15.
+        reg = 8 + ((h >> 2) & 7)
+        width = AccessWidth.Dword if funct3 & 1 == 0 else AccessWidth.Qword
+        wide = "D" if funct3 & 1 else "W"
+        if funct3 < 4:
+            return RvLoad(2, width, False, reg, f"C.L{wide}")
+        return RvStore(2, width, reg, f"C.S{wide}")
+    if quadrant == 2 and funct3 in (2, 3):
+        # C.LWSP/C.LDSP: rd in [11:7], rd=0 reserved.
+        rd = (h >> 7) & 31
+        if rd == 0:
+            raise ModelError(f"RVC {h:#06x}: C.L*SP with rd=x0 is reserved")
+        width = AccessWidth.Dword if funct3 == 2 else AccessWidth.Qword
+        return RvLoad(2, width, False, rd, "C.LWSP" if funct3 == 2 else "C.LDSP")
+    if quadrant == 2 and funct3 in (6, 7):
+        rs2 = (h >> 2) & 31
+        width = AccessWidth.Dword if funct3 == 6 else AccessWidth.Qword
+        return RvStore(2, width, rs2, "C.SWSP" if funct3 == 6 else "C.SDSP")
+    raise ModelError(f"RVC {h:#06x}: not a compressed load/store the model knows")
+
+
+def decode(insn: bytes) -> RvInsn:
+    """Decode the first instruction of `insn` (little-endian parcels); trailing bytes are
+    ignored so a caller may pass a 4-byte window that starts with a compressed instruction."""
+    if len(insn) < 2:
+        raise ModelError(f"RISC-V instruction needs at least 2 bytes, got {len(insn)}")
+    first = int.from_bytes(insn[:2], "little")
+    length = insn_length(first)
+    if len(insn) < length:
+        raise ModelError(f"RISC-V parcel {first:#06x} starts a {length}-byte instruction")
+    if length == 2:
+        return _decode16(first)
+    return _decode32(int.from_bytes(insn[:4], "little"))

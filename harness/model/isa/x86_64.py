@@ -1,0 +1,101 @@
+"""x86-64 decoder for the instructions that cause VM exits the contract describes.
+
+IN/OUT/INS/OUTS (SDM vol. 2B "IN", "OUT"), RDMSR/WRMSR, VMCALL (0F 01 C1, Intel) and
+VMMCALL (0F 01 D9, AMD), HLT.  Operand size follows a 32- or 64-bit code segment (default
+32 bits, 66h selects 16; REX.W does not widen port I/O); real-mode guests are not modelled.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from harness.model.values import AccessWidth, ModelError
+
+_LEGACY_PREFIXES = frozenset({0x66, 0x67, 0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65})
+
+
+@dataclass(frozen=True, slots=True)
+class PortIo:
+    """IN/OUT (or INS/OUTS when `string`); `port` is None for the DX forms."""
+
+    length: int
+    is_in: bool
+    width: AccessWidth
+    port: int | None
+    string: bool
+    rep: bool
+
+
+class Simple(enum.Enum):
+    """Operand-less instructions."""
+
+    RDMSR = "rdmsr"
+    WRMSR = "wrmsr"
+    VMCALL = "vmcall"
+    VMMCALL = "vmmcall"
+    HLT = "hlt"
+
+
+@dataclass(frozen=True, slots=True)
+class Plain:
+    """One of the `Simple` instructions, with its encoded length (prefixes included)."""
+
+    length: int
+    op: Simple
+
+
+X86Insn: TypeAlias = PortIo | Plain
+
+
+def decode(insn: bytes) -> X86Insn:
+    """Decode the first instruction in `insn`; trailing bytes are ignored."""
+    i = 0
+    opsize16 = rep = False
+    while i < len(insn) and insn[i] in _LEGACY_PREFIXES:
+        if insn[i] == 0x66:
+            opsize16 = True
+        elif insn[i] in (0xF2, 0xF3):
+            rep = True
+        elif insn[i] == 0xF0:
+            raise ModelError(f"x86 {insn.hex(' ')}: LOCK prefix (#UD on these instructions)")
+        i += 1
+    if i < len(insn) and 0x40 <= insn[i] <= 0x4F:
+        i += 1  # REX: no effect on the operand size of port I/O, RDMSR/WRMSR, VMCALL, HLT
+    if i >= len(insn):
+        raise ModelError(f"x86 {insn.hex(' ')}: no opcode after prefixes")
+    if i >= 15:
+        raise ModelError(f"x86 {insn.hex(' ')}: longer than 15 bytes")
+    op = insn[i]
+    full = AccessWidth.Word if opsize16 else AccessWidth.Dword
+
+    def need(n: int) -> None:
+        if len(insn) < i + n:
+            raise ModelError(f"x86 {insn.hex(' ')}: truncated instruction")
+
+    if op in (0xE4, 0xE5, 0xE6, 0xE7):  # IN/OUT with imm8 port
+        need(2)
+        width = AccessWidth.Byte if op & 1 == 0 else full
+        return PortIo(i + 2, op < 0xE6, width, insn[i + 1], False, rep)
+    if op in (0xEC, 0xED, 0xEE, 0xEF):  # IN/OUT with DX port
+        width = AccessWidth.Byte if op & 1 == 0 else full
+        return PortIo(i + 1, op < 0xEE, width, None, False, rep)
+    if op in (0x6C, 0x6D, 0x6E, 0x6F):  # INS/OUTS
+        width = AccessWidth.Byte if op & 1 == 0 else full
+        return PortIo(i + 1, op < 0x6E, width, None, True, rep)
+    if op == 0xF4:
+        return Plain(i + 1, Simple.HLT)
+    if op == 0x0F:
+        need(2)
+        if insn[i + 1] == 0x32:
+            return Plain(i + 2, Simple.RDMSR)
+        if insn[i + 1] == 0x30:
+            return Plain(i + 2, Simple.WRMSR)
+        if insn[i + 1] == 0x01:
+            need(3)
+            if insn[i + 2] == 0xC1:
+                return Plain(i + 3, Simple.VMCALL)
+            if insn[i + 2] == 0xD9:
+                return Plain(i + 3, Simple.VMMCALL)
+    raise ModelError(f"x86 {insn.hex(' ')}: not an instruction the model knows how to trap")

@@ -1,0 +1,145 @@
+"""Predict the exit the contract requires for one trapping guest instruction.
+
+`predict(trap, gen)` answers: *given that this instruction trapped to the hypervisor*, which
+`AxVCpuExitReason` value describes it correctly under the architecture's manuals and the
+exit.rs documentation?  Whether the instruction traps at all under a given hypervisor
+configuration is `harness.model.arch.contract`'s business, not this module's.
+
+The model predicts the architecturally correct value even where axvisor is known to differ
+(e.g. AArch64 `signed_ext`, store data wider than the access); the harness reports such
+differences as divergences.  Fields the contract leaves undefined are listed by
+`free_fields`, and exits a vCPU may substitute by emulating a register itself by
+`alternatives`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from harness.model.arch import Arch
+from harness.model.exits import (
+    CpuDown,
+    CpuUp,
+    ExitReason,
+    Generation,
+    MmioRead,
+    Nothing,
+    SendIPI,
+    SysRegRead,
+    SysRegWrite,
+    validate,
+)
+from harness.model.values import U64_MAX, ModelError
+
+_MAX_GPR = {Arch.AARCH64: 30, Arch.RISCV64: 31, Arch.X86_64: 15}
+_INSN_LEN = {Arch.AARCH64: (4, 4), Arch.RISCV64: (2, 4), Arch.X86_64: (1, 15)}
+
+
+@dataclass(frozen=True, slots=True)
+class GuestTrap:
+    """One trapping guest instruction: its bytes as assembled, the registers before it executes,
+    and (memory accesses) the guest-physical data address."""
+
+    arch: Arch
+    insn: bytes
+    gprs: Mapping[int, int]
+    gpa: int | None = None
+    backend: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.arch, Arch):
+            raise ModelError(f"GuestTrap.arch: expected Arch, got {self.arch!r}")
+        lo, hi = _INSN_LEN[self.arch]
+        if not isinstance(self.insn, bytes) or not lo <= len(self.insn) <= hi:
+            raise ModelError(f"GuestTrap.insn: {self.arch.value} needs {lo}..{hi} bytes")
+        regs = dict(self.gprs)
+        for num, value in regs.items():
+            if not (type(num) is int and 0 <= num <= _MAX_GPR[self.arch]):
+                raise ModelError(f"GuestTrap.gprs: no register {num!r} on {self.arch.value}")
+            if not (type(value) is int and 0 <= value <= U64_MAX):
+                raise ModelError(f"GuestTrap.gprs[{num}]: {value!r} is not a 64-bit value")
+        object.__setattr__(self, "gprs", MappingProxyType(regs))
+        if self.gpa is not None and not (type(self.gpa) is int and 0 <= self.gpa <= U64_MAX):
+            raise ModelError(f"GuestTrap.gpa: {self.gpa!r} is not a 64-bit address")
+        if self.arch is Arch.X86_64:
+            if self.backend not in ("", "vmx", "svm"):
+                raise ModelError(
+                    f"GuestTrap.backend: expected vmx, svm or '', got {self.backend!r}"
+                )
+        elif self.backend:
+            raise ModelError(f"GuestTrap.backend is x86-only, got {self.backend!r}")
+
+    def reg(self, num: int, name: str = "") -> int:
+        """Value of GPR `num`; ModelError naming it if the caller did not supply it."""
+        if self.arch is Arch.RISCV64 and num == 0:
+            return 0  # x0 is hard-wired to zero (Unprivileged spec §2.1)
+        try:
+            return self.gprs[num]
+        except KeyError:
+            label = name or f"register {num}"
+            raise ModelError(f"prediction needs {label} but GuestTrap.gprs lacks it") from None
+
+    def data_gpa(self) -> int:
+        """The data GPA of a load/store; ModelError if absent."""
+        if self.gpa is None:
+            raise ModelError("a load/store trap needs GuestTrap.gpa")
+        return self.gpa
+
+
+def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
+    """The exit `gen`'s contract requires for `trap`; ModelError for unknown instructions."""
+    from harness.model.predict import aarch64, riscv64, x86_64
+
+    if trap.arch is Arch.AARCH64:
+        exit = aarch64.predict(trap, gen)
+    elif trap.arch is Arch.RISCV64:
+        exit = riscv64.predict(trap, gen)
+    else:
+        exit = x86_64.predict(trap, gen)
+    return validate(exit, gen)
+
+
+def free_fields(exit: ExitReason, arch: Arch) -> frozenset[str]:
+    """Rust field names of `exit` whose value the contract leaves undefined, so a comparison
+    must not hold the vCPU to the predicted value.
+
+    * `CpuDown._state`: "currently unused" (exit.rs).
+    * `SendIPI.target_cpu`/`target_cpu_aux` when `send_to_all` or `send_to_self`: "invalid"
+      then (exit.rs); `target_cpu_aux` off AArch64: "currently used only on AArch64".
+    * `MmioRead.signed_ext` when width == reg_width: nothing is left to extend.
+    * x86 `SysRegRead.reg` ("unused on x86_64", the result goes to EDX:EAX) and
+      `CpuUp.arg` ("currently unused" on x86_64).
+    """
+    free: set[str] = set()
+    if isinstance(exit, CpuDown):
+        free.add("_state")
+    elif isinstance(exit, SendIPI):
+        if exit.send_to_all or exit.send_to_self:
+            free |= {"target_cpu", "target_cpu_aux"}
+        if arch is not Arch.AARCH64:
+            free.add("target_cpu_aux")
+    elif isinstance(exit, MmioRead):
+        if exit.width is exit.reg_width and exit.signed_ext is not None:
+            free.add("signed_ext")
+    elif isinstance(exit, SysRegRead) and arch is Arch.X86_64:
+        free.add("reg")
+    elif isinstance(exit, CpuUp) and arch is Arch.X86_64:
+        free.add("arg")
+    return frozenset(free)
+
+
+def alternatives(predicted: ExitReason) -> tuple[ExitReason, ...]:
+    """Other exits the contract equally allows for the same trap.
+
+    A system-register access (MSR/MRS, CSR, RDMSR/WRMSR) names a register the vCPU may
+    emulate itself, in which case exit.rs's `Nothing` ("the VCpu handled the exit
+    internally") is also correct.  Memory, port and power exits have no such latitude.
+    """
+    if isinstance(predicted, SysRegRead | SysRegWrite | SendIPI):
+        return (Nothing(),)
+    return ()
+
+
+__all__ = ["GuestTrap", "alternatives", "free_fields", "predict"]
