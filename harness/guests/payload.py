@@ -12,18 +12,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UsageError
-from harness.guests import emit_aarch64, emit_riscv64
+from harness.guests import emit_aarch64, emit_riscv64, emit_x86_64
 from harness.guests.binutils import Assembled, assemble_with_symbols
 from harness.guests.sites import EmittedPayload, TrapSite
 from harness.images.build import Image
 from harness.scenarios.actions import Action
 
-Emitter = Callable[[tuple[Action, ...]], EmittedPayload]
+Emitter = Callable[[tuple[Action, ...], str], EmittedPayload]
 
-EMITTERS: dict[str, Emitter] = {"aarch64": emit_aarch64.emit_payload,
-                                 "riscv64": emit_riscv64.emit_payload}
+EMITTERS: dict[str, Emitter] = {
+    "aarch64": lambda actions, backend: emit_aarch64.emit_payload(actions),
+    "riscv64": lambda actions, backend: emit_riscv64.emit_payload(actions),
+    "x86_64": emit_x86_64.emit_payload,
+}
 RUNTIME_SITES: dict[str, tuple[TrapSite, ...]] = {"aarch64": emit_aarch64.RUNTIME_SITES,
-                                                  "riscv64": emit_riscv64.RUNTIME_SITES}
+                                                  "riscv64": emit_riscv64.RUNTIME_SITES,
+                                                  "x86_64": emit_x86_64.RUNTIME_SITES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +65,8 @@ def emitter_for(arch: str) -> Emitter:
 
 
 def build_payload(image: Image, actions: tuple[Action, ...], runtime_source: Path,
-                  runtime_base: int) -> BuiltPayload:
-    emitted = emitter_for(image.arch)(actions)
+                  runtime_base: int, backend: str = "") -> BuiltPayload:
+    emitted = emitter_for(image.arch)(actions, backend)
     assembled = assemble_with_symbols(image.arch, emitted.asm, image.payload_base,
                                       name="payload")
     if len(assembled.code) > image.payload_capacity:

@@ -88,6 +88,13 @@ class ImageRecipe:
     axconfig: AxConfigSpec | None = None
     notes: str = field(default="")
 
+    @property
+    def backend(self) -> str:
+        """x86 virtualisation backend the image is built with ("svm", "vmx"); "" elsewhere."""
+        if self.arch != "x86_64":
+            return ""
+        return "svm" if "svm" in self.features else "vmx"
+
     def canonical(self) -> dict[str, Any]:
         """Everything that determines the build output, in a stable form (for the cache key)."""
         return {

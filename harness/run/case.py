@@ -115,13 +115,14 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         (casedir / "manifest.json").write_text(json.dumps(res.to_json(), indent=2, default=str))
         return res
 
-    payload = build_payload(image, scenario.actions, recipe.guest.source, recipe.guest.entry)
+    payload = build_payload(image, scenario.actions, recipe.guest.source, recipe.guest.entry,
+                            recipe.backend)
     (casedir / "payload.S").write_text(payload.asm)
     kernel = casedir / image.kernel.name
     image_info["patched_sha256"] = patch_image(image, payload, kernel)
     try:
         expected = expected_exits(
-            image, payload, gen,
+            image, payload, gen, recipe.backend,
             stop_after=len(scenario.actions) - 1 if scenario.expect_panic else None)
     except ModelError as exc:
         return result(Verdict.ERROR, f"the reference model cannot predict this scenario: {exc}")

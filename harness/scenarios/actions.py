@@ -63,10 +63,27 @@ class SbiCall:
 
 
 @dataclass(frozen=True, slots=True)
+class PortOut:
+    """x86: `out` of `width` bytes (1, 2, 4) of `value` to I/O port `port`."""
+
+    port: int
+    width: int
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class PortIn:
+    """x86: `in` of `width` bytes from I/O port `port`."""
+
+    port: int
+    width: int
+
+
+@dataclass(frozen=True, slots=True)
 class SystemOff:
     """Ask the platform firmware interface to power the system off (PSCI, SBI SRST, 0x604)."""
 
     conduit: str = "default"  # aarch64: "hvc" or "smc"; riscv64: "srst" or "legacy"
 
 
-Action = MmioStore | MmioLoad | Hypercall | SbiCall | SystemOff
+Action = MmioStore | MmioLoad | Hypercall | SbiCall | PortOut | PortIn | SystemOff

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import fnmatch
 
-from harness.scenarios import aarch64, riscv64
+from harness.scenarios import aarch64, riscv64, x86_64
 from harness.scenarios.catalogue import Scenario
 
 _BY_ARCH: dict[str, tuple[Scenario, ...]] = {
     "aarch64": aarch64.SCENARIOS,
     "riscv64": riscv64.SCENARIOS,
+    "x86_64": x86_64.SCENARIOS,
 }
 
 

@@ -1,0 +1,68 @@
+"""x86_64 payload emitter: actions → 16-bit (real-mode) code for the runtime's hole.
+
+axvisor starts x86 guests in real mode, and the scenarios (port I/O, VMMCALL/VMCALL, the 0x604
+shutdown) need no other mode. 32-bit registers are reachable with operand-size prefixes; R8 and
+R9 are not (no REX prefix outside 64-bit mode), so a hypercall's fifth and sixth arguments are
+whatever the vCPU's reset state left there: the model is told they are 0, which is what
+x86_vcpu's zero-initialised guest registers hold (an assumption stated in images/README.md).
+"""
+
+from __future__ import annotations
+
+from harness.errors import UsageError
+from harness.guests.sites import EmittedPayload, TrapSite
+from harness.scenarios.actions import Action, Hypercall, PortIn, PortOut, SystemOff
+
+RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9 = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+_REG32 = {RAX: "%eax", RCX: "%ecx", RDX: "%edx", RBX: "%ebx", RSI: "%esi", RDI: "%edi"}
+_ACC = {1: "%al", 2: "%ax", 4: "%eax"}
+_SUFFIX = {1: "b", 2: "w", 4: "l"}
+
+
+def _mov(reg: int, value: int) -> str:
+    if value >> 32:
+        raise UsageError(f"real-mode code cannot load a 64-bit value into {_REG32[reg]}")
+    return f"movl $0x{value:x}, {_REG32[reg]}"
+
+
+def _emit(action: Action, backend: str) -> tuple[list[str], dict[int, int]]:
+    if isinstance(action, PortOut):
+        if action.width not in _ACC:
+            raise UsageError("x86 port I/O is 1, 2 or 4 bytes wide")
+        regs = {RAX: action.value, RDX: action.port}
+        return [_mov(RAX, action.value), _mov(RDX, action.port),
+                f"out{_SUFFIX[action.width]} {_ACC[action.width]}, %dx"], regs
+    if isinstance(action, PortIn):
+        if action.width not in _ACC:
+            raise UsageError("x86 port I/O is 1, 2 or 4 bytes wide")
+        return [_mov(RDX, action.port), f"in{_SUFFIX[action.width]} %dx, {_ACC[action.width]}"], \
+            {RDX: action.port}
+    if isinstance(action, Hypercall):
+        a = action.args
+        if a[4] or a[5]:
+            raise UsageError("real-mode guests cannot set R8/R9: arguments 5 and 6 must be 0")
+        regs = {RAX: action.nr, RDI: a[0], RSI: a[1], RDX: a[2], RCX: a[3], R8: 0, R9: 0}
+        lines = [_mov(r, v) for r, v in regs.items() if r in _REG32]
+        return [*lines, "vmmcall" if backend == "svm" else "vmcall"], regs
+    if isinstance(action, SystemOff):
+        return [_mov(RAX, 0x2000), _mov(RDX, 0x604), "outw %ax, %dx"], {RAX: 0x2000, RDX: 0x604}
+    raise UsageError(f"action {action!r} has no x86_64 form")
+
+
+def emit_payload(actions: tuple[Action, ...], backend: str = "svm") -> EmittedPayload:
+    body: list[str] = []
+    sites = []
+    for i, action in enumerate(actions):
+        lines, regs = _emit(action, backend)
+        label = f"axh_trap_{i}"
+        body.append(f"/* action {i}: {type(action).__name__} */")
+        body += lines[:-1]
+        body += [f".global {label}", f"{label}:", lines[-1], f"{label}_end:"]
+        sites.append(TrapSite(label, tuple(sorted(regs.items())), None, i))
+    body.append("ret")
+    asm = "    .code16\n    .text\n    .global _start\n_start:\n" + "".join(
+        f"{ln}\n" if ln.endswith(":") else f"    {ln}\n" for ln in body)
+    return EmittedPayload(asm, tuple(sites))
+
+
+RUNTIME_SITES = (TrapSite("axh_rt_trap_system_off", ((RAX, 0x2000), (RDX, 0x604))),)

@@ -1,0 +1,29 @@
+"""x86_64 scenarios (16-bit real-mode guest). axvisor 0.5.8's SVM backend intercepts only ports
+0x604-0x605 and 0xcf9 and has no port devices (axdevice 0.4.10 emulates none on x86), so an I/O
+exit other than the 0x604 shutdown ends in axvisor's `emu_device not found` panic after the exit
+has been logged; those scenarios declare that end."""
+
+from __future__ import annotations
+
+from harness.scenarios.actions import Hypercall, PortIn, PortOut, SystemOff
+from harness.scenarios.catalogue import Scenario
+
+NO_DEVICE = "emu_device not found"
+HC_ARGS = (0x1111, 0x2222, 0x3333, 0x4444, 0, 0)
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("first-guest", "x86_64", "VMMCALL with four arguments, then the 0x604 shutdown",
+             (Hypercall(0x4AB1, HC_ARGS),)),
+    Scenario("hypercall-four-args", "x86_64", "VMMCALL: RAX = nr, RDI RSI RDX RCX = arguments",
+             (Hypercall(0x4AB1, HC_ARGS),)),
+    Scenario("system-off-0x604", "x86_64", "out 0x604, ax with AX = 0x2000 from the payload",
+             (SystemOff(),), semantic="system-off"),
+    Scenario("port-out-0x604-byte", "x86_64", "outb to 0x604: not the shutdown pattern",
+             (PortOut(0x604, 1, 0x5A),), expect_panic=NO_DEVICE),
+    Scenario("port-out-0x604-other-value", "x86_64", "outw 0x604 with AX = 0x1234",
+             (PortOut(0x604, 2, 0x1234),), expect_panic=NO_DEVICE),
+    Scenario("port-out-0x605-dword", "x86_64", "outl to 0x605 (intercepted, no device)",
+             (PortOut(0x605, 4, 0xDEAD_BEEF),), expect_panic=NO_DEVICE),
+    Scenario("port-in-0x604-word", "x86_64", "inw from 0x604 (intercepted, no device)",
+             (PortIn(0x604, 2),), expect_panic=NO_DEVICE),
+)
