@@ -82,7 +82,8 @@ def test_hvc_and_smc_carry_their_immediate() -> None:
 def test_mrs_and_msr_decode_to_the_manual_encoding_fields() -> None:
     # CNTPCT_EL0 is op0=3 op1=3 CRn=14 CRm=0 op2=1; ICC_SGI1R_EL1 is 3,0,12,11,5 (IHI 0069).
     mrs = isa.decode(assemble("aarch64", "mrs x5, cntpct_el0"))
-    assert mrs == isa.SysRegAccess(mrs.word, A64SysReg(3, 3, 14, 0, 1), 5, True)  # type: ignore[union-attr]
+    assert isinstance(mrs, isa.SysRegAccess)
+    assert (mrs.reg, mrs.rt, mrs.is_read) == (A64SysReg(3, 3, 14, 0, 1), 5, True)
     msr = isa.decode(assemble("aarch64", "msr icc_sgi1r_el1, x2"))
     assert isinstance(msr, isa.SysRegAccess)
     assert (msr.reg, msr.rt, msr.is_read) == (A64SysReg(3, 0, 12, 11, 5), 2, False)
