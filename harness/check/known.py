@@ -107,7 +107,8 @@ def apply_known(case: CaseResult, known: Sequence[KnownDivergence],
         return replace(case, verdict=Verdict.ERROR, detail=(
             f"known divergence {expired[0].id} expired on {expired[0].expires}; review it. "
             f"Case: {case.detail}"))
-    covered = all(any(k.covers(case.arch, version, d) for k in relevant) for d in case.diffs)
+    covered = bool(case.diffs) and all(
+        any(k.covers(case.arch, version, d) for k in relevant) for d in case.diffs)
     if covered:
         return replace(case, verdict=Verdict.XFAIL, known=tuple(sorted(matched)))
     return replace(case, known=tuple(sorted(matched)))

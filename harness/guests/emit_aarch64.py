@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from harness.errors import UsageError
 from harness.guests.sites import EmittedPayload, TrapSite
-from harness.scenarios.actions import Action, Hypercall, MmioLoad, MmioStore, SystemOff
+from harness.scenarios.actions import Action, Hypercall, MmioLoad, MmioStore, Spin, SystemOff
 
 _STORE = {1: "strb", 2: "strh", 4: "str", 8: "str"}
 _LOAD = {1: "ldrb", 2: "ldrh", 4: "ldr", 8: "ldr"}
@@ -94,6 +94,9 @@ def emit_payload(actions: tuple[Action, ...]) -> EmittedPayload:
     body = ["stp x29, x30, [sp, #-16]!"]
     sites = []
     for i, action in enumerate(actions):
+        if isinstance(action, Spin):  # hang without trapping: no trap site
+            body += [f"/* action {i}: Spin */", "b ."]
+            continue
         lines, regs, gpa = _emit(action)
         label = f"axh_trap_{i}"
         body.append(f"/* action {i}: {type(action).__name__} */")

@@ -16,6 +16,7 @@ from harness.scenarios.actions import (
     MmioLoad,
     MmioStore,
     SbiCall,
+    Spin,
     SystemOff,
 )
 
@@ -68,7 +69,7 @@ def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
         _check(action.reg, allow_zero=False)
         lines, regs = li(BASE_REG, action.addr), {BASE_REG: action.addr}
         if action.form == "compressed":
-            if action.width not in (4, 8) or not action.signed and action.width == 4:
+            if action.width not in (4, 8) or (not action.signed and action.width == 4):
                 raise UsageError("RVC has only c.lw (signed 32-bit) and c.ld")
             op = _compressed("lw" if action.width == 4 else "ld", action.reg)
             lines += ["mv x8, x31", f"{op} x{action.reg}, 0(x8)"]
@@ -100,6 +101,9 @@ def emit_payload(actions: tuple[Action, ...]) -> EmittedPayload:
     body = ["addi sp, sp, -16", "sd ra, 8(sp)"]
     sites = []
     for i, action in enumerate(actions):
+        if isinstance(action, Spin):  # hang without trapping: no trap site
+            body += [f"/* action {i}: Spin */", "j ."]
+            continue
         lines, regs, gpa = _emit(action)
         label = f"axh_trap_{i}"
         body.append(f"/* action {i}: {type(action).__name__} */")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from harness.errors import UsageError
 from harness.guests.sites import EmittedPayload, TrapSite
-from harness.scenarios.actions import Action, Hypercall, PortIn, PortOut, SystemOff
+from harness.scenarios.actions import Action, Hypercall, PortIn, PortOut, Spin, SystemOff
 
 RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9 = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
 _REG32 = {RAX: "%eax", RCX: "%ecx", RDX: "%edx", RBX: "%ebx", RSI: "%esi", RDI: "%edi"}
@@ -53,6 +53,9 @@ def emit_payload(actions: tuple[Action, ...], backend: str = "svm") -> EmittedPa
     body: list[str] = []
     sites = []
     for i, action in enumerate(actions):
+        if isinstance(action, Spin):  # hang without trapping: no trap site
+            body += [f"/* action {i}: Spin */", "jmp ."]
+            continue
         lines, regs = _emit(action, backend)
         label = f"axh_trap_{i}"
         body.append(f"/* action {i}: {type(action).__name__} */")

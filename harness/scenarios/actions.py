@@ -80,10 +80,15 @@ class PortIn:
 
 
 @dataclass(frozen=True, slots=True)
+class Spin:
+    """Loop forever without trapping: the guest hangs silently (tests the watchdog)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SystemOff:
     """Ask the platform firmware interface to power the system off (PSCI, SBI SRST, 0x604)."""
 
     conduit: str = "default"  # aarch64: "hvc" or "smc"; riscv64: "srst" or "legacy"
 
 
-Action = MmioStore | MmioLoad | Hypercall | SbiCall | PortOut | PortIn | SystemOff
+Action = MmioStore | MmioLoad | Hypercall | SbiCall | PortOut | PortIn | Spin | SystemOff
