@@ -83,3 +83,35 @@ def test_other_instructions_are_refused(src: str) -> None:
 def test_truncated_imm8_port_is_refused() -> None:
     with pytest.raises(ModelError, match="truncated"):
         isa.decode(b"\xe6")
+
+
+# In a 16-bit code segment the unprefixed E5/E7/ED/EF forms move AX and 66h selects EAX
+# (SDM vol. 1 §3.6); GNU as emits exactly that under .code16.
+@needs_as
+@pytest.mark.parametrize(("src", "width"), [("outb %al, (%dx)", B), ("outw %ax, (%dx)", W),
+                                            ("outl %eax, (%dx)", D), ("inw $0x60, %ax", W),
+                                            ("inl $0x60, %eax", D)])  # fmt: skip
+def test_real_mode_operand_sizes(src: str, width: AccessWidth) -> None:
+    code = assemble("x86_64", ".code16\n" + src)
+    got = isa.decode(code, code_bits=16)
+    assert isinstance(got, isa.PortIo)
+    assert (got.width, got.length) == (width, len(code))
+
+
+@needs_as
+def test_same_bytes_decode_to_different_widths_by_code_size() -> None:
+    code = assemble("x86_64", ".code16\noutw %ax, (%dx)")
+    assert code == b"\xef"
+    assert isa.decode(code, 16).width is W  # type: ignore[union-attr]
+    assert isa.decode(code, 32).width is D  # type: ignore[union-attr]
+
+
+def test_rex_bytes_are_not_prefixes_outside_64_bit_code() -> None:
+    # 0x48 is DEC EAX in 32-bit code, so 48 EF is two instructions, the first not modelled.
+    with pytest.raises(ModelError):
+        isa.decode(b"\x48\xef", 32)
+
+
+def test_unknown_code_size_is_rejected() -> None:
+    with pytest.raises(ModelError, match="code size"):
+        isa.decode(b"\xf4", 8)

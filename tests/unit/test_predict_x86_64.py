@@ -143,3 +143,21 @@ def test_other_vendors_hypercall_instruction_is_not_a_hypercall(src: str, backen
 
 def test_hlt_is_halt() -> None:
     assert predict(trap("hlt"), G2) == Halt()
+
+
+def real_mode(src: str, gprs: dict[int, int]) -> GuestTrap:
+    return GuestTrap(Arch.X86_64, assemble("x86_64", ".code16\n" + src), gprs, None, "svm", 16)
+
+
+def test_real_mode_acpi_shutdown_is_system_down() -> None:
+    assert predict(real_mode("outw %ax, %dx", {RAX: 0x2000, RDX: 0x604}), G2) == SystemDown()
+
+
+def test_real_mode_outl_is_a_dword_write() -> None:
+    got = predict(real_mode("outl %eax, %dx", {RAX: 0x1234_5678, RDX: 0x80}), G2)
+    assert got == IoWrite(Port(0x80), D, 0x1234_5678)
+
+
+def test_code_size_is_rejected_off_x86() -> None:
+    with pytest.raises(ModelError, match="x86-only"):
+        GuestTrap(Arch.AARCH64, b"\x02\x00\x00\xd4", {}, None, "", 16)

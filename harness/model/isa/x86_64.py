@@ -1,8 +1,10 @@
 """x86-64 decoder for the instructions that cause VM exits the contract describes.
 
 IN/OUT/INS/OUTS (SDM vol. 2B "IN", "OUT"), RDMSR/WRMSR, VMCALL (0F 01 C1, Intel) and
-VMMCALL (0F 01 D9, AMD), HLT.  Operand size follows a 32- or 64-bit code segment (default
-32 bits, 66h selects 16; REX.W does not widen port I/O); real-mode guests are not modelled.
+VMMCALL (0F 01 D9, AMD), HLT.  The operand size of IN/OUT follows the code segment (SDM
+vol. 1 §3.6 "Operand-size and address-size attributes"): 32 bits in 32- and 64-bit code, 16
+in real mode and 16-bit code, and a 66h prefix toggles between the two; REX (64-bit mode only)
+never widens port I/O.
 """
 
 from __future__ import annotations
@@ -49,8 +51,11 @@ class Plain:
 X86Insn: TypeAlias = PortIo | Plain
 
 
-def decode(insn: bytes) -> X86Insn:
-    """Decode the first instruction in `insn`; trailing bytes are ignored."""
+def decode(insn: bytes, code_bits: int = 64) -> X86Insn:
+    """Decode the first instruction in `insn` as code of a `code_bits` (16, 32, 64) segment;
+    trailing bytes are ignored."""
+    if code_bits not in (16, 32, 64):
+        raise ModelError(f"x86 code size {code_bits!r}: expected 16, 32 or 64")
     i = 0
     opsize16 = rep = False
     while i < len(insn) and insn[i] in _LEGACY_PREFIXES:
@@ -61,14 +66,14 @@ def decode(insn: bytes) -> X86Insn:
         elif insn[i] == 0xF0:
             raise ModelError(f"x86 {insn.hex(' ')}: LOCK prefix (#UD on these instructions)")
         i += 1
-    if i < len(insn) and 0x40 <= insn[i] <= 0x4F:
+    if code_bits == 64 and i < len(insn) and 0x40 <= insn[i] <= 0x4F:
         i += 1  # REX: no effect on the operand size of port I/O, RDMSR/WRMSR, VMCALL, HLT
     if i >= len(insn):
         raise ModelError(f"x86 {insn.hex(' ')}: no opcode after prefixes")
     if i >= 15:
         raise ModelError(f"x86 {insn.hex(' ')}: longer than 15 bytes")
     op = insn[i]
-    full = AccessWidth.Word if opsize16 else AccessWidth.Dword
+    full = AccessWidth.Word if opsize16 != (code_bits == 16) else AccessWidth.Dword
 
     def need(n: int) -> None:
         if len(insn) < i + n:

@@ -47,6 +47,9 @@ class GuestTrap:
     gprs: Mapping[int, int]
     gpa: int | None = None
     backend: str = ""
+    x86_code_bits: int = 64
+    """x86 only: 16 (real mode), 32 or 64 -- the code segment's size, which sets the default
+    operand size of IN/OUT (SDM vol. 1 §3.6)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.arch, Arch):
@@ -68,8 +71,13 @@ class GuestTrap:
                 raise ModelError(
                     f"GuestTrap.backend: expected vmx, svm or '', got {self.backend!r}"
                 )
+            if self.x86_code_bits not in (16, 32, 64):
+                raise ModelError(f"GuestTrap.x86_code_bits: expected 16, 32 or 64, "
+                                 f"got {self.x86_code_bits!r}")  # fmt: skip
         elif self.backend:
             raise ModelError(f"GuestTrap.backend is x86-only, got {self.backend!r}")
+        elif self.x86_code_bits != 64:
+            raise ModelError("GuestTrap.x86_code_bits is x86-only")
 
     def reg(self, num: int, name: str = "") -> int:
         """Value of GPR `num`; ModelError naming it if the caller did not supply it."""

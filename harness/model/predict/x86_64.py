@@ -86,7 +86,7 @@ def icr_write(value: int, gen: Generation) -> ExitReason:
 
 def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
     """Exit for one trapped x86-64 instruction (see harness.model.predict)."""
-    insn = isa.decode(trap.insn)
+    insn = isa.decode(trap.insn, trap.x86_code_bits)
     if isinstance(insn, isa.PortIo):
         return _port_io(trap, insn)
     op = insn.op
