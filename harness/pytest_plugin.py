@@ -108,15 +108,17 @@ def axh_image(axh_options: AxhOptions, axh_recipes: dict[str, ImageRecipe]
 
 @pytest.fixture
 def axh_case(axh_options: AxhOptions, axh_image: Callable[[str], tuple[ImageRecipe, Image]]
-             ) -> Callable[[Scenario], CaseResult]:
-    """Runs one scenario to a verdict (known divergences applied)."""
+             ) -> Callable[..., CaseResult]:
+    """Runs one scenario to a verdict (known divergences applied); `timeout_scale` overrides
+    the session's --timeout-scale for this case."""
     known = load_known(repo_root() / KNOWN_FILE) if (repo_root() / KNOWN_FILE).is_file() else ()
 
-    def run(scenario: Scenario) -> CaseResult:
+    def run(scenario: Scenario, timeout_scale: float | None = None) -> CaseResult:
         recipe, image = axh_image(scenario.arch)
         casedir = axh_options.results / case_dirname(scenario)
+        scale = axh_options.timeout_scale if timeout_scale is None else timeout_scale
         res = run_case(image, recipe, scenario, get_profile(recipe.qemu_profile), casedir,
-                       timeout_scale=axh_options.timeout_scale)
+                       timeout_scale=scale)
         return apply_known(res, known)
 
     return run

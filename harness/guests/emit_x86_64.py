@@ -13,6 +13,7 @@ from harness.errors import UsageError
 from harness.guests.sites import EmittedPayload, TrapSite
 from harness.scenarios.actions import Action, Hypercall, PortIn, PortOut, Spin, SystemOff
 
+CODE_BITS = 16  # the runtime and payloads run in real mode (default operand size 16)
 RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9 = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
 _REG32 = {RAX: "%eax", RCX: "%ecx", RDX: "%edx", RBX: "%ebx", RSI: "%esi", RDI: "%edi"}
 _ACC = {1: "%al", 2: "%ax", 4: "%eax"}

@@ -24,7 +24,7 @@ class QmpError(InfraError):
 class QmpSession:
     def __init__(self, socket_path: Path, journal: Path) -> None:
         self.socket_path = socket_path
-        self._journal: BinaryIO = journal.open("ab")
+        self._journal: BinaryIO = journal.open("wb")
         self._qmp: QEMUMonitorProtocol | None = None
         self.events: list[dict[str, Any]] = []
 

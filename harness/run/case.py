@@ -14,6 +14,7 @@ from typing import Any
 from harness.check.compare import ExitDiff, compare, split_async
 from harness.check.verdict import Verdict
 from harness.errors import HarnessError
+from harness.guests import emit_x86_64
 from harness.guests.payload import BuiltPayload, build_payload, patch_image
 from harness.images.build import Image
 from harness.images.recipe import ImageRecipe
@@ -92,8 +93,10 @@ def expected_exits(image: Image, payload: BuiltPayload, gen: Generation,
         traps = tuple(t for t in traps
                       if t.site.action_index is not None and t.site.action_index < spin_at)
     for trap in traps:
-        exit = predict(GuestTrap(arch=arch, insn=trap.insn, gprs=dict(trap.site.gprs),
-                                 gpa=trap.site.gpa, backend=backend), gen)
+        exit = predict(GuestTrap(
+            arch=arch, insn=trap.insn, gprs=dict(trap.site.gprs), gpa=trap.site.gpa,
+            backend=backend,
+            x86_code_bits=emit_x86_64.CODE_BITS if arch is Arch.X86_64 else 64), gen)
         out.append(exit)
         if exit.VARIANT == "SystemDown":
             break  # the VM is powered off: nothing after this instruction executes
@@ -103,7 +106,8 @@ def expected_exits(image: Image, payload: BuiltPayload, gen: Generation,
 def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: MachineProfile,
              casedir: Path, *, timeout_scale: float = 1.0) -> CaseResult:
     started = time.monotonic()
-    casedir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(casedir, ignore_errors=True)  # a case directory holds one run, never a mix
+    casedir.mkdir(parents=True)
     gen = Generation.for_axvcpu(image.axvcpu_version)
     image_info: dict[str, Any] = {"recipe": image.recipe, "key": image.key,
                                   "axvisor": image.axvisor_version, "axvcpu": image.axvcpu_version,
@@ -160,7 +164,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     (casedir / "observed.jsonl").write_text("".join(json.dumps(o) + "\n" for o in observed))
     diffs = compare(expected, parsed.records)
     _, asynchronous = split_async(expected, parsed.records)
-    common: dict[str, Any] = {"asynchronous": len(asynchronous),"expected": exp_json, "observed": observed, "diffs": diffs,
+    common: dict[str, Any] = {"asynchronous": len(asynchronous), "expected": exp_json,
+                              "observed": observed, "diffs": diffs,
                               "parse_errors": tuple(str(e) for e in parsed.errors),
                               "diagnostics": diagnostics}
     if run.ending in (Ending.TIMEOUT, Ending.WATCHDOG):

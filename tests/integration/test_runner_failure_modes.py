@@ -1,0 +1,74 @@
+"""The runner on real QEMU when things go wrong: a guest that hangs, a hypervisor panic, QEMU
+killed mid-run. Each must give the right verdict, keep its artifacts and leave no process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from harness.check.verdict import Verdict
+from harness.images.build import Image
+from harness.images.recipe import ImageRecipe
+from harness.qemu.machine import Ending, QemuMachine
+from harness.qemu.profiles import get_profile
+from harness.run import axvisor_console
+from harness.run.case import CaseResult
+from harness.scenarios.actions import MmioStore, Spin
+from harness.scenarios.catalogue import Scenario
+
+pytestmark = [pytest.mark.integration, pytest.mark.aarch64]
+
+
+def test_a_silent_hang_times_out_with_diagnostics(
+        axh_case: Callable[..., CaseResult]) -> None:
+    # A timeout scale of 0.2 gives a 6 s watchdog and a 24 s wall clock under TCG.
+    started = time.monotonic()
+    res = axh_case(Scenario("hang", "aarch64", "spin forever after one store",
+                            (MmioStore(0x0800_0E00, 8, 1, reg=1), Spin())), timeout_scale=0.2)
+    elapsed = time.monotonic() - started
+    assert res.verdict is Verdict.TIMEOUT, res.detail
+    assert "silent" in res.detail or "no end" in res.detail
+    assert elapsed < 0.2 * 120 + 15  # the scaled wall-clock limit plus set-up and grace
+    diag = (res.artifacts / "diagnostics.json").read_text()
+    assert '"running": true' in diag and "PC=" in diag  # vCPU registers were collected
+    assert [o["variant"] for o in res.observed] == ["MmioWrite"]  # what happened before
+
+
+def test_a_hypervisor_panic_is_a_crash_naming_the_panic(
+        axh_case: Callable[[Scenario], CaseResult]) -> None:
+    # 0x0a00_0000 is QEMU's virtio-mmio range: neither passed through nor emulated.
+    res = axh_case(Scenario("no-device", "aarch64", "store to a GPA without a device",
+                            (MmioStore(0x0A00_0000, 4, 7, reg=1),)))
+    assert res.verdict is Verdict.CRASH
+    assert "emu_device not found" in res.detail
+    assert [o["variant"] for o in res.observed] == ["MmioWrite"]
+
+
+def test_qemu_killed_mid_run_ends_the_run_and_leaves_nothing(
+        axh_image: Callable[[str], tuple[ImageRecipe, Image]], tmp_path: Path) -> None:
+    recipe, image = axh_image("aarch64")
+    machine = QemuMachine(get_profile(recipe.qemu_profile), image.kernel, tmp_path)
+    with machine:
+        assert machine.pid is not None
+        pid = machine.pid
+        threading.Timer(0.3, lambda: os.kill(pid, signal.SIGKILL)).start()
+        run = machine.run_until(lambda console: None)  # never satisfied: only the kill ends it
+    assert run.ending in (Ending.QEMU_EXITED, Ending.SHUTDOWN)
+    assert not machine.leaked()
+    assert (tmp_path / "console.log").exists() and (tmp_path / "cmdline.sh").exists()
+
+
+def test_the_console_watcher_sees_the_end_of_a_real_boot(
+        axh_image: Callable[[str], tuple[ImageRecipe, Image]], tmp_path: Path) -> None:
+    recipe, image = axh_image("aarch64")
+    with QemuMachine(get_profile(recipe.qemu_profile), image.kernel, tmp_path) as machine:
+        run = machine.run_until(axvisor_console.watch)
+    assert run.ending is Ending.WATCHER and run.detail == "end"
+    assert b"AXH:GUEST-START aarch64" in run.console
+    assert '"execute": "cont"' in (tmp_path / "qmp.jsonl").read_text()

@@ -1,0 +1,157 @@
+"""Comparison of exit streams and the known-divergence rules, on logs rendered the way axvm
+prints them and parsed by the real parser."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from harness.check.compare import compare, split_async
+from harness.check.known import apply_known, load_known
+from harness.check.verdict import Verdict
+from harness.errors import UsageError
+from harness.model.exits import (
+    ExitReason,
+    Generation,
+    Hypercall,
+    MmioWrite,
+    Nothing,
+    SystemDown,
+    exit_to_json,
+)
+from harness.model.values import AccessWidth, GuestPhysAddr
+from harness.parse import parse_log
+from harness.parse.axlog import ExitRecord, format_log_line
+from harness.parse.render import DebugForm, render_exit
+from harness.run.case import CaseResult
+
+GEN = Generation.G0_2
+
+
+def observed(*exits: ExitReason) -> tuple[ExitRecord, ...]:
+    log = "".join(format_log_line(render_exit(e, GEN, DebugForm.PRETTY_HEX), 1000 + i)
+                  for i, e in enumerate(exits))
+    res = parse_log(log, GEN)
+    assert res.ok
+    return res.records
+
+
+def store(data: int) -> MmioWrite:
+    return MmioWrite(GuestPhysAddr(0x0800_0E00), AccessWidth.Dword, data)
+
+
+HC = Hypercall(7, (1, 2, 3, 4, 5, 6))
+
+
+def test_equal_streams_have_no_difference() -> None:
+    assert compare([store(1), HC, SystemDown()], observed(store(1), HC, SystemDown())) == ()
+
+
+def test_a_field_difference_names_field_expected_and_observed() -> None:
+    (d,) = compare([store(0x88)], observed(store(0x1122_3344_5566_7788)))
+    assert d.kind == "fields" and d.variant == "MmioWrite"
+    assert [(f.field, f.expected, f.observed) for f in d.fields] == [
+        ("data", 0x88, 0x1122_3344_5566_7788)]
+    assert "data: expected 0x88, observed 0x1122334455667788" in d.describe()
+
+
+def test_missing_and_unexpected_exits_are_reported_by_position() -> None:
+    diffs = compare([store(1), HC], observed(store(1)))
+    assert [(d.index, d.kind) for d in diffs] == [(1, "missing")]
+    diffs = compare([store(1)], observed(store(1), HC))
+    assert [(d.index, d.kind) for d in diffs] == [(1, "unexpected")]
+
+
+def test_an_unpredicted_nothing_is_set_aside_but_a_predicted_one_must_appear() -> None:
+    obs = observed(Nothing(), store(1), Nothing(), SystemDown())
+    assert compare([store(1), SystemDown()], obs) == ()
+    kept, asynchronous = split_async([store(1), SystemDown()], obs)
+    assert len(kept) == 2 and len(asynchronous) == 2
+    diffs = compare([Nothing(), SystemDown()], observed(SystemDown()))
+    assert diffs and diffs[0].kind in ("variant", "missing")
+
+
+def test_a_variant_mismatch_is_not_hidden_by_async_rules() -> None:
+    (d, *_) = compare([HC], observed(SystemDown()))
+    assert d.kind == "variant"
+
+
+KNOWN = """
+[[divergence]]
+id = "store-data"
+arch = "aarch64"
+axvisor = ["0.3.0-preview.2"]
+variant = "MmioWrite"
+fields = ["data"]
+scenarios = ["s1"]
+model = "m"
+observed = "o"
+source = "x.rs:1"
+reviewed = 2026-11-01
+expires = 2099-01-01
+"""
+
+
+def case(scenario: str, diffs_from: tuple[list[ExitReason], tuple[ExitRecord, ...]],
+         version: str = "0.3.0-preview.2") -> CaseResult:
+    exp, obs = diffs_from
+    diffs = compare(exp, obs)
+    return CaseResult(case_id=f"aarch64/{scenario}", scenario=scenario, arch="aarch64",
+                      verdict=Verdict.DIVERGENCE if diffs else Verdict.PASS, detail="d",
+                      expected=tuple(exit_to_json(e) for e in exp), observed=(), diffs=diffs,
+                      duration_s=0.0, artifacts=Path("."), image={"axvisor": version}, qemu={})
+
+
+@pytest.fixture
+def known(tmp_path: Path) -> Path:
+    p = tmp_path / "known.toml"
+    p.write_text(KNOWN)
+    return p
+
+
+def test_a_covered_divergence_becomes_xfail_with_the_entry_id(known: Path) -> None:
+    c = apply_known(case("s1", ([store(0x88)], observed(store(0x1188)))), load_known(known))
+    assert c.verdict is Verdict.XFAIL and c.known == ("store-data",)
+
+
+def test_a_divergence_in_another_field_is_not_covered(known: Path) -> None:
+    wrong_width = MmioWrite(GuestPhysAddr(0x0800_0E00), AccessWidth.Byte, 0x88)
+    c = apply_known(case("s2", ([store(0x88)], observed(wrong_width))), load_known(known))
+    assert c.verdict is Verdict.DIVERGENCE
+
+
+def test_an_entry_that_no_longer_matches_its_scenario_is_an_error(known: Path) -> None:
+    c = apply_known(case("s1", ([store(1)], observed(store(1)))), load_known(known))
+    assert c.verdict is Verdict.ERROR and "store-data" in c.detail
+
+
+def test_an_expired_entry_is_an_error(known: Path) -> None:
+    entries = tuple(replace(k, expires=dt.date(2020, 1, 1)) for k in load_known(known))
+    c = apply_known(case("s1", ([store(0x88)], observed(store(0x1188)))), entries)
+    assert c.verdict is Verdict.ERROR and "expired" in c.detail
+
+
+def test_entries_apply_only_to_their_axvisor_versions(known: Path) -> None:
+    c = apply_known(case("s1", ([store(0x88)], observed(store(0x1188))), version="0.5.8"),
+                    load_known(known))
+    assert c.verdict is Verdict.DIVERGENCE
+
+
+def test_a_case_without_diffs_never_becomes_xfail(known: Path) -> None:
+    c = replace(case("s3", ([store(1)], observed(store(1)))), verdict=Verdict.DIVERGENCE)
+    assert apply_known(c, load_known(known)).verdict is Verdict.DIVERGENCE
+
+
+def test_a_malformed_entry_is_reported_with_file_and_line(tmp_path: Path) -> None:
+    p = tmp_path / "k.toml"
+    p.write_text("# c\n\n" + KNOWN.replace('source = "x.rs:1"\n', ""))
+    with pytest.raises(UsageError, match=r"k\.toml:4: .*missing \['source'\]"):
+        load_known(p)
+
+
+def test_the_repository_known_divergences_file_loads() -> None:
+    entries = load_known(Path(__file__).parents[1] / "conformance" / "known-divergences.toml")
+    assert entries and all(k.expires > k.reviewed for k in entries)
