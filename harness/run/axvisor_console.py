@@ -17,23 +17,42 @@ PANIC_GRACE_BYTES = 2048
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_LOG_LINE = re.compile(r"^\s*\[\s*\d+\.\d+ ")
-_EMBEDDED_LOG = re.compile(r"\[\s*\d+\.\d+ [^\]]*\][^\r\n]*?(?=:\d+:\d+:|$)")
+_LOG_START = re.compile(r"\[\s*\d+\.\d{6} ")
+
+
+def _unbroken_lines(text: str) -> list[str]:
+    """Lines of `text` with other CPUs' log records taken out. A record can start in the
+    middle of a line (the panic writer and the logger interleave byte-wise); it runs to the
+    end of that line, and the interrupted text resumes on the next one."""
+    out: list[str] = []
+    carry = ""
+    for line in text.splitlines():
+        m = _LOG_START.search(line)
+        if m is not None:
+            carry += line[: m.start()]
+            continue
+        if not line.strip():
+            continue
+        out.append(carry + line)
+        carry = ""
+    if carry:
+        out.append(carry)
+    return out
 
 
 def panic_text(console: bytes) -> str | None:
-    """`panicked at FILE:LINE:COL: message`, if axvisor panicked. Other CPUs' log lines can be
-    interleaved with the panic output (seen: a timer IRQ line inside the location), so they
-    are removed from the location and skipped when looking for the message line."""
+    """`panicked at FILE:LINE:COL: message`, if axvisor panicked, with interleaved log
+    records of other tasks removed (seen: a timer IRQ line inside the location and inside
+    the message)."""
     at = console.find(b"panicked at ")
     if at < 0:
         return None
-    lines = _ANSI.sub("", console[at: at + 4096].decode(errors="replace")).splitlines()
-    location = _EMBEDDED_LOG.sub("", lines[0]).strip()
-    rest = [ln for ln in lines[1:12] if ln.strip()]
-    while rest and rest[0].strip().startswith(":"):  # the location was cut by a log line
+    lines = _unbroken_lines(_ANSI.sub("", console[at: at + 8192].decode(errors="replace")))
+    location = lines[0].strip()
+    rest = lines[1:]
+    while rest and rest[0].strip().startswith(":"):  # location continued after a record
         location += rest.pop(0).strip()
-    message = next((ln.strip() for ln in rest if ln.strip() and not _LOG_LINE.match(ln)), "")
+    message = rest[0].strip() if rest else ""
     return f"{location} {message}".strip()
 
 

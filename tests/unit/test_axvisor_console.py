@@ -1,0 +1,33 @@
+"""Reading axvisor's console: end of run, and panic messages even when other tasks' log
+records are interleaved with the panic output (as seen on real riscv64 and x86_64 runs)."""
+
+from __future__ import annotations
+
+from harness.run.axvisor_console import panic_text, watch
+
+RECORD = "\x1b[37m[  0.448921 0:5 ax_plat_riscv64_qemu_virt::irq:202] \x1b[90mIRQ: timer\x1b[m\r\n"
+
+
+def test_a_plain_panic_gives_location_and_message() -> None:
+    console = (b"x\r\npanicked at src/a.rs:182:9:\r\n"
+               b"assertion `left == right` failed\r\n  left: Byte\r\n")
+    assert panic_text(console) == "panicked at src/a.rs:182:9: assertion `left == right` failed"
+
+
+def test_a_record_inside_the_location_is_removed() -> None:
+    console = ("panicked at src/devops_impl.rs" + RECORD + "\x1b[m:182:9:\r\r\n"
+               "assertion `left == right` failed\r\r\n").encode()
+    assert panic_text(console) == ("panicked at src/devops_impl.rs:182:9: "
+                                   "assertion `left == right` failed")
+
+
+def test_a_record_inside_the_message_is_removed() -> None:
+    console = ("panicked at src/d.rs:182:9:\r\nassertion `left " + RECORD
+               + "== right` failed\r\n").encode()
+    assert panic_text(console) == "panicked at src/d.rs:182:9: assertion `left == right` failed"
+
+
+def test_no_panic_is_none_and_the_shell_banner_ends_the_run() -> None:
+    assert panic_text(b"all good\r\n") is None
+    assert watch(b"...\r\nWelcome to AxVisor Shell!\r\n") == "end"
+    assert watch(b"VM[1] VCpu[0] running...\r\n") is None
