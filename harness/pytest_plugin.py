@@ -76,32 +76,46 @@ def axh_options(pytestconfig: pytest.Config) -> AxhOptions:
 
 @pytest.fixture(scope="session")
 def axh_recipes() -> dict[str, ImageRecipe]:
+    """Every recipe, by name (`aarch64`, `riscv64`, `x86_64-svm`, `x86_64-vmx`)."""
     root = repo_root()
-    return {r.arch: r for r in (load_recipe(p, root) for p in find_recipes(root))}
+    return {r.name: r for r in (load_recipe(p, root) for p in find_recipes(root))}
+
+
+def default_recipe(recipes: dict[str, ImageRecipe], arch: str) -> str:
+    """The recipe an architecture's tests use when they name none: the one named after the
+    architecture, else the first by name that this host can run, else the first by name."""
+    if arch in recipes:
+        return arch
+    names = sorted(n for n, r in recipes.items() if r.arch == arch)
+    runnable = [n for n in names if not probe().why_not(get_profile(recipes[n].qemu_profile))]
+    return (runnable or names or [arch])[0]
 
 
 @pytest.fixture(scope="session")
 def axh_image(axh_options: AxhOptions, axh_recipes: dict[str, ImageRecipe]
               ) -> Callable[[str], tuple[ImageRecipe, Image]]:
-    """Factory: the built image for an architecture (skips with the reason if the host can't
-    run it; a failed build is an error, not a skip)."""
+    """Factory: the built image of a recipe, by recipe name or architecture (skips with the
+    reason if the host can't run it; a failed build is an error, not a skip)."""
     built: dict[str, tuple[ImageRecipe, Image]] = {}
 
-    def get(arch: str) -> tuple[ImageRecipe, Image]:
+    def get(name: str) -> tuple[ImageRecipe, Image]:
+        if name not in axh_recipes:
+            name = default_recipe(axh_recipes, name)
+        if name not in axh_recipes:
+            pytest.skip(f"no image recipe {name} in images/recipes/")
+        recipe = axh_recipes[name]
+        arch = recipe.arch
         if axh_options.arches and arch not in axh_options.arches:
             pytest.skip(f"{arch} not selected (--arch {' '.join(axh_options.arches)})")
-        if arch not in axh_recipes:
-            pytest.skip(f"no image recipe for {arch} in images/recipes/")
-        recipe = axh_recipes[arch]
         profile = get_profile(recipe.qemu_profile)
         if axh_options.accel != "auto" and profile.accel != axh_options.accel:
             pytest.skip(f"{arch} image needs {profile.accel}, --accel {axh_options.accel}")
         why = probe().why_not(profile)
         if why:
             pytest.skip(f"{arch}: {why}")
-        if arch not in built:
-            built[arch] = (recipe, build_image(recipe, axh_options.cache, progress=lambda m: None))
-        return built[arch]
+        if name not in built:
+            built[name] = (recipe, build_image(recipe, axh_options.cache, progress=lambda m: None))
+        return built[name]
 
     return get
 
@@ -113,9 +127,10 @@ def axh_case(axh_options: AxhOptions, axh_image: Callable[[str], tuple[ImageReci
     the session's --timeout-scale for this case."""
     known = load_known(repo_root() / KNOWN_FILE) if (repo_root() / KNOWN_FILE).is_file() else ()
 
-    def run(scenario: Scenario, timeout_scale: float | None = None) -> CaseResult:
-        recipe, image = axh_image(scenario.arch)
-        casedir = axh_options.results / case_dirname(scenario)
+    def run(scenario: Scenario, timeout_scale: float | None = None,
+            recipe_name: str | None = None) -> CaseResult:
+        recipe, image = axh_image(recipe_name or scenario.arch)
+        casedir = axh_options.results / case_dirname(recipe, scenario)
         scale = axh_options.timeout_scale if timeout_scale is None else timeout_scale
         res = run_case(image, recipe, scenario, get_profile(recipe.qemu_profile), casedir,
                        timeout_scale=scale)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,8 +15,10 @@ from harness.errors import UsageError
 from harness.images.cache import cache_root
 from harness.images.recipe import ARCHES
 from harness.paths import repo_root
+from harness.report.coverage import write_report
 from harness.report.results import write_junit, write_results
 from harness.run.suite import SuiteOptions, run_suite
+from harness.scenarios.registry import all_arches, scenarios_for
 
 
 def register(sub: Any) -> None:
@@ -61,18 +64,22 @@ def run(args: argparse.Namespace) -> int:
                         jobs=args.jobs, timeout_scale=args.timeout_scale,
                         keep_artifacts=args.keep_artifacts)
     started = time.monotonic()
-    cases, extra = run_suite(repo_root(), opts)
+    cases, extra, known = run_suite(repo_root(), opts)
     if not cases:
         raise UsageError(f"no scenario matches --scenario {args.scenario!r}")
     extra["wall_seconds"] = round(time.monotonic() - started, 1)
     extra["jobs"] = args.jobs
     write_results(cases, results_file, extra)
     write_junit(cases, results_dir / "junit.xml")
+    scenarios = {s.case_id: s for a in all_arches() for s in scenarios_for(a)}
+    write_report(cases, scenarios, known, results_dir / "report.md",
+                 "axharness " + " ".join(sys.argv[1:]))
     print(summary_table(cases))
     for c in cases:
         if c.verdict.is_failure or c.verdict is Verdict.XFAIL:
             print(f"{c.verdict.value.upper():10} {c.case_id}: {c.detail}")
-    print(f"\n{len(cases)} cases in {extra['wall_seconds']}s; results: {results_file}")
+    print(f"\n{len(cases)} cases in {extra['wall_seconds']}s; results: {results_file}; "
+          f"report: {results_dir / 'report.md'}")
     failures = [c for c in cases if c.verdict.is_failure]
     if not failures:
         return 0

@@ -189,8 +189,15 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
     for p in recipe.crate_patches:
         dep = fetch_crate(p.crate, p.version, lock_checksum(lock, p.crate, p.version),
                           cache / "downloads")
-        dep_tree = unpack_crate(dep, src_root / "patched")
-        _apply_patch(p.patch, dep_tree, log)
+        # Shared by every recipe that applies the same patch, so that their dependents keep
+        # one build in the shared target directory instead of one per recipe.
+        shared = cache / "patched" / f"{p.crate}-{p.version}-{_sha256(p.patch)[:12]}"
+        dep_tree = shared / f"{p.crate}-{p.version}"
+        if not (shared / ".applied").is_file():
+            shutil.rmtree(shared, ignore_errors=True)
+            unpack_crate(dep, shared)
+            _apply_patch(p.patch, dep_tree, log)
+            (shared / ".applied").write_text(str(p.patch) + "\n")
         patch_lines.append(f'{p.crate} = {{ path = "{dep_tree}" }}')
     if patch_lines:
         with (tree / "Cargo.toml").open("a") as f:
@@ -221,7 +228,9 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
     })
     if axconfig_path is not None:
         env["AX_CONFIG_PATH"] = str(axconfig_path)
-    target_dir = cache / "target" / f"{recipe.name}-{recipe.axvisor_version}"
+    # One target directory per axvisor version: recipes that differ only in features or
+    # target (x86 SVM and VMX, riscv64) reuse each other's dependency builds.
+    target_dir = cache / "target" / f"axvisor-{recipe.axvisor_version}"
     features = [*recipe.features, f"log/release_max_level_{recipe.log_level}"]
     _run([str(tc.cargo), "build", "--release", "--target", recipe.target,
           "-Zbuild-std=core,alloc", "--bin", "axvisor", "--features", ",".join(features),

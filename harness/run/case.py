@@ -73,6 +73,11 @@ class CaseResult:
         }
 
 
+def case_id(recipe: ImageRecipe, scenario: Scenario) -> str:
+    """`<recipe>/<scenario>`: an architecture can have several images (x86 SVM and VMX)."""
+    return f"{recipe.name}/{scenario.name}"
+
+
 def qemu_version(binary: str) -> str:
     path = shutil.which(binary)
     if path is None:
@@ -118,7 +123,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
                                  "machine": profile.machine}
 
     def result(verdict: Verdict, detail: str, **kw: Any) -> CaseResult:
-        res = CaseResult(case_id=scenario.case_id, scenario=scenario.name, arch=scenario.arch,
+        res = CaseResult(case_id=case_id(recipe, scenario), scenario=scenario.name,
+                         arch=scenario.arch,
                          verdict=verdict, detail=detail, duration_s=time.monotonic() - started,
                          artifacts=casedir, image=image_info, qemu=qemu_info,
                          expected=kw.pop("expected", ()), observed=kw.pop("observed", ()),

@@ -18,7 +18,7 @@ from harness.images.build import Image, build_image
 from harness.images.recipe import ImageRecipe, find_recipes, load_recipe
 from harness.qemu.host import probe
 from harness.qemu.profiles import get_profile
-from harness.run.case import CaseResult, run_case
+from harness.run.case import CaseResult, case_id, run_case
 from harness.scenarios.catalogue import Scenario
 from harness.scenarios.registry import scenarios_for
 
@@ -38,20 +38,21 @@ class SuiteOptions:
 
 def _placeholder(recipe: ImageRecipe, scenario: Scenario, verdict: Verdict, detail: str,
                  casedir: Path) -> CaseResult:
-    return CaseResult(case_id=scenario.case_id, scenario=scenario.name, arch=scenario.arch,
+    return CaseResult(case_id=case_id(recipe, scenario), scenario=scenario.name,
+                      arch=scenario.arch,
                       verdict=verdict, detail=detail, expected=(), observed=(), diffs=(),
                       duration_s=0.0, artifacts=casedir,
                       image={"recipe": recipe.name, "axvisor": recipe.axvisor_version},
                       qemu={"profile": recipe.qemu_profile})
 
 
-def case_dirname(scenario: Scenario) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", scenario.case_id)
+def case_dirname(recipe: ImageRecipe, scenario: Scenario) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", case_id(recipe, scenario))
 
 
 def run_suite(root: Path, opts: SuiteOptions,
               log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)
-              ) -> tuple[list[CaseResult], dict[str, object]]:
+              ) -> tuple[list[CaseResult], dict[str, object], tuple[KnownDivergence, ...]]:
     known: tuple[KnownDivergence, ...] = load_known(root / KNOWN_FILE) \
         if (root / KNOWN_FILE).is_file() else ()
     recipes = [load_recipe(p, root) for p in find_recipes(root)]
@@ -69,15 +70,15 @@ def run_suite(root: Path, opts: SuiteOptions,
         profile = get_profile(recipe.qemu_profile)
         why = host.why_not(profile)
         if why:
-            results += [_placeholder(recipe, s, Verdict.SKIP, why, cases_dir / case_dirname(s))
-                        for s in scenarios]
+            results += [_placeholder(recipe, s, Verdict.SKIP, why,
+                                     cases_dir / case_dirname(recipe, s)) for s in scenarios]
             log(f"skip {recipe.name}: {why}")
             continue
         try:
             image = build_image(recipe, opts.cache, progress=log)
         except HarnessError as exc:
             results += [_placeholder(recipe, s, Verdict.INFRA, f"image build failed: {exc}",
-                                     cases_dir / case_dirname(s)) for s in scenarios]
+                                     cases_dir / case_dirname(recipe, s)) for s in scenarios]
             log(f"infra {recipe.name}: {exc}")
             continue
         images[recipe.name] = {"key": image.key, "kernel": str(image.kernel),
@@ -88,7 +89,7 @@ def run_suite(root: Path, opts: SuiteOptions,
 
     def one(item: tuple[ImageRecipe, Image, Scenario]) -> CaseResult:
         recipe, image, scenario = item
-        casedir = cases_dir / case_dirname(scenario)
+        casedir = cases_dir / case_dirname(recipe, scenario)
         try:
             res = run_case(image, recipe, scenario, get_profile(recipe.qemu_profile), casedir,
                            timeout_scale=opts.timeout_scale)
@@ -106,4 +107,4 @@ def run_suite(root: Path, opts: SuiteOptions,
 
     with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
         results += list(pool.map(one, work))
-    return results, {"images": images}
+    return results, {"images": images}, known

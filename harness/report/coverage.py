@@ -1,0 +1,131 @@
+"""Generated conformance report: variant coverage per image, the cross-architecture matrix of
+scenarios that do the same thing, and the known divergences that matched.
+
+Generated from a results file and the model's contracts, never written by hand: a variant an
+architecture can produce but no scenario produced shows as NOT COVERED.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.check.known import KnownDivergence
+from harness.check.verdict import Verdict
+from harness.model.arch import Arch, contract
+from harness.model.exits import Generation
+from harness.run.case import CaseResult
+from harness.scenarios.catalogue import Scenario
+
+
+def _recipe(case: CaseResult) -> str:
+    return case.case_id.split("/", 1)[0]
+
+
+def _fields(obs: dict[str, object]) -> str:
+    fields = obs.get("fields", {})
+    assert isinstance(fields, dict)
+    inner = ", ".join(f"{k}: {hex(v) if isinstance(v, int) and not isinstance(v, bool) else v}"
+                      for k, v in fields.items())
+    return f"{obs['variant']} {{ {inner} }}" if inner else str(obs["variant"])
+
+
+def coverage_section(cases: Sequence[CaseResult]) -> list[str]:
+    out = ["## Variant coverage", "",
+           "Which scenarios produced each `AxVCpuExitReason` variant on each image (observed in "
+           "the console, in cases that ran to a verdict). Variants the architecture cannot "
+           "produce carry the model's reason.", ""]
+    by_recipe: dict[str, list[CaseResult]] = defaultdict(list)
+    for c in cases:
+        by_recipe[_recipe(c)].append(c)
+    for recipe, items in sorted(by_recipe.items()):
+        ran = [c for c in items if c.verdict not in (Verdict.SKIP, Verdict.INFRA)]
+        arch = Arch(items[0].arch)
+        gen_name = next((str(c.image.get("generation")) for c in items
+                         if c.image.get("generation")), "")
+        if not ran or not gen_name:
+            why = items[0].detail if items else ""
+            out += [f"### {recipe}", "", f"Not run on this host: {why}", ""]
+            continue
+        gen = Generation[gen_name]
+        con = contract(arch, gen)
+        produced: dict[str, set[str]] = defaultdict(set)
+        for c in ran:
+            for o in c.observed:
+                produced[str(o["variant"])].add(c.scenario)
+        out += [f"### {recipe} (axvisor {items[0].image.get('axvisor')}, schema {gen_name})", "",
+                "| variant | category | produced by | note |", "|---|---|---|---|"]
+        for cls in gen.variants():
+            name = cls.VARIANT
+            scen = sorted(produced.get(name, ()))
+            if name in con.impossible:
+                note = "cannot occur: " + con.impossible[name]
+            elif scen:
+                note = ""
+            else:
+                note = "**NOT COVERED** (possible on this architecture, no scenario yet)"
+            shown = ", ".join(scen[:6]) + (f" … (+{len(scen) - 6})" if len(scen) > 6 else "")
+            out.append(f"| {name} | {cls.CATEGORY.value} | {shown or '—'} | {note} |")
+        out.append("")
+    return out
+
+
+def matrix_section(cases: Sequence[CaseResult], scenarios: dict[str, Scenario]) -> list[str]:
+    """Same semantic action on every image, side by side."""
+    rows: dict[str, dict[str, CaseResult]] = defaultdict(dict)
+    for c in cases:
+        sc = scenarios.get(f"{c.arch}/{c.scenario}")
+        if sc is not None and sc.semantic:
+            rows[sc.semantic][_recipe(c)] = c
+    recipes = sorted({_recipe(c) for c in cases})
+    out = ["## Cross-architecture matrix", "",
+           "Scenarios that perform the same semantic action on each architecture; each cell is "
+           "the verdict and the first exit observed.", "",
+           "| action | " + " | ".join(recipes) + " |", "|---|" + "---|" * len(recipes)]
+    for semantic, cells in sorted(rows.items()):
+        row = []
+        for r in recipes:
+            cell = cells.get(r)
+            if cell is None:
+                row.append("—")
+            elif cell.observed:
+                row.append(f"{cell.verdict.value}: `{_fields(cell.observed[0])}`")
+            else:
+                row.append(f"{cell.verdict.value}")
+        out.append(f"| {semantic} | " + " | ".join(row) + " |")
+    return [*out, ""]
+
+
+def divergence_section(cases: Sequence[CaseResult], known: Sequence[KnownDivergence]
+                       ) -> list[str]:
+    matched: dict[str, list[str]] = defaultdict(list)
+    for case in cases:
+        for kid in case.known:
+            matched[kid].append(case.case_id)
+    out = ["## Known divergences", "",
+           "From tests/conformance/known-divergences.toml; each shows as xfail, never as pass.",
+           "", "| id | arch | axvisor | variant.fields | model | axvisor does | source | "
+           "matched in |", "|---|---|---|---|---|---|---|---|"]
+    for k in known:
+        out.append(f"| {k.id} | {k.arch} | {', '.join(k.axvisor)} | {k.variant}."
+                   f"{'/'.join(k.fields)} | {k.model} | {k.observed} | {k.source} | "
+                   f"{', '.join(matched.get(k.id, [])) or 'not run'} |")
+    open_divs = [c for c in cases if c.verdict is Verdict.DIVERGENCE]
+    if open_divs:
+        out += ["", "Divergences without a reviewed entry (failures):", ""]
+        out += [f"- {c.case_id}: {c.detail}" for c in open_divs]
+    return [*out, ""]
+
+
+def write_report(cases: Sequence[CaseResult], scenarios: dict[str, Scenario],
+                 known: Sequence[KnownDivergence], path: Path, command: str) -> None:
+    counts: dict[str, int] = defaultdict(int)
+    for c in cases:
+        counts[c.verdict.value] += 1
+    lines = ["# axvisor conformance report", "",
+             f"Generated by `{command}`; do not edit by hand.", "",
+             "Verdicts: " + ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())), ""]
+    lines += coverage_section(cases) + matrix_section(cases, scenarios)
+    lines += divergence_section(cases, known)
+    path.write_text("\n".join(lines))
