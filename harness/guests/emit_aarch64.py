@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from harness.errors import UsageError
 from harness.guests.sites import EmittedPayload, TrapSite
-from harness.scenarios.actions import Action, Hypercall, MmioLoad, MmioStore, Spin, SystemOff
+from harness.scenarios.actions import (
+    Action,
+    Hypercall,
+    MmioLoad,
+    MmioStore,
+    Spin,
+    SysRegRead,
+    SysRegWrite,
+    SystemOff,
+)
 
 _STORE = {1: "strb", 2: "strh", 4: "str", 8: "str"}
 _LOAD = {1: "ldrb", 2: "ldrh", 4: "ldr", 8: "ldr"}
@@ -84,6 +93,13 @@ def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
             lines += mov_imm(i, arg)
             regs[i] = arg
         return [*lines, "hvc #0"], regs, None
+    if isinstance(action, SysRegRead):
+        _check_reg(action.reg, allow_zr=False)
+        return [f"mrs x{action.reg}, {action.name}"], {}, None
+    if isinstance(action, SysRegWrite):
+        _check_reg(action.reg, allow_zr=False)
+        return [*mov_imm(action.reg, action.value), f"msr {action.name}, x{action.reg}"], \
+            {action.reg: action.value}, None
     if isinstance(action, SystemOff):
         insn = "smc #0" if action.conduit == "smc" else "hvc #0"
         return [*mov_imm(0, PSCI_SYSTEM_OFF), insn], {0: PSCI_SYSTEM_OFF}, None

@@ -87,6 +87,7 @@ class ImageRecipe:
     guest: GuestSpec
     axconfig: AxConfigSpec | None = None
     notes: str = field(default="")
+    own_scenarios_only: bool = False  # run only scenarios that name this recipe
 
     @property
     def backend(self) -> str:
@@ -212,7 +213,11 @@ def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
         if key not in top_allowed:
             raise UsageError(f"{path}:{c.line_of(key)}: unknown table or key `{key}`")
     images_dir = repo_root / "images"
-    r = c.table(data, "recipe", {"name", "arch", "notes"}, {"name", "arch"})
+    r = c.table(data, "recipe", {"name", "arch", "notes", "own_scenarios_only"},
+                {"name", "arch"})
+    own_only = r.get("own_scenarios_only", False)
+    if not isinstance(own_only, bool):
+        raise c.fail("recipe", "own_scenarios_only", "true or false")
     a = c.table(data, "axvisor", {"version", "sha256", "axvcpu"}, {"version", "sha256", "axvcpu"})
     b = c.table(data, "build", {"target", "features", "log_level", "rustflags", "env", "to_bin"},
                 {"target", "log_level"})
@@ -271,6 +276,7 @@ def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
     return ImageRecipe(
         path=path,
         axconfig=axconfig,
+        own_scenarios_only=own_only,
         name=c.string(r, "recipe", "name", re.compile(r"^[a-z0-9][a-z0-9_-]*$")),
         arch=c.string(r, "recipe", "arch", choices=ARCHES),
         notes=c.string(r, "recipe", "notes", default=""),

@@ -20,7 +20,7 @@ from harness.qemu.host import probe
 from harness.qemu.profiles import get_profile
 from harness.run.case import CaseResult, case_id, run_case
 from harness.scenarios.catalogue import Scenario
-from harness.scenarios.registry import scenarios_for
+from harness.scenarios.registry import scenarios_for_recipe
 
 KNOWN_FILE = Path("tests/conformance/known-divergences.toml")
 
@@ -64,7 +64,8 @@ def run_suite(root: Path, opts: SuiteOptions,
     work: list[tuple[ImageRecipe, Image, Scenario]] = []
     cases_dir = opts.results_dir / "cases"
     for recipe in recipes:
-        scenarios = scenarios_for(recipe.arch, opts.pattern)
+        scenarios = scenarios_for_recipe(recipe.name, recipe.arch, recipe.own_scenarios_only,
+                                         opts.pattern)
         if not scenarios:
             continue
         profile = get_profile(recipe.qemu_profile)

@@ -5,7 +5,14 @@ ignored. Data values use distinct bytes so truncation and extension errors are v
 
 from __future__ import annotations
 
-from harness.scenarios.actions import Hypercall, MmioLoad, MmioStore, SystemOff
+from harness.scenarios.actions import (
+    Hypercall,
+    MmioLoad,
+    MmioStore,
+    SysRegRead,
+    SysRegWrite,
+    SystemOff,
+)
 from harness.scenarios.catalogue import Scenario
 
 DEV = 0x0800_0E00
@@ -57,6 +64,25 @@ def _scenarios() -> list[Scenario]:
         Scenario("mixed-sequence", "aarch64", "store, load, hypercall, store in one run",
                  (MmioStore(DEV, 1, 0xA5, reg=1), MmioLoad(DEV, 4, reg=2),
                   Hypercall(7, (1, 2, 3, 4, 5, 6)), MmioStore(DEV, 2, 0xBEEF, reg=8))),
+    ]
+    emu = ("aarch64-emu-irq",)
+    out += [
+        Scenario("sysreg-read-cntpct", "aarch64", "mrs x5, cntpct_el0 (EL1 physical counter)",
+                 (SysRegRead("cntpct_el0", reg=5),), images=emu),
+        Scenario("sysreg-read-cntp-ctl", "aarch64", "mrs x6, cntp_ctl_el0",
+                 (SysRegRead("cntp_ctl_el0", reg=6),), images=emu),
+        Scenario("sysreg-write-cntp-ctl", "aarch64", "msr cntp_ctl_el0, x7 (timer disabled)",
+                 (SysRegWrite("cntp_ctl_el0", 0, reg=7),), images=emu),
+        Scenario("sysreg-write-cntp-tval", "aarch64", "msr cntp_tval_el0, x7 (far deadline)",
+                 (SysRegWrite("cntp_tval_el0", 0x7FFF_FFFF, reg=7),), images=emu),
+        Scenario("sgi1r-to-cpu0", "aarch64",
+                 "msr icc_sgi1r_el1: SGI 1 to Aff0 = 0 (target list bit 0)",
+                 (SysRegWrite("icc_sgi1r_el1", (1 << 24) | 1, reg=8),), images=emu),
+        Scenario("sgi1r-to-all", "aarch64", "msr icc_sgi1r_el1: SGI 2 with IRM = 1 (all but self)",
+                 (SysRegWrite("icc_sgi1r_el1", (1 << 40) | (2 << 24), reg=8),), images=emu),
+        Scenario("emu-first-guest", "aarch64",
+                 "the first guest on the emulated-interrupt image",
+                 (MmioStore(DEV, 4, 0xDEAD_BEEF, reg=1), Hypercall(0x4AB1, HC_ARGS)), images=emu),
     ]
     return out
 

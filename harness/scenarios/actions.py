@@ -80,6 +80,23 @@ class PortIn:
 
 
 @dataclass(frozen=True, slots=True)
+class SysRegRead:
+    """Read a system register (aarch64 MRS by its assembler name) into register `reg`."""
+
+    name: str
+    reg: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class SysRegWrite:
+    """Write `value` (held in register `reg`) to a system register (aarch64 MSR)."""
+
+    name: str
+    value: int
+    reg: int = 7
+
+
+@dataclass(frozen=True, slots=True)
 class Spin:
     """Loop forever without trapping: the guest hangs silently (tests the watchdog)."""
 
@@ -91,4 +108,5 @@ class SystemOff:
     conduit: str = "default"  # aarch64: "hvc" or "smc"; riscv64: "srst" or "legacy"
 
 
-Action = MmioStore | MmioLoad | Hypercall | SbiCall | PortOut | PortIn | Spin | SystemOff
+Action = (MmioStore | MmioLoad | Hypercall | SbiCall | PortOut | PortIn | SysRegRead
+          | SysRegWrite | Spin | SystemOff)

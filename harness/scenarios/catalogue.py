@@ -21,6 +21,9 @@ class Scenario:
     # hypervisor panic; this is the expected panic text. The exits logged before it are still
     # checked, and the exit stream ends at that action.
     expect_panic: str = ""
+    # Recipes (by name) this scenario needs, e.g. an image built with emulated interrupts;
+    # empty: every image of the architecture whose recipe does not restrict its scenarios.
+    images: tuple[str, ...] = ()
 
     @property
     def case_id(self) -> str:

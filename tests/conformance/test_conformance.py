@@ -13,11 +13,12 @@ from harness.paths import repo_root
 from harness.pytest_plugin import assert_conformant
 from harness.run.case import CaseResult
 from harness.scenarios.catalogue import Scenario
-from harness.scenarios.registry import scenarios_for
+from harness.scenarios.registry import scenarios_for_recipe
 
 RECIPES = sorted((load_recipe(p, repo_root()) for p in find_recipes(repo_root())),
                  key=lambda r: r.name)
-CASES = [(r.name, s) for r in RECIPES for s in scenarios_for(r.arch)]
+CASES = [(r.name, s) for r in RECIPES
+         for s in scenarios_for_recipe(r.name, r.arch, r.own_scenarios_only)]
 
 
 @pytest.mark.conformance
