@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.check.compare import ExitDiff, compare, split_async
 from harness.check.verdict import Verdict
-from harness.errors import HarnessError
+from harness.errors import HarnessError, InfraError
 from harness.guests import emit_x86_64
 from harness.guests.payload import BuiltPayload, build_payload, patch_image
 from harness.images.build import Image
@@ -112,7 +112,11 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
              casedir: Path, *, timeout_scale: float = 1.0) -> CaseResult:
     started = time.monotonic()
     shutil.rmtree(casedir, ignore_errors=True)  # a case directory holds one run, never a mix
-    casedir.mkdir(parents=True)
+    try:
+        casedir.mkdir(parents=True)
+        (casedir / ".writable").write_text("")
+    except OSError as exc:
+        raise InfraError(f"cannot write the case artifacts directory {casedir}: {exc}") from exc
     gen = Generation.for_axvcpu(image.axvcpu_version)
     image_info: dict[str, Any] = {"recipe": image.recipe, "key": image.key,
                                   "axvisor": image.axvisor_version, "axvcpu": image.axvcpu_version,
