@@ -78,8 +78,11 @@ def _scenarios() -> list[Scenario]:
         Scenario("sgi1r-to-cpu0", "aarch64",
                  "msr icc_sgi1r_el1: SGI 1 to Aff0 = 0 (target list bit 0)",
                  (SysRegWrite("icc_sgi1r_el1", (1 << 24) | 1, reg=8),), images=emu),
+        # axvisor 0.3.0-preview.2 logs the SendIPI exit, then src/vmm/vcpus.rs:541 panics with
+        # `unimplemented!`: the exit is checked, the panic is this scenario's documented end.
         Scenario("sgi1r-to-all", "aarch64", "msr icc_sgi1r_el1: SGI 2 with IRM = 1 (all but self)",
-                 (SysRegWrite("icc_sgi1r_el1", (1 << 40) | (2 << 24), reg=8),), images=emu),
+                 (SysRegWrite("icc_sgi1r_el1", (1 << 40) | (2 << 24), reg=8),), images=emu,
+                 expect_panic="Send IPI to all CPUs is not implemented yet"),
         Scenario("emu-first-guest", "aarch64",
                  "the first guest on the emulated-interrupt image",
                  (MmioStore(DEV, 4, 0xDEAD_BEEF, reg=1), Hypercall(0x4AB1, HC_ARGS)), images=emu),
