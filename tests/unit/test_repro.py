@@ -1,0 +1,286 @@
+"""`axharness repro` without QEMU: reading a case directory, finding its image, the verdict of
+a re-run from its console, and the standalone script (syntax, and that its dd-based patching
+writes the same bytes as harness.guests.payload.patch_image)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.cli import main
+from harness.errors import InfraError, UsageError
+from harness.images.build import PAYLOAD_MAGIC
+from harness.model.exits import Generation, Hypercall, MmioWrite, SystemDown, exit_to_json
+from harness.model.values import AccessWidth, GuestPhysAddr
+from harness.parse.axlog import format_log_line
+from harness.parse.render import DebugForm, render_exit
+from harness.run import repro
+
+GEN = Generation.G0_2
+KEY = "ab" * 32
+STORE = MmioWrite(GuestPhysAddr(0x0800_0E00), AccessWidth.Dword, 0xDEADBEEF)
+HC = Hypercall(0x4AB1, (1, 2, 3, 4, 5, 6))
+PAYLOAD = """    .text
+    .global _start
+_start:
+    movz x9, #0xe00
+    str w1, [x9]
+    ret
+"""
+
+
+def make_case(tmp_path: Path, *, expected: list[Any] | None = None,
+              recorded: list[Any] | None = None, manifest: dict[str, Any] | None = None
+              ) -> Path:
+    d = tmp_path / "cases" / "aarch64_first-guest"
+    d.mkdir(parents=True)
+    m = manifest if manifest is not None else {
+        "case": "aarch64/first-guest", "arch": "aarch64", "verdict": "pass",
+        "image": {"recipe": "aarch64", "key": KEY, "generation": "G0_2",
+                  "patched_sha256": ""},
+        "qemu": {"profile": "aarch64-virt-el2-tcg"}}
+    (d / "manifest.json").write_text(json.dumps(m, indent=2))
+    (d / "payload.S").write_text(PAYLOAD)
+    exp = expected if expected is not None else [exit_to_json(STORE), exit_to_json(SystemDown())]
+    (d / "expected.json").write_text(json.dumps(exp))
+    if recorded is not None:
+        (d / "observed.jsonl").write_text("".join(json.dumps(o) + "\n" for o in recorded))
+    return d
+
+
+def make_image(cache: Path, *, offset: int = 4096, capacity: int = 256) -> Path:
+    """A fake cached image: a kernel file with the payload marker, and its manifest."""
+    d = cache / "images" / KEY
+    d.mkdir(parents=True)
+    data = bytearray(os.urandom(offset + capacity + 512))
+    data[offset - 24: offset - 8] = PAYLOAD_MAGIC
+    data[offset - 8: offset] = capacity.to_bytes(8, "little")
+    data[offset: offset + capacity] = bytes(capacity)
+    (d / "axvisor.bin").write_bytes(bytes(data))
+    (d / "axvisor.elf").write_bytes(b"\x7fELF")
+    (d / "manifest.json").write_text(json.dumps({
+        "kernel": "axvisor.bin", "axvisor": {"version": "0.3.0-preview.2"},
+        "resolved": {"axvcpu": "0.2.2"},
+        "payload": {"offset": offset, "capacity": capacity, "base": 0x8020_2000},
+        "outputs": {"axvisor.bin": hashlib.sha256(data).hexdigest()}}))
+    return d
+
+
+def console(*exits: Any, tail: str = "Welcome to AxVisor Shell!\n") -> bytes:
+    log = "AXH:GUEST-START aarch64\n" + "".join(
+        format_log_line(render_exit(e, GEN, DebugForm.PRETTY_HEX), 1000 + i)
+        for i, e in enumerate(exits))
+    return (log + tail).encode()
+
+
+def with_lines(*exits: Any) -> list[dict[str, Any]]:
+    return [{**exit_to_json(e), "line": 10 * i + 1} for i, e in enumerate(exits)]
+
+
+# -- reading a case directory ---------------------------------------------------------------------
+
+def test_a_case_directory_is_read_into_typed_artifacts(tmp_path: Path) -> None:
+    d = make_case(tmp_path, recorded=with_lines(STORE, SystemDown()))
+    art = repro.load_case(d)
+    assert (art.case_id, art.arch, art.image_key, art.profile) == (
+        "aarch64/first-guest", "aarch64", KEY, "aarch64-virt-el2-tcg")
+    assert art.generation is GEN and art.payload_asm == PAYLOAD
+    assert art.expected is not None and art.expected[0]["variant"] == "MmioWrite"
+    assert art.recorded is not None and len(art.recorded) == 2
+
+
+def test_the_manifest_file_itself_is_accepted_for_its_directory(tmp_path: Path) -> None:
+    d = make_case(tmp_path)
+    assert repro.load_case(d / "manifest.json").casedir == d.resolve()
+
+
+def test_a_directory_without_manifest_is_a_usage_error_naming_the_file(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"manifest\.json: missing"):
+        repro.load_case(tmp_path)
+
+
+def test_a_broken_manifest_is_reported_with_line_and_column(tmp_path: Path) -> None:
+    d = make_case(tmp_path)
+    (d / "manifest.json").write_text('{\n  "case": "x",\n  oops\n}')
+    with pytest.raises(UsageError, match=r"manifest\.json:3:3: not valid JSON"):
+        repro.load_case(d)
+
+
+def test_a_case_that_never_booted_has_nothing_to_reproduce(tmp_path: Path) -> None:
+    d = make_case(tmp_path, manifest={"case": "x86_64-vmx/a", "arch": "x86_64",
+                                      "verdict": "skip", "image": {"recipe": "x86_64-vmx"},
+                                      "qemu": {"profile": "x86_64-q35-vmx-kvm"}})
+    with pytest.raises(UsageError, match=r"verdict skip: it never booted"):
+        repro.load_case(d)
+
+
+def test_a_bad_observed_record_names_its_line(tmp_path: Path) -> None:
+    d = make_case(tmp_path)
+    (d / "observed.jsonl").write_text(json.dumps(exit_to_json(STORE)) + "\n{broken\n")
+    with pytest.raises(UsageError, match=r"observed\.jsonl:2:2: not valid JSON"):
+        repro.load_case(d)
+
+
+def test_the_cli_reports_a_bad_case_directory_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["repro", str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nowhere" in err and "Traceback" not in err
+
+
+# -- the image ------------------------------------------------------------------------------------
+
+def test_a_missing_image_says_how_to_rebuild_it(tmp_path: Path) -> None:
+    art = repro.load_case(make_case(tmp_path))
+    with pytest.raises(InfraError) as exc:
+        repro.find_image(art, tmp_path / "empty-cache")
+    msg = str(exc.value)
+    assert KEY[:12] in msg and "axharness images build --recipe" in msg
+    assert "aarch64.toml" in msg and "\n" not in msg
+
+
+def test_the_cli_exits_3_for_a_missing_image(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    d = make_case(tmp_path)
+    assert main(["repro", str(d), "--cache-dir", str(tmp_path / "empty")]) == 3
+    assert "images build --recipe" in capsys.readouterr().err
+
+
+def test_a_cached_kernel_that_changed_is_refused(tmp_path: Path) -> None:
+    art = repro.load_case(make_case(tmp_path))
+    img = make_image(tmp_path / "cache")
+    with (img / "axvisor.bin").open("r+b") as f:
+        f.write(b"tampered")
+    with pytest.raises(InfraError, match=r"not the file its manifest records.*--force"):
+        repro.find_image(art, tmp_path / "cache")
+
+
+def test_the_image_is_described_by_its_manifest(tmp_path: Path) -> None:
+    art = repro.load_case(make_case(tmp_path))
+    make_image(tmp_path / "cache", offset=8192, capacity=128)
+    image = repro.find_image(art, tmp_path / "cache")
+    assert (image.payload_offset, image.payload_capacity, image.payload_base) == (
+        8192, 128, 0x8020_2000)
+    assert image.kernel.name == "axvisor.bin" and image.qemu_profile == "aarch64-virt-el2-tcg"
+
+
+# -- judging a run --------------------------------------------------------------------------------
+
+def test_a_run_with_the_recorded_exits_is_reproduced(tmp_path: Path) -> None:
+    art = repro.load_case(make_case(tmp_path, recorded=with_lines(STORE, SystemDown())))
+    res = repro.judge(art, "watcher", "end", console(STORE, SystemDown()))
+    assert res.reproduced is True and res.diffs == () and repro.exit_code(res) == 0
+
+
+def test_a_run_with_other_exits_than_recorded_is_not_reproduced(tmp_path: Path) -> None:
+    art = repro.load_case(make_case(tmp_path, recorded=with_lines(STORE, SystemDown())))
+    res = repro.judge(art, "watcher", "end", console(STORE, HC, SystemDown()))
+    assert res.reproduced is False and repro.exit_code(res) == 2
+
+
+def test_a_reproduced_divergence_exits_0_because_it_reproduced(tmp_path: Path) -> None:
+    other = MmioWrite(GuestPhysAddr(0x0800_0E00), AccessWidth.Dword, 0x1)
+    art = repro.load_case(make_case(tmp_path, recorded=with_lines(other, SystemDown())))
+    res = repro.judge(art, "watcher", "end", console(other, SystemDown()))
+    assert res.diffs and res.reproduced is True and repro.exit_code(res) == 0
+
+
+def test_without_a_record_the_model_decides_the_exit_code(tmp_path: Path) -> None:
+    art = repro.load_case(make_case(tmp_path))
+    assert repro.exit_code(repro.judge(art, "watcher", "end", console(STORE, SystemDown()))) == 0
+    assert repro.exit_code(repro.judge(art, "watcher", "end", console(SystemDown()))) == 2
+
+
+def test_side_by_side_marks_each_row(tmp_path: Path) -> None:
+    art = repro.load_case(make_case(tmp_path, expected=[
+        exit_to_json(STORE), exit_to_json(HC), exit_to_json(SystemDown())]))
+    other = MmioWrite(GuestPhysAddr(0x0800_0E00), AccessWidth.Dword, 0x1)
+    res = repro.judge(art, "watcher", "end", console(other, HC))
+    rows = repro.side_by_side(art, res).splitlines()[1:]
+    assert rows[0].startswith("#0") and "≠ data" in rows[0] and "data: 0xdeadbeef" in rows[0]
+    assert "Hypercall { nr: 0x4ab1" in rows[1] and "  =" in rows[1]
+    assert rows[2].startswith("#2") and rows[2].endswith("≠ missing")
+
+
+def test_the_summary_flags_a_kernel_that_differs_from_the_recorded_one(tmp_path: Path) -> None:
+    art = repro.load_case(make_case(tmp_path))
+    res = repro.judge(art, "watcher", "end", console(STORE, SystemDown()))
+    kernel = repro.PatchedKernel(tmp_path / "k", "1" * 64, "2" * 64)
+    assert kernel.identical is False
+    assert any("differs from the recorded one" in ln for ln in repro.summary(art, res, kernel))
+
+
+# -- the script -----------------------------------------------------------------------------------
+
+def _script(tmp_path: Path) -> tuple[Path, repro.CaseArtifacts]:
+    art = repro.load_case(make_case(tmp_path, recorded=with_lines(STORE, SystemDown())))
+    make_image(tmp_path / "cache")
+    image = repro.find_image(art, tmp_path / "cache")
+    out = tmp_path / "repro.sh"
+    repro.write_script(out, repro.render_script(art, image))
+    return out, art
+
+
+def test_the_script_is_valid_bash_and_executable(tmp_path: Path) -> None:
+    out, _ = _script(tmp_path)
+    assert os.access(out, os.X_OK)
+    res = subprocess.run(["bash", "-n", str(out)], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+
+
+def test_the_script_holds_the_payload_and_the_qemu_line(tmp_path: Path) -> None:
+    out, _ = _script(tmp_path)
+    text = out.read_text()
+    assert PAYLOAD in text and "axharness images build --recipe" in text
+    exec_line = next(ln for ln in text.splitlines() if ln.startswith("exec "))
+    assert exec_line.startswith("exec qemu-system-aarch64 ")
+    assert '-kernel "$work/$kernel_name"' in exec_line
+    assert "-qmp" not in exec_line and " -S " not in exec_line
+    assert "#   #0 MmioWrite { addr: 0x8000e00, width: Dword, data: 0xdeadbeef }" in text
+
+
+def test_a_payload_containing_the_heredoc_delimiter_does_not_end_it_early(
+        tmp_path: Path) -> None:
+    _, art = _script(tmp_path)
+    image = repro.find_image(art, tmp_path / "cache")
+    tricky = replace(art, payload_asm=PAYLOAD + "AXH_PAYLOAD_EOF\n")
+    text = repro.render_script(tricky, image)
+    assert "<<'AXH_PAYLOAD_EOF_'" in text
+    body = text.split("<<'AXH_PAYLOAD_EOF_'\n", 1)[1].split("\nAXH_PAYLOAD_EOF_\n", 1)[0]
+    assert body + "\n" == tricky.payload_asm
+
+
+def test_the_script_refuses_an_image_that_is_not_the_recorded_one(tmp_path: Path) -> None:
+    out, _ = _script(tmp_path)
+    other = tmp_path / "other-image"
+    shutil.copytree(tmp_path / "cache" / "images" / KEY, other)
+    (other / "axvisor.bin").write_bytes(b"something else")
+    res = subprocess.run(["bash", str(out)], env={**os.environ, "AXH_IMAGE_DIR": str(other),
+                                                  "AXH_PATCH_ONLY": "1"},
+                         capture_output=True, text=True, check=False)
+    assert res.returncode == 3 and "sha256 differs" in res.stderr
+
+
+@pytest.mark.skipif(shutil.which("aarch64-linux-gnu-as") is None,
+                    reason="needs binutils-aarch64-linux-gnu")
+def test_the_script_patches_the_same_bytes_as_the_harness(tmp_path: Path) -> None:
+    out, art = _script(tmp_path)
+    image = repro.find_image(art, tmp_path / "cache")
+    (tmp_path / "h").mkdir()
+    ours = repro.patch_kernel(art, image, tmp_path / "h")
+    work = tmp_path / "w"
+    res = subprocess.run(["bash", str(out)], env={**os.environ, "AXH_WORK": str(work),
+                                                  "AXH_PATCH_ONLY": "1"},
+                         capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    assert f"sha256 {ours.sha256}" in res.stdout
+    assert (work / "axvisor.bin").read_bytes() == ours.path.read_bytes()
+    assert ours.path.read_bytes() != image.kernel.read_bytes()
