@@ -15,6 +15,7 @@ from harness.scenarios.actions import (
     Hypercall,
     MmioLoad,
     MmioStore,
+    PsciCall,
     Spin,
     SysRegRead,
     SysRegWrite,
@@ -100,6 +101,15 @@ def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
         _check_reg(action.reg, allow_zr=False)
         return [*mov_imm(action.reg, action.value), f"msr {action.name}, x{action.reg}"], \
             {action.reg: action.value}, None
+    if isinstance(action, PsciCall):
+        if len(action.args) > 3 or action.conduit not in ("hvc", "smc"):
+            raise UsageError("a PSCI call takes at most 3 arguments, through hvc or smc")
+        lines, regs = mov_imm(0, action.function_id), {0: action.function_id}
+        # x1..x6 all set: a call PSCI does not define is reported as Hypercall{x0; x1..x6}.
+        for i, arg in enumerate((*action.args, 0, 0, 0, 0, 0, 0)[:6], start=1):
+            lines += mov_imm(i, arg)
+            regs[i] = arg
+        return [*lines, f"{action.conduit} #0"], regs, None
     if isinstance(action, SystemOff):
         insn = "smc #0" if action.conduit == "smc" else "hvc #0"
         return [*mov_imm(0, PSCI_SYSTEM_OFF), insn], {0: PSCI_SYSTEM_OFF}, None

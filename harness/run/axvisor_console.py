@@ -10,8 +10,6 @@ END_MARKERS = (b"Welcome to AxVisor Shell!", b"axvisor:$ ")
 # ArceOS prints `panicked at FILE:LINE:COL:` and the message on the next line(s).
 PANIC = re.compile(rb"panicked at [^\r\n]*")
 VCPU_RUNNING = re.compile(rb"VM\[\d+\] VCpu\[\d+\] running\.\.\.")
-GUEST_START = re.compile(rb"AXH:GUEST-START")
-GUEST_END = re.compile(rb"AXH:GUEST-END")
 # Bytes to keep reading after a panic line so the message and location are complete.
 PANIC_GRACE_BYTES = 2048
 
@@ -38,6 +36,13 @@ def _unbroken_lines(text: str) -> list[str]:
     if carry:
         out.append(carry)
     return out
+
+
+def guest_printed(console: bytes, marker: str) -> bool:
+    """Whether the guest printed `marker`. The guest writes the UART directly while axvisor
+    logs, so a log record can split the marker (seen: `AX` + a timer IRQ record + `H:GUEST…`)."""
+    text = _ANSI.sub("", console.decode(errors="replace"))
+    return marker in text or any(marker in ln for ln in _unbroken_lines(text))
 
 
 def panic_text(console: bytes) -> str | None:

@@ -73,6 +73,10 @@ class CaseResult:
         }
 
 
+# Watchdog of a scenario that is expected to leave the vCPU blocked: 0.2 × 30 s under TCG.
+HANG_TIMEOUT_SCALE = 0.2
+
+
 def case_id(recipe: ImageRecipe, scenario: Scenario) -> str:
     """`<recipe>/<scenario>`: an architecture can have several images (x86 SVM and VMX)."""
     return f"{recipe.name}/{scenario.name}"
@@ -144,7 +148,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     try:
         expected = expected_exits(
             image, payload, gen, recipe.backend,
-            stop_after=len(scenario.actions) - 1 if scenario.expect_panic else None,
+            stop_after=len(scenario.actions) - 1
+            if scenario.expect_panic or scenario.expect_hang else None,
             spin_at=next((i for i, a in enumerate(scenario.actions) if isinstance(a, Spin)),
                          None))
     except ModelError as exc:
@@ -152,6 +157,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     exp_json = tuple(exit_to_json(e) for e in expected)
     (casedir / "expected.json").write_text(json.dumps(list(exp_json), indent=2))
 
+    if scenario.expect_hang:
+        timeout_scale = min(timeout_scale, HANG_TIMEOUT_SCALE)
     machine = QemuMachine(profile, kernel, casedir, timeout_scale=timeout_scale)
     diagnostics: dict[str, Any] = {}
     try:
@@ -172,14 +179,18 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     parsed = parse_log(run.console, gen, source_name=str(casedir / "console.log"))
     observed = tuple({**exit_to_json(r.exit), "line": r.first_line} for r in parsed.records)
     (casedir / "observed.jsonl").write_text("".join(json.dumps(o) + "\n" for o in observed))
-    diffs = compare(expected, parsed.records)
+    diffs = compare(expected, parsed.records, Arch(image.arch))
     _, asynchronous = split_async(expected, parsed.records)
     common: dict[str, Any] = {"asynchronous": len(asynchronous), "expected": exp_json,
                               "observed": observed, "diffs": diffs,
                               "parse_errors": tuple(str(e) for e in parsed.errors),
                               "diagnostics": diagnostics}
-    if run.ending in (Ending.TIMEOUT, Ending.WATCHDOG):
+    hung = run.ending in (Ending.TIMEOUT, Ending.WATCHDOG)
+    if hung and not scenario.expect_hang:
         return result(Verdict.TIMEOUT, run.detail, **common)
+    if scenario.expect_hang and not hung:
+        return result(Verdict.DIVERGENCE, "expected the vCPU to stay blocked, but the run "
+                      f"ended: {run.detail}", **common)
     panic = axvisor_console.panic_text(run.console)
     if panic is not None:  # axvisor may power off after the panic: look whatever the ending
         if not scenario.expect_panic or scenario.expect_panic not in panic:
@@ -187,12 +198,12 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     elif scenario.expect_panic:
         return result(Verdict.DIVERGENCE, f"expected axvisor to panic with "
                       f"{scenario.expect_panic!r}, but the run ended: {run.detail}", **common)
-    if run.ending is not Ending.WATCHER and panic is None:
+    if run.ending is not Ending.WATCHER and panic is None and not hung:
         return result(Verdict.CRASH, f"run ended by {run.ending.value}: {run.detail}", **common)
     if parsed.errors:
         return result(Verdict.ERROR, f"{len(parsed.errors)} console record(s) did not parse; "
                       f"first: {parsed.errors[0]}", **common)
-    if not axvisor_console.GUEST_START.search(run.console):
+    if not axvisor_console.guest_printed(run.console, "AXH:GUEST-START"):
         return result(Verdict.CRASH, "the guest never printed its start marker", **common)
     if diffs:
         return result(Verdict.DIVERGENCE, f"{len(diffs)} exit(s) differ from the model; first: "

@@ -9,6 +9,7 @@ from harness.scenarios.actions import (
     Hypercall,
     MmioLoad,
     MmioStore,
+    PsciCall,
     SysRegRead,
     SysRegWrite,
     SystemOff,
@@ -64,6 +65,14 @@ def _scenarios() -> list[Scenario]:
         Scenario("mixed-sequence", "aarch64", "store, load, hypercall, store in one run",
                  (MmioStore(DEV, 1, 0xA5, reg=1), MmioLoad(DEV, 4, reg=2),
                   Hypercall(7, (1, 2, 3, 4, 5, 6)), MmioStore(DEV, 2, 0xBEEF, reg=8))),
+    ]
+    out += [
+        Scenario("psci-cpu-off", "aarch64",
+                 "PSCI CPU_OFF (0x8400_0002) via HVC: the only vCPU powers down and stays down",
+                 (PsciCall(0x8400_0002),), semantic="cpu-off", expect_hang=True),
+        Scenario("psci-version-hvc", "aarch64",
+                 "PSCI_VERSION (0x8400_0000) via HVC: not a power call, reported as a hypercall",
+                 (PsciCall(0x8400_0000),)),
     ]
     emu = ("aarch64-emu-irq",)
     out += [

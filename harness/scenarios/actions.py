@@ -97,6 +97,15 @@ class SysRegWrite:
 
 
 @dataclass(frozen=True, slots=True)
+class PsciCall:
+    """aarch64: a PSCI call (DEN0022) through HVC or SMC: w0 = function id, x1..x3 = args."""
+
+    function_id: int
+    args: tuple[int, ...] = ()
+    conduit: str = "hvc"
+
+
+@dataclass(frozen=True, slots=True)
 class Spin:
     """Loop forever without trapping: the guest hangs silently (tests the watchdog)."""
 
@@ -109,4 +118,4 @@ class SystemOff:
 
 
 Action = (MmioStore | MmioLoad | Hypercall | SbiCall | PortOut | PortIn | SysRegRead
-          | SysRegWrite | Spin | SystemOff)
+          | SysRegWrite | PsciCall | Spin | SystemOff)

@@ -24,6 +24,10 @@ class Scenario:
     # Recipes (by name) this scenario needs, e.g. an image built with emulated interrupts;
     # empty: every image of the architecture whose recipe does not restrict its scenarios.
     images: tuple[str, ...] = ()
+    # The last action leaves the vCPU blocked for good (axvisor parks a vCPU after CpuDown or
+    # Halt): the run ends by the no-output watchdog, which is then this scenario's documented
+    # end, with a short watchdog; the exits logged before it are checked.
+    expect_hang: bool = False
 
     @property
     def case_id(self) -> str:

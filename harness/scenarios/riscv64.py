@@ -13,6 +13,7 @@ PATTERN = 0x1122_3344_5566_7788
 HC_ARGS = (0x1111, 0x2222, 0x3333, 0x4444, 0x5555, 0x6666)
 WIDTH_PANIC = "assertion `left == right` failed"
 EID_DBCN = 0x4442434E
+EID_HSM = 0x48534D
 
 
 def _scenarios() -> list[Scenario]:
@@ -44,6 +45,12 @@ def _scenarios() -> list[Scenario]:
                  (SbiCall(EID_DBCN, 2, (0x21,)),)),
         Scenario("sbi-legacy-putchar", "riscv64", "legacy SBI console_putchar('#') (forwarded)",
                  (SbiCall(1, 0, (0x23,)),)),
+        Scenario("hsm-hart-stop", "riscv64",
+                 "SBI HSM HART_STOP: the only hart stops and stays stopped",
+                 (SbiCall(EID_HSM, 1),), semantic="cpu-off", expect_hang=True),
+        Scenario("hsm-hart-suspend", "riscv64",
+                 "SBI HSM HART_SUSPEND (default retentive): the hart idles until an interrupt",
+                 (SbiCall(EID_HSM, 3, (0, 0, 0)),), expect_hang=True),
         Scenario("mixed-sequence", "riscv64", "store, load, hypercall, store in one run",
                  (MmioStore(DEV, 4, 0xA5, reg=11), MmioLoad(DEV, 4, reg=12, signed=False),
                   Hypercall(7, (1, 2, 3, 4, 5, 6)), MmioStore(DEV, 4, 0xBEEF, reg=13))),

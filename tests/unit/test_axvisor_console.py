@@ -3,7 +3,7 @@ records are interleaved with the panic output (as seen on real riscv64 and x86_6
 
 from __future__ import annotations
 
-from harness.run.axvisor_console import panic_text, watch
+from harness.run.axvisor_console import guest_printed, panic_text, watch
 
 RECORD = "\x1b[37m[  0.448921 0:5 ax_plat_riscv64_qemu_virt::irq:202] \x1b[90mIRQ: timer\x1b[m\r\n"
 
@@ -31,3 +31,10 @@ def test_no_panic_is_none_and_the_shell_banner_ends_the_run() -> None:
     assert panic_text(b"all good\r\n") is None
     assert watch(b"...\r\nWelcome to AxVisor Shell!\r\n") == "end"
     assert watch(b"VM[1] VCpu[0] running...\r\n") is None
+
+
+def test_a_guest_marker_split_by_a_log_record_is_still_seen() -> None:
+    # Seen on riscv64: the guest's UART bytes and axvisor's timer-IRQ trace interleave.
+    console = ("\x1b[mAX" + RECORD + RECORD + "\x1b[mH:GUEST-START riscv64\r\n").encode()
+    assert guest_printed(console, "AXH:GUEST-START")
+    assert not guest_printed(b"AXH:GUEST-END\r\n", "AXH:GUEST-START")

@@ -1,0 +1,365 @@
+"""Fuzz runs: N generated programs on one architecture's image, each judged like a conformance
+case (reference model, known divergences), and every *new* way of failing shrunk with ddmin to
+a minimal program written out as a standalone reproducer.
+
+Known divergences apply through their `covers` rule only: an entry's scenario list is for
+staleness checks of catalogue scenarios, and a generated program is in no such list, so an entry
+that does not show in a random program is never stale here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.check.compare import ExitDiff
+from harness.check.known import KnownDivergence, apply_known, load_known
+from harness.check.verdict import Verdict
+from harness.errors import HarnessError, InfraError, UsageError
+from harness.fuzz import coverage
+from harness.fuzz.coverage import Combo
+from harness.fuzz.generate import generate, make_scenario
+from harness.fuzz.minimize import ddmin_indices
+from harness.fuzz.program import write_program
+from harness.images.build import Image, build_image
+from harness.images.recipe import ImageRecipe, find_recipes, load_recipe
+from harness.qemu.host import probe
+from harness.qemu.profiles import get_profile
+from harness.run.case import CaseResult, run_case
+from harness.run.suite import KNOWN_FILE
+from harness.scenarios.actions import Action
+from harness.scenarios.catalogue import Scenario
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FuzzOptions:
+    arch: str
+    seeds: tuple[int, ...]
+    size: int
+    results_dir: Path
+    cache: Path
+    jobs: int = 1
+    timeout_scale: float = 1.0
+    minimise: bool = True
+    recipe: str = ""  # empty: the architecture's default recipe
+    keep_artifacts: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """How a program fails; minimisation keeps it. For a divergence: the first exit that no
+    known divergence covers, by (diff kind, variant, differing fields) — not by position."""
+
+    verdict: str  # divergence, crash, timeout, error
+    kind: str = ""  # fields, variant, missing, unexpected, panic-missing
+    variant: str = ""
+    fields: tuple[str, ...] = ()
+    detail: str = ""  # crash/error text with addresses blanked
+
+    def describe(self) -> str:
+        if self.verdict == "divergence":
+            what = f"{self.kind} {self.variant}".strip()
+            return f"divergence: {what}" + (f" [{', '.join(self.fields)}]" if self.fields else "")
+        return f"{self.verdict}: {self.detail}" if self.detail else self.verdict
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "kind": self.kind, "variant": self.variant,
+                "fields": list(self.fields), "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramResult:
+    seed: int
+    scenario: Scenario
+    case: CaseResult  # known divergences applied
+    new_diffs: tuple[ExitDiff, ...]  # diffs no known divergence covers
+    signature: Signature | None  # None: nothing new (pass, xfail) or infrastructure trouble
+    combos: frozenset[Combo]
+
+    @property
+    def exits(self) -> int:
+        return len(self.case.observed)
+
+    def line(self) -> str:
+        return (f"seed {self.seed:<8} actions {len(self.scenario.actions):<3} exits "
+                f"{self.exits:<3} {self.case.verdict.value:10} "
+                + (self.signature.describe() if self.signature else self.case.detail))
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    seed: int
+    signature: Signature
+    first_diff: ExitDiff | None
+    detail: str
+    original: Scenario
+    minimal: Scenario
+    program_file: Path
+    command: str
+    tests: int  # QEMU runs spent minimising
+    reproduced: bool  # the minimal program, run once more, fails the same way
+    case_dir: Path  # artifacts of that last run
+    also_seeds: tuple[int, ...] = ()  # other programs of this run with the same signature
+
+
+@dataclass(frozen=True, slots=True)
+class FuzzReport:
+    arch: str
+    recipe: str
+    axvisor: str
+    size: int
+    programs: tuple[ProgramResult, ...]
+    findings: tuple[Finding, ...]
+    run_seconds: float  # running the programs (without minimisation)
+    total_seconds: float
+    combos: frozenset[Combo]
+
+    @property
+    def exits(self) -> int:
+        return sum(p.exits for p in self.programs)
+
+    @property
+    def infra(self) -> tuple[ProgramResult, ...]:
+        return tuple(p for p in self.programs if p.case.verdict is Verdict.INFRA)
+
+    def per_minute(self, n: int) -> float:
+        return n * 60.0 / self.run_seconds if self.run_seconds > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 nothing new; 2 a new finding; 3 only infrastructure trouble."""
+        if self.findings or any(p.signature for p in self.programs):
+            return 2
+        return 3 if self.infra else 0
+
+
+# -- judging one program --------------------------------------------------------------------------
+
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+
+
+def uncovered(case: CaseResult, known: Sequence[KnownDivergence]) -> tuple[ExitDiff, ...]:
+    """The case's diffs that no known divergence of its arch and axvisor version covers."""
+    version = str(case.image.get("axvisor", ""))
+    return tuple(d for d in case.diffs
+                 if not any(k.covers(case.arch, version, d) for k in known))
+
+
+def judge(raw: CaseResult, known: Sequence[KnownDivergence]
+          ) -> tuple[CaseResult, tuple[ExitDiff, ...], Signature | None]:
+    """(case with known divergences applied, new diffs, signature of a new failure or None)."""
+    case = apply_known(raw, known)
+    new = uncovered(raw, known)
+    if raw.verdict is Verdict.DIVERGENCE and raw.detail.startswith("expected axvisor to panic"):
+        return case, new, Signature("divergence", "panic-missing")
+    v = case.verdict
+    if v is Verdict.DIVERGENCE:
+        if not new:  # a divergence with no diff of its own (e.g. a missing end): keep its text
+            return case, new, Signature("divergence", "other",
+                                        detail=_HEX.sub("0x…", case.detail)[:200])
+        d = new[0]
+        return case, new, Signature("divergence", d.kind, d.variant,
+                                    tuple(sorted(f.field for f in d.fields)))
+    if v in (Verdict.CRASH, Verdict.ERROR):
+        first = case.detail.splitlines()[0] if case.detail else ""
+        return case, new, Signature(v.value, detail=_HEX.sub("0x…", first)[:200])
+    if v is Verdict.TIMEOUT:
+        return case, new, Signature("timeout")
+    return case, new, None
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+def pick_recipe(root: Path, arch: str, name: str = "") -> ImageRecipe:
+    """The named recipe, else the one named after the architecture, else its first by name."""
+    recipes = {r.name: r for r in (load_recipe(p, root) for p in find_recipes(root))}
+    if name:
+        if name not in recipes:
+            raise UsageError(f"no image recipe {name!r}; known: {', '.join(sorted(recipes))}")
+        if recipes[name].arch != arch:
+            raise UsageError(f"recipe {name!r} is for {recipes[name].arch}, not {arch}")
+        return recipes[name]
+    if arch in recipes:
+        return recipes[arch]
+    names = sorted(n for n, r in recipes.items() if r.arch == arch)
+    if not names:
+        raise UsageError(f"no image recipe for {arch} in images/recipes/")
+    return recipes[names[0]]
+
+
+def load_repo_known(root: Path) -> tuple[KnownDivergence, ...]:
+    path = root / KNOWN_FILE
+    return load_known(path) if path.is_file() else ()
+
+
+def _slim(casedir: Path) -> None:
+    """Drop the patched kernel copy (it is rebuilt from payload.S and the cached image)."""
+    if casedir.is_dir():
+        for heavy in casedir.glob("axvisor*"):
+            if heavy.is_file():
+                heavy.unlink()
+
+
+class FuzzSession:
+    """One image, its known divergences and a place for artifacts: runs and judges programs."""
+
+    def __init__(self, root: Path, opts: FuzzOptions, log: Log = lambda m: None) -> None:
+        if opts.jobs < 1 or opts.timeout_scale <= 0:
+            raise UsageError("--jobs must be >= 1 and --timeout-scale > 0")
+        self.opts = opts
+        self.log = log
+        self.known = load_repo_known(root)
+        self.recipe = pick_recipe(root, opts.arch, opts.recipe)
+        self.profile = get_profile(self.recipe.qemu_profile)
+        why = probe().why_not(self.profile)
+        if why:
+            raise InfraError(f"cannot run {self.recipe.name} on this host: {why}")
+        self.image: Image = build_image(self.recipe, opts.cache, progress=log)
+
+    def run(self, scenario: Scenario, casedir: Path) -> tuple[CaseResult, tuple[ExitDiff, ...],
+                                                              Signature | None]:
+        try:
+            raw = run_case(self.image, self.recipe, scenario, self.profile, casedir,
+                           timeout_scale=self.opts.timeout_scale)
+        except HarnessError as exc:
+            raw = CaseResult(case_id=f"{self.recipe.name}/{scenario.name}",
+                             scenario=scenario.name, arch=scenario.arch, verdict=Verdict.INFRA,
+                             detail=str(exc), expected=(), observed=(), diffs=(),
+                             duration_s=0.0, artifacts=casedir,
+                             image={"recipe": self.recipe.name,
+                                    "axvisor": self.recipe.axvisor_version}, qemu={})
+        return judge(raw, self.known)
+
+    def program(self, seed: int) -> ProgramResult:
+        scenario = generate(self.opts.arch, seed, self.opts.size)
+        casedir = self.opts.results_dir / "programs" / scenario.name
+        case, new, sig = self.run(scenario, casedir)
+        if casedir.is_dir():
+            (casedir / "manifest.json").write_text(json.dumps(case.to_json(), indent=2,
+                                                              default=str))
+        if sig is None and not self.opts.keep_artifacts:
+            _slim(casedir)
+        seen = coverage.combos(self.opts.arch, scenario.actions, case.expected, case.observed)
+        return ProgramResult(seed, scenario, case, new, sig, seen)
+
+    def minimise(self, prog: ProgramResult, also: tuple[int, ...] = ()) -> Finding:
+        """ddmin over the program's actions, keeping its signature; then the minimal program is
+        run once more (reproducibility) and written out as a standalone reproducer."""
+        assert prog.signature is not None
+        actions = prog.scenario.actions
+        arch, name = self.opts.arch, prog.scenario.name
+        tries = self.opts.results_dir / "minimise" / name
+
+        def candidate(idx: tuple[int, ...], suffix: str) -> Scenario:
+            sub: tuple[Action, ...] = tuple(actions[i] for i in idx)
+            return make_scenario(arch, f"{name}-{suffix}", f"subsequence of {name}: "
+                                 f"actions {list(idx)}", sub)
+
+        def still_fails(idx: tuple[int, ...]) -> bool:
+            key = hashlib.sha256(repr(idx).encode()).hexdigest()[:12]
+            casedir = tries / key
+            _, _, sig = self.run(candidate(idx, key), casedir)
+            shutil.rmtree(casedir, ignore_errors=True)
+            return sig == prog.signature
+
+        def batch(cands: Sequence[tuple[int, ...]]) -> list[bool]:
+            with ThreadPoolExecutor(max_workers=self.opts.jobs) as pool:
+                return list(pool.map(still_fails, cands))
+
+        if self.opts.minimise:
+            res = ddmin_indices(len(actions), batch, batch=self.opts.jobs, items=actions)
+            idx, tests = res.indices, res.tests
+        else:
+            idx, tests = tuple(range(len(actions))), 0
+        shutil.rmtree(tries, ignore_errors=True)
+        minimal = make_scenario(arch, f"{name}-min", f"minimised from {name} "
+                                f"(seed {prog.seed}, size {len(actions)}): actions {list(idx)}",
+                                tuple(actions[i] for i in idx))
+        findings_dir = self.opts.results_dir / "findings"
+        casedir = findings_dir / minimal.name
+        mcase, mnew, sig = self.run(minimal, casedir)
+        reproduced = sig == prog.signature
+        program_file = findings_dir / f"{minimal.name}.json"
+        command = f"axharness fuzz --replay {program_file}"
+        # the minimal program's own first new diff is what a reader compares with its payload
+        first = (mnew if reproduced and mnew else prog.new_diffs or (None,))[0]
+        detail = mcase.detail if reproduced else prog.case.detail
+        write_program(program_file, minimal, self.recipe.name, {
+            "seed": prog.seed, "size": len(actions), "kept_actions": list(idx),
+            "signature": prog.signature.to_json(),
+            "first_diff": first.describe() if first else detail,
+            "axvisor": str(prog.case.image.get("axvisor", "")), "command": command})
+        return Finding(prog.seed, prog.signature, first, detail, prog.scenario, minimal,
+                       program_file, command, tests, reproduced, casedir, also)
+
+
+def run_fuzz(root: Path, opts: FuzzOptions, log: Log = lambda m: None,
+             on_program: Callable[[ProgramResult], None] = lambda p: None) -> FuzzReport:
+    """Run every seed's program, then minimise one program per new signature."""
+    if not opts.seeds:
+        raise UsageError("no seeds to run (--count must be >= 1)")
+    started = time.monotonic()
+    session = FuzzSession(root, opts, log)
+    t0 = time.monotonic()
+    programs: list[ProgramResult] = []
+    with ThreadPoolExecutor(max_workers=opts.jobs) as pool:
+        for prog in pool.map(session.program, opts.seeds):
+            programs.append(prog)
+            on_program(prog)
+    run_seconds = time.monotonic() - t0
+    by_sig: dict[Signature, list[ProgramResult]] = {}
+    for p in programs:
+        if p.signature is not None:
+            by_sig.setdefault(p.signature, []).append(p)
+    findings = []
+    for sig, progs in by_sig.items():
+        # the smallest program of a signature minimises fastest
+        first = min(progs, key=lambda p: (len(p.scenario.actions), p.seed))
+        log(f"minimising seed {first.seed} ({sig.describe()}) ...")
+        findings.append(session.minimise(first, tuple(p.seed for p in progs
+                                                         if p is not first)))
+    report = FuzzReport(opts.arch, session.recipe.name, session.image.axvisor_version, opts.size,
+                        tuple(programs), tuple(findings), run_seconds,
+                        time.monotonic() - started,
+                        coverage.union(p.combos for p in programs))
+    write_report_json(report, opts.results_dir / "fuzz.json")
+    return report
+
+
+def report_to_json(r: FuzzReport) -> dict[str, Any]:
+    return {
+        "arch": r.arch, "recipe": r.recipe, "axvisor": r.axvisor, "size": r.size,
+        "programs": [{"seed": p.seed, "name": p.scenario.name,
+                      "actions": len(p.scenario.actions), "exits": p.exits,
+                      "verdict": p.case.verdict.value, "detail": p.case.detail,
+                      "known": list(p.case.known),
+                      "signature": p.signature.to_json() if p.signature else None,
+                      "duration_s": round(p.case.duration_s, 3)} for p in r.programs],
+        "findings": [{"seed": f.seed, "also_seeds": list(f.also_seeds),
+                      "signature": f.signature.to_json(),
+                      "first_diff": f.first_diff.describe() if f.first_diff else f.detail,
+                      "original_actions": len(f.original.actions),
+                      "minimal_actions": len(f.minimal.actions), "tests": f.tests,
+                      "reproduced": f.reproduced, "program": str(f.program_file),
+                      "command": f.command, "artifacts": str(f.case_dir)}
+                     for f in r.findings],
+        "run_seconds": round(r.run_seconds, 3), "total_seconds": round(r.total_seconds, 3),
+        "programs_per_minute": round(r.per_minute(len(r.programs)), 2),
+        "exits": r.exits, "exits_per_minute": round(r.per_minute(r.exits), 2),
+        "combinations": [str(c) for c in sorted(r.combos)],
+    }
+
+
+def write_report_json(r: FuzzReport, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report_to_json(r), indent=2) + "\n")
