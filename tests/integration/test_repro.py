@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 
 from harness.check.verdict import Verdict
@@ -62,6 +64,22 @@ def test_repro_without_the_patched_kernel_gives_the_same_exits(
     assert "same 3 exit(s) — reproduced" in out
     assert "Hypercall { nr: 0x4ab1" in out
     assert not list(first_guest.artifacts.glob("axvisor.*")), "repro writes under repro/ only"
+
+
+def test_interactive_mode_hands_the_console_over_until_ctrl_bracket(
+        first_guest: CaseResult, axh_options: AxhOptions) -> None:
+    child = pexpect.spawn(sys.executable, ["-m", "harness", "repro", str(first_guest.artifacts),
+                                           "--interactive", "--cache-dir",
+                                           str(axh_options.cache)], timeout=60)
+    try:
+        child.expect(rb"axvisor:\$ ")  # axvisor's shell, reached after the guest powered off
+        child.send(repro.ESCAPE.encode())
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    out = child.before.decode(errors="replace")
+    assert "run ended: user" in out and "reproduced" in out, out[-2000:]
+    assert child.exitstatus == 0
 
 
 def _rsp(sock: socket.socket, packet: str) -> None:
