@@ -236,18 +236,23 @@ def _slim(casedir: Path) -> None:
 class FuzzSession:
     """One image, its known divergences and a place for artifacts: runs and judges programs."""
 
-    def __init__(self, root: Path, opts: FuzzOptions, log: Log = lambda m: None) -> None:
+    def __init__(self, root: Path, opts: FuzzOptions, log: Log = lambda m: None, *,
+                 built: tuple[ImageRecipe, Image] | None = None) -> None:
+        """`built`: a recipe and its image already at hand (the pytest fixtures build them)."""
         if opts.jobs < 1 or opts.timeout_scale <= 0:
             raise UsageError("--jobs must be >= 1 and --timeout-scale > 0")
         self.opts = opts
         self.log = log
         self.known = load_repo_known(root)
-        self.recipe = pick_recipe(root, opts.arch, opts.recipe)
+        self.recipe = built[0] if built else pick_recipe(root, opts.arch, opts.recipe)
         self.profile = get_profile(self.recipe.qemu_profile)
+        if built:
+            self.image: Image = built[1]
+            return
         why = probe().why_not(self.profile)
         if why:
             raise InfraError(f"cannot run {self.recipe.name} on this host: {why}")
-        self.image: Image = build_image(self.recipe, opts.cache, progress=log)
+        self.image = build_image(self.recipe, opts.cache, progress=log)
 
     def run(self, scenario: Scenario, casedir: Path) -> tuple[CaseResult, tuple[ExitDiff, ...],
                                                               Signature | None]:

@@ -157,4 +157,4 @@ def test_the_model_predicts_one_exit_per_action_of_every_program(arch: str, tmp_
         for a, e in zip(sc.actions, exits, strict=False):
             want = {MmioStore: "MmioWrite", MmioLoad: "MmioRead", Hypercall: "Hypercall"}
             if type(a) in want:
-                assert e.VARIANT == want[type(a)]
+                assert want[type(a)] == e.VARIANT
