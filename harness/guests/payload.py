@@ -6,6 +6,7 @@ Patching a copy instead of rebuilding axvisor makes a scenario cost one boot, no
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +58,12 @@ def _resolve(assembled: Assembled, sites: tuple[TrapSite, ...], what: str) -> li
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _assembled_runtime(arch: str, source: Path, mtime_ns: int, base: int) -> Assembled:
+    """The runtime's symbols (for its own trap sites); reassembled only when the file changes."""
+    return assemble_with_symbols(arch, source, base, name="runtime")
+
+
 def emitter_for(arch: str) -> Emitter:
     try:
         return EMITTERS[arch]
@@ -72,7 +79,8 @@ def build_payload(image: Image, actions: tuple[Action, ...], runtime_source: Pat
     if len(assembled.code) > image.payload_capacity:
         raise UsageError(f"payload is {len(assembled.code)} bytes, the hole holds "
                          f"{image.payload_capacity}")
-    runtime = assemble_with_symbols(image.arch, runtime_source, runtime_base, name="runtime")
+    runtime = _assembled_runtime(image.arch, runtime_source, runtime_source.stat().st_mtime_ns,
+                                 runtime_base)
     traps = _resolve(assembled, emitted.sites, "payload") + _resolve(
         runtime, RUNTIME_SITES[image.arch], str(runtime_source))
     return BuiltPayload(emitted.asm, assembled.code, tuple(traps))

@@ -48,7 +48,7 @@ class QmpSession:
                     self._qmp = qmp
                     self._log("greeting", greeting)
                     return
-            time.sleep(0.05)
+            time.sleep(0.01)  # QEMU creates the socket within tens of ms of starting
         raise QmpError(f"QMP socket {self.socket_path} did not answer within {deadline_s}s: {last}")
 
     @property

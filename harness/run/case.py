@@ -3,6 +3,7 @@ reference model. Everything a human needs to re-run or debug it lands in the cas
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -82,6 +83,7 @@ def case_id(recipe: ImageRecipe, scenario: Scenario) -> str:
     return f"{recipe.name}/{scenario.name}"
 
 
+@functools.cache
 def qemu_version(binary: str) -> str:
     path = shutil.which(binary)
     if path is None:
