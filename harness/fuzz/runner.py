@@ -237,13 +237,15 @@ class FuzzSession:
     """One image, its known divergences and a place for artifacts: runs and judges programs."""
 
     def __init__(self, root: Path, opts: FuzzOptions, log: Log = lambda m: None, *,
-                 built: tuple[ImageRecipe, Image] | None = None) -> None:
-        """`built`: a recipe and its image already at hand (the pytest fixtures build them)."""
+                 built: tuple[ImageRecipe, Image] | None = None,
+                 known: tuple[KnownDivergence, ...] | None = None) -> None:
+        """`built`: a recipe and its image already at hand (the pytest fixtures build them);
+        `known`: divergences to apply instead of the repository's file."""
         if opts.jobs < 1 or opts.timeout_scale <= 0:
             raise UsageError("--jobs must be >= 1 and --timeout-scale > 0")
         self.opts = opts
         self.log = log
-        self.known = load_repo_known(root)
+        self.known = load_repo_known(root) if known is None else known
         self.recipe = built[0] if built else pick_recipe(root, opts.arch, opts.recipe)
         self.profile = get_profile(self.recipe.qemu_profile)
         if built:
