@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from qemu.qmp import QMPError
 from qemu.qmp.legacy import QEMUMonitorProtocol
 
 from harness.errors import InfraError
@@ -42,8 +43,12 @@ class QmpSession:
                 qmp = QEMUMonitorProtocol(str(self.socket_path))
                 try:
                     greeting = qmp.connect(negotiate=True)
-                except (OSError, EOFError) as exc:
+                except (OSError, EOFError, QMPError) as exc:
+                    # The socket file can exist a moment before QEMU listens on it
+                    # (ConnectError: connection refused): retry until the deadline.
                     last = exc
+                    with contextlib.suppress(Exception):
+                        qmp.close()
                 else:
                     self._qmp = qmp
                     self._log("greeting", greeting)
