@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -96,6 +97,12 @@ def run_suite(root: Path, opts: SuiteOptions,
                            timeout_scale=opts.timeout_scale)
         except HarnessError as exc:
             res = _placeholder(recipe, scenario, Verdict.INFRA, str(exc), casedir)
+        except Exception as exc:  # a harness bug must not hide the other cases' results
+            casedir.mkdir(parents=True, exist_ok=True)
+            (casedir / "internal-error.txt").write_text(traceback.format_exc())
+            res = _placeholder(recipe, scenario, Verdict.ERROR,
+                               f"internal error {exc!r}; traceback in "
+                               f"{casedir / 'internal-error.txt'}", casedir)
         res = apply_known(res, known)
         if casedir.is_dir():
             (casedir / "manifest.json").write_text(json.dumps(res.to_json(), indent=2,
