@@ -1,7 +1,6 @@
-"""`axharness repro` without QEMU (named apart from tests/integration/test_repro.py: pytest's
-prepend import mode refuses two test modules with one basename): reading a case directory,
-finding its image, the verdict of a re-run from its console, and the standalone script (syntax,
-and that its dd-based patching writes the same bytes as harness.guests.payload.patch_image)."""
+"""`axharness repro` without QEMU: reading a case directory, finding its image, the verdict of
+a re-run from its console, and the standalone script (syntax, and that its dd-based patching
+writes the same bytes as harness.guests.payload.patch_image)."""
 
 from __future__ import annotations
 
