@@ -73,6 +73,7 @@ class QemuMachine:
         timeout_scale: float = 1.0,
         extra_args: tuple[str, ...] = (),
         gdb: bool = False,
+        paused: bool = False,
     ) -> None:
         self.profile = profile
         self.kernel = kernel
@@ -80,6 +81,7 @@ class QemuMachine:
         self.timeout_s, self.watchdog_s = profile.scaled(timeout_scale)
         self.extra_args = extra_args
         self.gdb = gdb
+        self.paused = paused  # leave the vCPUs stopped after start-up (e.g. for gdb)
         self._sockdir = Path(tempfile.mkdtemp(prefix="axh-"))  # short path: sun_path is 108 bytes
         self.qmp_socket = self._sockdir / "qmp.sock"
         self.gdb_socket = self._sockdir / "gdb.sock"
@@ -130,7 +132,8 @@ class QemuMachine:
         self.qmp = QmpSession(self.qmp_socket, self.rundir / "qmp.jsonl")
         try:
             self.qmp.connect()
-            self.qmp.command("cont")
+            if not self.paused:
+                self.qmp.command("cont")
         except QmpError:
             self._drain(0.2)
             tail = bytes(self._console[-2000:]).decode(errors="replace")

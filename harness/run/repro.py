@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import pexpect
-
 from harness.check.compare import ExitDiff, compare, split_async
 from harness.errors import InfraError, UsageError
 from harness.guests.binutils import _AS_FLAGS, _PREFIX, assemble
@@ -37,9 +35,8 @@ from harness.model.exits import ExitReason, Generation, exit_from_json, exit_to_
 from harness.model.values import ModelError
 from harness.parse import parse_log
 from harness.paths import repo_root
-from harness.qemu.machine import MachineError, QemuMachine
+from harness.qemu.machine import QemuMachine
 from harness.qemu.profiles import MachineProfile, get_profile
-from harness.qemu.qmp_session import QmpError, QmpSession
 from harness.run import axvisor_console
 
 ESCAPE = "\x1d"  # Ctrl-]: leaves an interactive console (pexpect's default, telnet's too)
@@ -256,38 +253,6 @@ class ReproResult:
     panic: str | None
 
 
-class PausedMachine(QemuMachine):
-    """A QemuMachine left stopped at its first instruction.
-
-    QemuMachine.launch always sends QMP `cont`; under gdb the guest must wait for the user's
-    `continue`. This is launch() without that one command.
-    """
-
-    def launch(self) -> None:
-        binary = shutil.which(self.profile.binary)
-        if binary is None:
-            raise MachineError(f"{self.profile.binary} not found on PATH; run "
-                               "ci/install-host-deps.sh as root")
-        self.rundir.mkdir(parents=True, exist_ok=True)
-        argv = self.argv()
-        (self.rundir / "cmdline.sh").write_text(
-            "#!/bin/sh\n# QEMU of `axharness repro --gdb` (paused, gdbstub on a unix socket)\n"
-            + " ".join(shlex.quote(a) for a in argv) + "\n")
-        self._console_log = (self.rundir / "console.log").open("wb")
-        try:
-            self._child = pexpect.spawn(argv[0], argv[1:], echo=False, timeout=None)
-        except pexpect.ExceptionPexpect as exc:
-            raise MachineError(f"cannot start {argv[0]}: {exc}") from exc
-        self.pid = self._child.pid
-        self.qmp = QmpSession(self.qmp_socket, self.rundir / "qmp.jsonl")
-        try:
-            self.qmp.connect()
-        except QmpError:
-            self.stop()
-            raise MachineError("QEMU did not come up under QMP") from None
-        self.started_at = time.monotonic()
-
-
 def gdb_instructions(image: Image, machine: QemuMachine) -> str:
     """How to attach: gdb ≥ 9 takes a unix socket path directly after `target remote`."""
     gdb = "gdb-multiarch"
@@ -344,8 +309,8 @@ def boot(art: CaseArtifacts, image: Image, kernel: Path, rundir: Path, *,
         raise ValueError(f"unknown repro mode {mode!r}")
     profile: MachineProfile = get_profile(art.profile)
     gdb = mode == "gdb"
-    cls = PausedMachine if gdb else QemuMachine
-    machine = cls(profile, kernel, rundir, timeout_scale=timeout_scale, gdb=gdb)
+    machine = QemuMachine(profile, kernel, rundir, timeout_scale=timeout_scale, gdb=gdb,
+                          paused=gdb)
     if tty is None:
         tty = sys.stdin.isatty()
     with machine:

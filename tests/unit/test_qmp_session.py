@@ -26,6 +26,6 @@ def test_a_socket_nobody_listens_on_is_a_qmp_error_after_the_deadline(tmp_path: 
 
 def test_a_missing_socket_is_a_qmp_error_naming_it(tmp_path: Path) -> None:
     session = QmpSession(tmp_path / "absent.sock", tmp_path / "qmp.jsonl")
-    with pytest.raises(QmpError, match="absent.sock"):
+    with pytest.raises(QmpError, match=r"absent\.sock"):
         session.connect(deadline_s=0.1)
     session.close()
