@@ -25,6 +25,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("run", help="run the conformance suite (builds images as needed)")
     p.add_argument("--arch", choices=ARCHES, action="append",
                    help="only this architecture (repeatable; default: all)")
+    p.add_argument("--recipe", action="append", metavar="NAME",
+                   help="only this image recipe, e.g. x86_64-svm (repeatable; default: all)")
     p.add_argument("--scenario", default="*", help="glob over scenario names (default: *)")
     p.add_argument("--results", type=Path, default=Path("results"),
                    help="directory for results.json, junit.xml and case artifacts "
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     opts = SuiteOptions(arches=tuple(args.arch or ()), pattern=args.scenario,
                         results_dir=results_dir, cache=cache_root(args.cache_dir),
                         jobs=args.jobs, timeout_scale=args.timeout_scale,
-                        keep_artifacts=args.keep_artifacts)
+                        keep_artifacts=args.keep_artifacts, recipes=tuple(args.recipe or ()))
     started = time.monotonic()
     cases, extra, known = run_suite(repo_root(), opts)
     if not cases:

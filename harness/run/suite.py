@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness.check.known import KnownDivergence, apply_known, load_known
 from harness.check.verdict import Verdict
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UsageError
 from harness.images.build import Image, build_image
 from harness.images.recipe import ImageRecipe, find_recipes, load_recipe
 from harness.qemu.host import probe
@@ -35,6 +35,7 @@ class SuiteOptions:
     jobs: int
     timeout_scale: float
     keep_artifacts: bool
+    recipes: tuple[str, ...] = ()  # recipe names; empty: every recipe of the chosen arches
 
 
 def _placeholder(recipe: ImageRecipe, scenario: Scenario, verdict: Verdict, detail: str,
@@ -59,6 +60,12 @@ def run_suite(root: Path, opts: SuiteOptions,
     recipes = [load_recipe(p, root) for p in find_recipes(root)]
     if opts.arches:
         recipes = [r for r in recipes if r.arch in opts.arches]
+    if opts.recipes:
+        unknown = set(opts.recipes) - {r.name for r in recipes}
+        if unknown:
+            raise UsageError(f"no recipe named {', '.join(sorted(unknown))} in images/recipes/ "
+                             "(for the chosen architectures)")
+        recipes = [r for r in recipes if r.name in opts.recipes]
     host = probe()
     results: list[CaseResult] = []
     images: dict[str, object] = {}
