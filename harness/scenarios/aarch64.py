@@ -70,6 +70,13 @@ def _scenarios() -> list[Scenario]:
         Scenario("psci-cpu-off", "aarch64",
                  "PSCI CPU_OFF (0x8400_0002) via HVC: the only vCPU powers down and stays down",
                  (PsciCall(0x8400_0002),), semantic="cpu-off", expect_hang=True),
+        Scenario("psci-cpu-on-absent", "aarch64",
+                 "PSCI CPU_ON (0xC400_0003) for MPIDR 1, entry 0x8020_0000, context 0x42: "
+                 "the VM has one vCPU",
+                 (PsciCall(0xC400_0003, (1, 0x8020_0000, 0x42)),), semantic="cpu-on",
+                 # Finding: a guest can panic axvisor 0.3.0-preview.2 this way (src/vmm/
+                 # vcpus.rs:520) instead of getting PSCI INVALID_PARAMETERS back.
+                 expect_panic="Physical CPU ID 1 not found in VM configuration"),
         Scenario("psci-version-hvc", "aarch64",
                  "PSCI_VERSION (0x8400_0000) via HVC: not a power call, reported as a hypercall",
                  (PsciCall(0x8400_0000),)),

@@ -48,6 +48,13 @@ def _scenarios() -> list[Scenario]:
         Scenario("hsm-hart-stop", "riscv64",
                  "SBI HSM HART_STOP: the only hart stops and stays stopped",
                  (SbiCall(EID_HSM, 1),), semantic="cpu-off", expect_hang=True),
+        Scenario("hsm-hart-start-absent", "riscv64",
+                 "SBI HSM HART_START for hart 1 at 0x8020_0000 with opaque 0x42: the VM has "
+                 "one vCPU",
+                 (SbiCall(EID_HSM, 0, (1, 0x8020_0000, 0x42)),), semantic="cpu-on",
+                 # Finding: a guest can panic axvisor 0.5.8 this way (src/vmm/vcpus.rs:525)
+                 # instead of getting SBI_ERR_INVALID_PARAM back.
+                 expect_panic="Physical CPU ID 1 not found in VM configuration"),
         Scenario("hsm-hart-suspend", "riscv64",
                  "SBI HSM HART_SUSPEND (default retentive): the hart idles until an interrupt",
                  (SbiCall(EID_HSM, 3, (0, 0, 0)),), expect_hang=True),
