@@ -9,7 +9,13 @@ movz/movk so no literal pool is needed. Every trapping instruction gets a label
 from __future__ import annotations
 
 from harness.errors import UsageError
-from harness.guests.sites import EmittedPayload, TrapSite
+from harness.guests.sites import (
+    EmittedAction,
+    EmittedPayload,
+    PayloadLayout,
+    TrapSite,
+    lay_out,
+)
 from harness.scenarios.actions import (
     Action,
     Hypercall,
@@ -116,23 +122,17 @@ def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
     raise UsageError(f"action {action!r} has no aarch64 form")
 
 
+_LAYOUT = PayloadLayout(directives=(), prologue=("stp x29, x30, [sp, #-16]!",),
+                        epilogue=("ldp x29, x30, [sp], #16", "ret"), spin="b .")
+
+
+def _emit_one(action: object) -> EmittedAction:
+    lines, regs, gpa = _emit(action)  # type: ignore[arg-type]
+    return EmittedAction(tuple(lines[:-1]), (lines[-1],), regs, gpa)
+
+
 def emit_payload(actions: tuple[Action, ...]) -> EmittedPayload:
-    body = ["stp x29, x30, [sp, #-16]!"]
-    sites = []
-    for i, action in enumerate(actions):
-        if isinstance(action, Spin):  # hang without trapping: no trap site
-            body += [f"/* action {i}: Spin */", "b ."]
-            continue
-        lines, regs, gpa = _emit(action)
-        label = f"axh_trap_{i}"
-        body.append(f"/* action {i}: {type(action).__name__} */")
-        body += lines[:-1]
-        body += [f".global {label}", f"{label}:", lines[-1], f"{label}_end:"]
-        sites.append(TrapSite(label, tuple(sorted(regs.items())), gpa, i))
-    body += ["ldp x29, x30, [sp], #16", "ret"]
-    asm = "    .text\n    .global _start\n_start:\n" + "".join(
-        f"{ln}\n" if ln.endswith(":") else f"    {ln}\n" for ln in body)
-    return EmittedPayload(asm, tuple(sites))
+    return lay_out(actions, _emit_one, lambda a: isinstance(a, Spin), _LAYOUT)
 
 
 # The runtime's own trapping instructions (guest-src/aarch64/runtime.S), after the payload.

@@ -9,7 +9,13 @@ that every other instruction has a fixed size).
 from __future__ import annotations
 
 from harness.errors import UsageError
-from harness.guests.sites import EmittedPayload, TrapSite
+from harness.guests.sites import (
+    EmittedAction,
+    EmittedPayload,
+    PayloadLayout,
+    TrapSite,
+    lay_out,
+)
 from harness.scenarios.actions import (
     Action,
     Hypercall,
@@ -97,28 +103,21 @@ def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
     raise UsageError(f"action {action!r} has no riscv64 form")
 
 
+_LAYOUT = PayloadLayout(directives=(".option norvc",),
+                        prologue=("addi sp, sp, -16", "sd ra, 8(sp)"),
+                        epilogue=("ld ra, 8(sp)", "addi sp, sp, 16", "ret"), spin="j .")
+
+
+def _emit_one(action: object) -> EmittedAction:
+    lines, regs, gpa = _emit(action)  # type: ignore[arg-type]
+    trap = lines[-1]
+    wrapped = (".option push", ".option rvc", trap, ".option pop") if trap.startswith("c.") \
+        else (trap,)
+    return EmittedAction(tuple(lines[:-1]), wrapped, regs, gpa)
+
+
 def emit_payload(actions: tuple[Action, ...]) -> EmittedPayload:
-    body = ["addi sp, sp, -16", "sd ra, 8(sp)"]
-    sites = []
-    for i, action in enumerate(actions):
-        if isinstance(action, Spin):  # hang without trapping: no trap site
-            body += [f"/* action {i}: Spin */", "j ."]
-            continue
-        lines, regs, gpa = _emit(action)
-        label = f"axh_trap_{i}"
-        body.append(f"/* action {i}: {type(action).__name__} */")
-        body += lines[:-1]
-        trap = lines[-1]
-        if trap.startswith("c."):
-            body += [f".global {label}", f"{label}:", ".option push", ".option rvc", trap,
-                     ".option pop", f"{label}_end:"]
-        else:
-            body += [f".global {label}", f"{label}:", trap, f"{label}_end:"]
-        sites.append(TrapSite(label, tuple(sorted(regs.items())), gpa, i))
-    body += ["ld ra, 8(sp)", "addi sp, sp, 16", "ret"]
-    asm = "    .option norvc\n    .text\n    .global _start\n_start:\n" + "".join(
-        f"{ln}\n" if ln.endswith(":") else f"    {ln}\n" for ln in body)
-    return EmittedPayload(asm, tuple(sites))
+    return lay_out(actions, _emit_one, lambda a: isinstance(a, Spin), _LAYOUT)
 
 
 RUNTIME_SITES = (TrapSite("axh_rt_trap_system_off", ((10, 0), (11, 0), (16, 0), (17, EID_SRST))),)

@@ -10,7 +10,13 @@ x86_vcpu's zero-initialised guest registers hold (an assumption stated in images
 from __future__ import annotations
 
 from harness.errors import UsageError
-from harness.guests.sites import EmittedPayload, TrapSite
+from harness.guests.sites import (
+    EmittedAction,
+    EmittedPayload,
+    PayloadLayout,
+    TrapSite,
+    lay_out,
+)
 from harness.scenarios.actions import Action, Hypercall, PortIn, PortOut, Spin, SystemOff
 
 CODE_BITS = 16  # the runtime and payloads run in real mode (default operand size 16)
@@ -50,23 +56,16 @@ def _emit(action: Action, backend: str) -> tuple[list[str], dict[int, int]]:
     raise UsageError(f"action {action!r} has no x86_64 form")
 
 
+_LAYOUT = PayloadLayout(directives=(".code16",), prologue=(), epilogue=("ret",),
+                        spin="jmp .")
+
+
 def emit_payload(actions: tuple[Action, ...], backend: str = "svm") -> EmittedPayload:
-    body: list[str] = []
-    sites = []
-    for i, action in enumerate(actions):
-        if isinstance(action, Spin):  # hang without trapping: no trap site
-            body += [f"/* action {i}: Spin */", "jmp ."]
-            continue
-        lines, regs = _emit(action, backend)
-        label = f"axh_trap_{i}"
-        body.append(f"/* action {i}: {type(action).__name__} */")
-        body += lines[:-1]
-        body += [f".global {label}", f"{label}:", lines[-1], f"{label}_end:"]
-        sites.append(TrapSite(label, tuple(sorted(regs.items())), None, i))
-    body.append("ret")
-    asm = "    .code16\n    .text\n    .global _start\n_start:\n" + "".join(
-        f"{ln}\n" if ln.endswith(":") else f"    {ln}\n" for ln in body)
-    return EmittedPayload(asm, tuple(sites))
+    def one(action: object) -> EmittedAction:
+        lines, regs = _emit(action, backend)  # type: ignore[arg-type]
+        return EmittedAction(tuple(lines[:-1]), (lines[-1],), regs)
+
+    return lay_out(actions, one, lambda a: isinstance(a, Spin), _LAYOUT)
 
 
 RUNTIME_SITES = (TrapSite("axh_rt_trap_system_off", ((RAX, 0x2000), (RDX, 0x604))),)

@@ -56,7 +56,7 @@ class Image:
         return data
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -92,7 +92,7 @@ def _load_cached(recipe: ImageRecipe, key: str, root: Path) -> Image | None:
     try:
         manifest = json.loads(mf.read_text())
         for name, digest in manifest["outputs"].items():
-            if _sha256(d / name) != digest:
+            if sha256_file(d / name) != digest:
                 return None
     except (OSError, ValueError, KeyError):
         return None
@@ -191,7 +191,7 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
                           cache / "downloads")
         # Shared by every recipe that applies the same patch, so that their dependents keep
         # one build in the shared target directory instead of one per recipe.
-        shared = cache / "patched" / f"{p.crate}-{p.version}-{_sha256(p.patch)[:12]}"
+        shared = cache / "patched" / f"{p.crate}-{p.version}-{sha256_file(p.patch)[:12]}"
         dep_tree = shared / f"{p.crate}-{p.version}"
         if not (shared / ".applied").is_file():
             shutil.rmtree(shared, ignore_errors=True)
@@ -264,7 +264,7 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
     shutil.copyfile(log, tmp_out / "build.log")
     g_off, g_cap = find_payload(tmp_out / "guest.bin")
     k_off, k_cap = find_payload(tmp_out / kernel_name)
-    outputs = {name: _sha256(tmp_out / name) for name in
+    outputs = {name: sha256_file(tmp_out / name) for name in
                sorted({kernel_name, "axvisor.elf", "guest.bin", "vm.toml", "Cargo.lock"})}
     qemu = shutil.which({"aarch64": "qemu-system-aarch64", "riscv64": "qemu-system-riscv64",
                          "x86_64": "qemu-system-x86_64"}[recipe.arch])
@@ -278,8 +278,8 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
         "resolved": {"axvcpu": axvcpu, "crates": versions,
                      "changed_from_published_lock": _lock_diff(published_lock, lock.read_text())},
         "patches": [{"crate": p.crate, "version": p.version, "file": str(p.patch),
-                     "sha256": _sha256(p.patch), "why": p.why} for p in recipe.crate_patches],
-        "extra_files": [{"dest": f.dest, "sha256": _sha256(f.source), "why": f.why}
+                     "sha256": sha256_file(p.patch), "why": p.why} for p in recipe.crate_patches],
+        "extra_files": [{"dest": f.dest, "sha256": sha256_file(f.source), "why": f.why}
                         for f in recipe.extra_files],
         "toolchain": tc.describe(),
         "binutils": binutils_for(recipe.arch).version(),

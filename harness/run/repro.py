@@ -12,7 +12,6 @@ the one the case recorded.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shlex
@@ -29,7 +28,7 @@ from harness.check.compare import ExitDiff, compare, split_async
 from harness.errors import InfraError, UsageError
 from harness.guests.binutils import _AS_FLAGS, _PREFIX, assemble
 from harness.guests.payload import BuiltPayload, patch_image
-from harness.images.build import PAYLOAD_MAGIC, Image
+from harness.images.build import PAYLOAD_MAGIC, Image, sha256_file
 from harness.images.recipe import find_recipes
 from harness.model.exits import ExitReason, Generation, exit_from_json, exit_to_json
 from harness.model.values import ModelError
@@ -169,14 +168,6 @@ def rebuild_command(art: CaseArtifacts, *, force: bool = False) -> str:
             f"--recipe {shlex.quote(str(recipe_file(art.recipe)))}")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def find_image(art: CaseArtifacts, cache: Path) -> Image:
     """The cached image the case ran on, checked against its manifest's hashes."""
     d = cache / "images" / art.image_key
@@ -200,7 +191,7 @@ def find_image(art: CaseArtifacts, cache: Path) -> Image:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InfraError(f"{mf}: unreadable image manifest ({exc!r}); rebuild with "
                          f"`{rebuild_command(art, force=True)}`") from None
-    if not kernel.is_file() or _sha256(kernel) != recorded_sha:
+    if not kernel.is_file() or sha256_file(kernel) != recorded_sha:
         raise InfraError(f"{kernel}: missing or not the file its manifest records; rebuild "
                          f"with `{rebuild_command(art, force=True)}`")
     return image
@@ -504,7 +495,7 @@ set -euo pipefail
 
 image_dir=${{AXH_IMAGE_DIR:-{q(str(image.dir))}}}
 kernel_name={q(image.kernel.name)}
-image_sha256={q(_sha256(image.kernel))}
+image_sha256={q(sha256_file(image.kernel))}
 payload_base=0x{image.payload_base:x}
 payload_offset={image.payload_offset}
 payload_capacity={image.payload_capacity}
