@@ -85,6 +85,24 @@ def load_known(path: Path) -> tuple[KnownDivergence, ...]:
     return tuple(out)
 
 
+def explaining(arch: str, version: str, diff: ExitDiff, known: Sequence[KnownDivergence]
+               ) -> tuple[KnownDivergence, ...]:
+    """Entries that explain `diff`: one entry that covers it, else — for a fields diff —
+    entries of its arch, version and variant whose fields together include every differing
+    field (two reviewed causes in one access, e.g. a sign-extending writeback load on aarch64:
+    SSE ignored *and* the ISV = 0 syndrome decoded). Empty: nothing known explains it."""
+    single = [k for k in known if k.covers(arch, version, diff)]
+    if single:
+        return (single[0],)
+    if diff.kind != "fields":
+        return ()
+    differing = {f.field for f in diff.fields}
+    parts = tuple(k for k in known if k.arch == arch and version in k.axvisor
+                  and k.variant == diff.variant and differing & set(k.fields))
+    covered: set[str] = set().union(*(set(k.fields) for k in parts)) if parts else set()
+    return parts if differing <= covered else ()
+
+
 def apply_known(case: CaseResult, known: Sequence[KnownDivergence],
                 today: _dt.date | None = None) -> CaseResult:
     """Reclassify one case: DIVERGENCE → XFAIL when every diff is covered; stale → ERROR."""
@@ -93,7 +111,8 @@ def apply_known(case: CaseResult, known: Sequence[KnownDivergence],
     relevant = [k for k in known if k.arch == case.arch and version in k.axvisor]
     if case.verdict not in (Verdict.PASS, Verdict.DIVERGENCE):
         return case
-    matched = {k.id for k in relevant for d in case.diffs if k.covers(case.arch, version, d)}
+    explained = [explaining(case.arch, version, d, relevant) for d in case.diffs]
+    matched = {k.id for entries in explained for k in entries}
     stale = [k for k in relevant if case.scenario in k.scenarios and k.id not in matched]
     if stale:
         k = stale[0]
@@ -107,8 +126,9 @@ def apply_known(case: CaseResult, known: Sequence[KnownDivergence],
         return replace(case, verdict=Verdict.ERROR, detail=(
             f"known divergence {expired[0].id} expired on {expired[0].expires}; review it. "
             f"Case: {case.detail}"))
-    covered = bool(case.diffs) and all(
-        any(k.covers(case.arch, version, d) for k in relevant) for d in case.diffs)
+    covered = bool(case.diffs) and all(explained)
     if covered:
-        return replace(case, verdict=Verdict.XFAIL, known=tuple(sorted(matched)))
+        joint = sorted({k.id for entries in explained if len(entries) > 1 for k in entries})
+        detail = case.detail + (f" (explained jointly by {', '.join(joint)})" if joint else "")
+        return replace(case, verdict=Verdict.XFAIL, known=tuple(sorted(matched)), detail=detail)
     return replace(case, known=tuple(sorted(matched)))

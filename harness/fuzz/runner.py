@@ -17,12 +17,12 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.check.compare import ExitDiff
-from harness.check.known import KnownDivergence, apply_known, load_known
+from harness.check.known import KnownDivergence, apply_known, explaining, load_known
 from harness.check.verdict import Verdict
 from harness.errors import HarnessError, InfraError, UsageError
 from harness.fuzz import coverage
@@ -151,21 +151,7 @@ _HEX = re.compile(r"0x[0-9a-fA-F]+")
 
 def _matching(case: CaseResult, known: Sequence[KnownDivergence], d: ExitDiff
               ) -> tuple[KnownDivergence, ...]:
-    """Entries that explain diff `d`: one entry that covers it, else — for a fields diff —
-    entries of its arch, version and variant whose fields together include every differing
-    field (two reviewed causes in one access, e.g. a sign-extending writeback load: SSE
-    ignored *and* the ISV = 0 syndrome decoded). Empty: nothing known explains it."""
-    version = str(case.image.get("axvisor", ""))
-    single = [k for k in known if k.covers(case.arch, version, d)]
-    if single:
-        return (single[0],)
-    if d.kind != "fields":
-        return ()
-    same = [k for k in known if k.arch == case.arch and version in k.axvisor
-            and k.variant == d.variant]
-    parts = tuple(k for k in same if {f.field for f in d.fields} & set(k.fields))
-    covered = set().union(*(set(k.fields) for k in parts)) if parts else set()
-    return parts if {f.field for f in d.fields} <= covered else ()
+    return explaining(case.arch, str(case.image.get("axvisor", "")), d, known)
 
 
 def uncovered(case: CaseResult, known: Sequence[KnownDivergence]) -> tuple[ExitDiff, ...]:
@@ -181,11 +167,6 @@ def judge(raw: CaseResult, known: Sequence[KnownDivergence]
     if raw.verdict is Verdict.DIVERGENCE and raw.detail.startswith("expected axvisor to panic"):
         return case, new, Signature("divergence", "panic-missing")
     v = case.verdict
-    if v is Verdict.DIVERGENCE and case.diffs and not new:
-        combined = sorted({k.id for d in case.diffs for k in _matching(case, known, d)})
-        return replace(case, verdict=Verdict.XFAIL, known=tuple(combined), detail=(
-            f"{case.detail} (every diff is explained by known divergences, some only by "
-            f"several together: {', '.join(combined)})")), new, None
     if v is Verdict.DIVERGENCE:
         if not new:  # a divergence with no diff of its own (e.g. a missing end): keep its text
             return case, new, Signature("divergence", "other",

@@ -155,3 +155,17 @@ def test_a_malformed_entry_is_reported_with_file_and_line(tmp_path: Path) -> Non
 def test_the_repository_known_divergences_file_loads() -> None:
     entries = load_known(Path(__file__).parents[1] / "conformance" / "known-divergences.toml")
     assert entries and all(k.expires > k.reviewed for k in entries)
+
+
+def test_two_entries_of_one_variant_explain_a_diff_jointly(tmp_path: Path) -> None:
+    p = tmp_path / "k.toml"
+    p.write_text(KNOWN + KNOWN.replace('id = "store-data"', 'id = "store-width"')
+                 .replace('fields = ["data"]', 'fields = ["width"]')
+                 .replace('scenarios = ["s1"]', 'scenarios = []'))
+    narrow = MmioWrite(GuestPhysAddr(0x0800_0E00), AccessWidth.Byte, 0x1188)
+    c = apply_known(case("s1", ([store(0x88)], observed(narrow))), load_known(p))
+    assert c.verdict is Verdict.XFAIL
+    assert set(c.known) == {"store-data", "store-width"} and "jointly" in c.detail
+    only_one = apply_known(case("s1", ([store(0x88)], observed(narrow))),
+                           load_known(p)[:1])
+    assert only_one.verdict is Verdict.DIVERGENCE

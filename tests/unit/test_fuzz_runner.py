@@ -61,7 +61,7 @@ def test_two_entries_of_the_same_variant_together_explain_one_diff() -> None:
     res, new, sig = judge(case(Verdict.DIVERGENCE,
                                diff("MmioRead", "reg", "signed_ext", "width")), KNOWN)
     assert res.verdict is Verdict.XFAIL and sig is None and new == ()
-    assert set(res.known) == {"sse-false", "isv0-load"} and "several together" in res.detail
+    assert set(res.known) == {"sse-false", "isv0-load"} and "explained jointly by" in res.detail
 
 
 def test_entries_of_another_variant_or_arch_explain_nothing() -> None:
