@@ -9,6 +9,7 @@ nothing but the image cache, whose builds are serialised by a lock file.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -132,9 +133,10 @@ def axh_case(axh_options: AxhOptions, axh_image: Callable[[str], tuple[ImageReci
         recipe, image = axh_image(recipe_name or scenario.arch)
         casedir = axh_options.results / case_dirname(recipe, scenario)
         scale = axh_options.timeout_scale if timeout_scale is None else timeout_scale
-        res = run_case(image, recipe, scenario, get_profile(recipe.qemu_profile), casedir,
-                       timeout_scale=scale)
-        return apply_known(res, known)
+        res = apply_known(run_case(image, recipe, scenario, get_profile(recipe.qemu_profile),
+                                   casedir, timeout_scale=scale), known)
+        (casedir / "manifest.json").write_text(json.dumps(res.to_json(), indent=2, default=str))
+        return res
 
     return run
 

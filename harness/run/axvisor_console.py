@@ -38,11 +38,22 @@ def _unbroken_lines(text: str) -> list[str]:
     return out
 
 
+# One axlog record as it is written: ESC[37m[time cpu:task module:line] ESC[<level>m message
+# ESC[m, where the message can span lines (pretty-printed structures); plus its line end.
+_RECORD = re.compile(rb"\x1b\[37m\[\s*\d+\.\d{6} [^\]]*\] \x1b\[\d+m.*?\x1b\[m\r*\n?",
+                     re.DOTALL)
+
+
+def guest_text(console: bytes) -> str:
+    """The console without axvisor's log records: what the guest (and axvisor's banner and
+    shell) printed. The guest writes the UART directly while axvisor logs, so a record can
+    land inside a guest line (seen: `AX` + a multi-line trace record + `H:GUEST-START`)."""
+    return _ANSI.sub("", _RECORD.sub(b"", console).decode(errors="replace")).replace("\r", "")
+
+
 def guest_printed(console: bytes, marker: str) -> bool:
-    """Whether the guest printed `marker`. The guest writes the UART directly while axvisor
-    logs, so a log record can split the marker (seen: `AX` + a timer IRQ record + `H:GUEST…`)."""
-    text = _ANSI.sub("", console.decode(errors="replace"))
-    return marker in text or any(marker in ln for ln in _unbroken_lines(text))
+    """Whether the guest printed `marker`, log records interleaved or not."""
+    return marker in guest_text(console)
 
 
 def panic_text(console: bytes) -> str | None:

@@ -38,3 +38,11 @@ def test_a_guest_marker_split_by_a_log_record_is_still_seen() -> None:
     console = ("\x1b[mAX" + RECORD + RECORD + "\x1b[mH:GUEST-START riscv64\r\n").encode()
     assert guest_printed(console, "AXH:GUEST-START")
     assert not guest_printed(b"AXH:GUEST-END\r\n", "AXH:GUEST-START")
+
+
+def test_a_multiline_trace_record_inside_a_guest_marker_is_removed() -> None:
+    # Seen on aarch64 with emulated interrupts: a pretty-printed vCPU context frame.
+    record = ("\x1b[37m[  1.129433 0:5 arm_vcpu::vcpu:299] \x1b[90mvmexit ctx:Frame {\r\n"
+              "    gpr: [\r\n        0x0,\r\n    ],\r\n}\x1b[m\r\n")
+    console = ("\x1b[mAX" + record + "\x1b[mH:GUEST-START aarch64\r\n").encode()
+    assert guest_printed(console, "AXH:GUEST-START aarch64")
