@@ -11,6 +11,10 @@ targets something the image emulates without side effects:
 * hypercall numbers whose low 32 bits are no axhvc `HyperCallCode` (axvisor runs those, e.g.
   0 = HypervisorDisable), and on aarch64 none in the PSCI function-id ranges (arm_vcpu turns
   those into CpuUp/CpuDown/SystemDown).
+* x86_64 (SVM image): the real-mode runtime can reach only 32-bit registers, so programs are
+  hypercalls with four random 32-bit arguments (R8/R9 stay 0); optionally ending in an
+  intercepted port access (0x604/0x605, never the shutdown pattern), whose exit is logged
+  before axvisor panics for want of a port device.
 
 Only `random.Random(seed)` is used, so a program is a pure function of (arch, seed, size).
 """
@@ -24,7 +28,17 @@ from harness.errors import UsageError
 from harness.guests import emit_aarch64, emit_riscv64
 from harness.scenarios import aarch64 as sc_aarch64
 from harness.scenarios import riscv64 as sc_riscv64
-from harness.scenarios.actions import U64, Action, Hypercall, MmioLoad, MmioStore, SbiCall
+from harness.scenarios import x86_64 as sc_x86_64
+from harness.scenarios.actions import (
+    U64,
+    Action,
+    Hypercall,
+    MmioLoad,
+    MmioStore,
+    PortIn,
+    PortOut,
+    SbiCall,
+)
 from harness.scenarios.catalogue import Scenario
 
 WINDOW = 0x100  # bytes of MMIO window from each architecture's DEV (see module docstring)
@@ -144,8 +158,36 @@ def _riscv64(rng: random.Random, size: int) -> tuple[Action, ...]:
     return tuple(actions)
 
 
+def _x86_hypercall(rng: random.Random) -> Hypercall:
+    """VMMCALL/VMCALL from the real-mode runtime: 32-bit registers only, R8/R9 unreachable."""
+    nr = rng.randrange(HYPERCALL_CODES, 1 << 32)
+    a = tuple(rng.choice((rng.randrange(1 << 32), *(v for v in _EDGE_VALUES if v < 1 << 32)))
+              for _ in range(4))
+    return Hypercall(nr, (a[0], a[1], a[2], a[3], 0, 0))
+
+
+def _x86_panic_action(rng: random.Random) -> Action:
+    """An intercepted port access other than the shutdown pattern: the exit is logged, then
+    axvisor panics for want of a port device (harness/scenarios/x86_64.py)."""
+    port = rng.choice((0x604, 0x605))
+    width = rng.choice((1, 2, 4))
+    if rng.random() < 0.5:
+        return PortIn(port, width)
+    value = rng.randrange(1 << (8 * width))
+    if port == 0x604 and width == 2 and value == 0x2000:
+        value = 0x2001
+    return PortOut(port, width, value)
+
+
+def _x86_64(rng: random.Random, size: int) -> tuple[Action, ...]:
+    actions: list[Action] = [_x86_hypercall(rng) for _ in range(size)]
+    if rng.random() < 0.3:
+        actions[-1] = _x86_panic_action(rng)
+    return tuple(actions)
+
+
 GENERATORS: dict[str, Callable[[random.Random, int], tuple[Action, ...]]] = {
-    "aarch64": _aarch64, "riscv64": _riscv64}
+    "aarch64": _aarch64, "riscv64": _riscv64, "x86_64": _x86_64}
 
 
 def expected_panic(arch: str, actions: tuple[Action, ...]) -> str:
@@ -154,6 +196,8 @@ def expected_panic(arch: str, actions: tuple[Action, ...]) -> str:
         last = actions[-1]
         if isinstance(last, MmioStore | MmioLoad) and last.width != 4:
             return sc_riscv64.WIDTH_PANIC
+    if arch == "x86_64" and actions and isinstance(actions[-1], PortIn | PortOut):
+        return sc_x86_64.NO_DEVICE
     return ""
 
 

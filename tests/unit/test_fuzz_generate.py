@@ -20,12 +20,12 @@ from harness.scenarios import aarch64 as sc_a64
 from harness.scenarios import riscv64 as sc_rv
 from harness.scenarios.actions import Hypercall, MmioLoad, MmioStore, SbiCall
 
-ARCHES = ("aarch64", "riscv64")
+ARCHES = ("aarch64", "riscv64", "x86_64")
 SEEDS = range(300)
 
 
 def asm(arch: str, seed: int, size: int) -> str:
-    return EMITTERS[arch](gen.generate(arch, seed, size).actions, "").asm
+    return EMITTERS[arch](gen.generate(arch, seed, size).actions, "svm").asm
 
 
 @pytest.mark.parametrize("arch", ARCHES)
@@ -57,7 +57,7 @@ def test_a_program_is_named_after_arch_seed_size_and_records_them(arch: str) -> 
 @pytest.mark.parametrize("arch", ARCHES)
 def test_every_generated_program_is_accepted_by_the_emitter(arch: str) -> None:
     for seed in SEEDS:
-        EMITTERS[arch](gen.generate(arch, seed, 10).actions, "")  # raises UsageError if not
+        EMITTERS[arch](gen.generate(arch, seed, 10).actions, "svm")  # UsageError if not
 
 
 def _all_actions(arch: str) -> list[object]:
@@ -158,3 +158,21 @@ def test_the_model_predicts_one_exit_per_action_of_every_program(arch: str, tmp_
             want = {MmioStore: "MmioWrite", MmioLoad: "MmioRead", Hypercall: "Hypercall"}
             if type(a) in want:
                 assert want[type(a)] == e.VARIANT
+
+
+def test_x86_programs_use_32_bit_values_and_end_in_a_port_access_only_with_its_panic() -> None:
+    from harness.scenarios import x86_64 as sc_x86
+    from harness.scenarios.actions import PortIn, PortOut
+
+    for seed in SEEDS:
+        sc = gen.generate("x86_64", seed, 6)
+        for a in sc.actions[:-1]:
+            assert isinstance(a, Hypercall) and a.nr < 1 << 32 and a.args[4:] == (0, 0)
+            assert all(v < 1 << 32 for v in a.args)
+        last = sc.actions[-1]
+        if isinstance(last, PortIn | PortOut):
+            assert sc.expect_panic == sc_x86.NO_DEVICE and last.port in (0x604, 0x605)
+            assert not (isinstance(last, PortOut) and last.port == 0x604 and last.width == 2
+                        and last.value == 0x2000)
+        else:
+            assert sc.expect_panic == ""
