@@ -133,7 +133,8 @@ def test_a_subsequence_expects_the_panic_only_if_it_keeps_the_last_access() -> N
 
 
 def _fake_image(arch: str, tmp: Path) -> tuple[Image, Path, int]:
-    recipe = load_recipe(repo_root() / "images" / "recipes" / f"{arch}.toml", repo_root())
+    name = {"x86_64": "x86_64-svm"}.get(arch, arch)
+    recipe = load_recipe(repo_root() / "images" / "recipes" / f"{name}.toml", repo_root())
     image = Image(recipe=recipe.name, arch=arch, key="unit", dir=tmp, kernel=tmp / "k",
                   elf=tmp / "e", axvisor_version=recipe.axvisor_version,
                   axvcpu_version=recipe.axvcpu_version, qemu_profile=recipe.qemu_profile,
@@ -149,8 +150,9 @@ def test_the_model_predicts_one_exit_per_action_of_every_program(arch: str, tmp_
     generation = Generation.for_axvcpu(image.axvcpu_version)
     for seed in range(15):
         sc = gen.generate(arch, seed, 8)
-        payload = build_payload(image, sc.actions, runtime, entry)
-        exits = expected_exits(image, payload, generation,
+        backend = "svm" if arch == "x86_64" else ""
+        payload = build_payload(image, sc.actions, runtime, entry, backend)
+        exits = expected_exits(image, payload, generation, backend,
                                stop_after=len(sc.actions) - 1 if sc.expect_panic else None)
         # every action traps once; the runtime's own SystemDown follows unless the run panics
         assert len(exits) == len(sc.actions) + (0 if sc.expect_panic else 1)
