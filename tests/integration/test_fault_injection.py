@@ -81,3 +81,16 @@ def test_a_vanished_qmp_connection_still_ends_the_run_without_a_leak(
     assert not machine.leaked()
     journal = (tmp_path / "qmp.jsonl").read_text().splitlines()
     assert json.loads(journal[0])["dir"] == "greeting"
+
+
+def test_requesting_kvm_for_a_tcg_image_skips_with_the_reason_never_passes() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", "--accel", "kvm",
+         "tests/integration/test_aarch64_first_guest.py", "--axh-results", "/tmp/axh-kvm-req"],
+        cwd=root, capture_output=True, text=True, check=False, timeout=300)
+    assert "aarch64 image needs tcg, --accel kvm" in res.stdout, res.stdout[-2000:]
+    assert " passed" not in res.stdout.splitlines()[-1]
