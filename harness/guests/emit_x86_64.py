@@ -17,7 +17,15 @@ from harness.guests.sites import (
     TrapSite,
     lay_out,
 )
-from harness.scenarios.actions import Action, Hypercall, PortIn, PortOut, Spin, SystemOff
+from harness.scenarios.actions import (
+    Action,
+    Hypercall,
+    PortIn,
+    PortOut,
+    Spin,
+    SystemOff,
+    WaitForInterrupt,
+)
 
 CODE_BITS = 16  # the runtime and payloads run in real mode (default operand size 16)
 RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9 = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
@@ -51,6 +59,8 @@ def _emit(action: Action, backend: str) -> tuple[list[str], dict[int, int]]:
         regs = {RAX: action.nr, RDI: a[0], RSI: a[1], RDX: a[2], RCX: a[3], R8: 0, R9: 0}
         lines = [_mov(r, v) for r, v in regs.items() if r in _REG32]
         return [*lines, "vmmcall" if backend == "svm" else "vmcall"], regs
+    if isinstance(action, WaitForInterrupt):
+        return ["hlt"], {}
     if isinstance(action, SystemOff):
         return [_mov(RAX, 0x2000), _mov(RDX, 0x604), "outw %ax, %dx"], {RAX: 0x2000, RDX: 0x604}
     raise UsageError(f"action {action!r} has no x86_64 form")

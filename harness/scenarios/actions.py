@@ -106,6 +106,12 @@ class PsciCall:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitForInterrupt:
+    """The architecture's idle instruction: x86 HLT (aarch64 WFI and riscv64 WFI need the
+    hypervisor to trap them, which axvisor does not configure)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Spin:
     """Loop forever without trapping: the guest hangs silently (tests the watchdog)."""
 
@@ -118,4 +124,4 @@ class SystemOff:
 
 
 Action = (MmioStore | MmioLoad | Hypercall | SbiCall | PortOut | PortIn | SysRegRead
-          | SysRegWrite | PsciCall | Spin | SystemOff)
+          | SysRegWrite | PsciCall | WaitForInterrupt | Spin | SystemOff)

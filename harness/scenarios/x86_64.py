@@ -5,7 +5,7 @@ has been logged; those scenarios declare that end."""
 
 from __future__ import annotations
 
-from harness.scenarios.actions import Hypercall, PortIn, PortOut, SystemOff
+from harness.scenarios.actions import Hypercall, PortIn, PortOut, SystemOff, WaitForInterrupt
 from harness.scenarios.catalogue import Scenario
 
 NO_DEVICE = "emu_device not found"
@@ -18,6 +18,9 @@ SCENARIOS: tuple[Scenario, ...] = (
              (Hypercall(0x4AB1, HC_ARGS),)),
     Scenario("system-off-0x604", "x86_64", "out 0x604, ax with AX = 0x2000 from the payload",
              (SystemOff(),), semantic="system-off"),
+    # With IF = 0 nothing can wake the vCPU; axvisor 0.5.8 parks it (src/vmm/vcpus.rs:494).
+    Scenario("hlt", "x86_64", "HLT with interrupts disabled (the runtime runs with IF = 0)",
+             (WaitForInterrupt(),), expect_hang=True),
     Scenario("port-out-0x604-byte", "x86_64", "outb to 0x604: not the shutdown pattern",
              (PortOut(0x604, 1, 0x5A),), expect_panic=NO_DEVICE),
     Scenario("port-out-0x604-other-value", "x86_64", "outw 0x604 with AX = 0x1234",
