@@ -77,6 +77,9 @@ def _scenarios() -> list[Scenario]:
                  # Finding: a guest can panic axvisor 0.3.0-preview.2 this way (src/vmm/
                  # vcpus.rs:520) instead of getting PSCI INVALID_PARAMETERS back.
                  expect_panic="Physical CPU ID 1 not found in VM configuration"),
+        Scenario("smc-non-psci", "aarch64",
+                 "SMC with a non-PSCI function id (0x8200_0000, SiP service): for firmware",
+                 (PsciCall(0x8200_0000, conduit="smc"),)),
         Scenario("psci-version-hvc", "aarch64",
                  "PSCI_VERSION (0x8400_0000) via HVC: not a power call, reported as a hypercall",
                  (PsciCall(0x8400_0000),)),
