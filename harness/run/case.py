@@ -188,16 +188,16 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
                               "parse_errors": tuple(str(e) for e in parsed.errors),
                               "diagnostics": diagnostics}
     hung = run.ending in (Ending.TIMEOUT, Ending.WATCHDOG)
+    panic = axvisor_console.panic_text(run.console)
+    # A panic is judged first: axvisor may power off after it, whatever the ending.
+    if panic is not None and (not scenario.expect_panic or scenario.expect_panic not in panic):
+        return result(Verdict.CRASH, f"hypervisor panic: {panic}", **common)
     if hung and not scenario.expect_hang:
         return result(Verdict.TIMEOUT, run.detail, **common)
     if scenario.expect_hang and not hung:
         return result(Verdict.DIVERGENCE, "expected the vCPU to stay blocked, but the run "
                       f"ended: {run.detail}", **common)
-    panic = axvisor_console.panic_text(run.console)
-    if panic is not None:  # axvisor may power off after the panic: look whatever the ending
-        if not scenario.expect_panic or scenario.expect_panic not in panic:
-            return result(Verdict.CRASH, f"hypervisor panic: {panic}", **common)
-    elif scenario.expect_panic:
+    if panic is None and scenario.expect_panic:
         return result(Verdict.DIVERGENCE, f"expected axvisor to panic with "
                       f"{scenario.expect_panic!r}, but the run ended: {run.detail}", **common)
     if run.ending is not Ending.WATCHER and panic is None and not hung:
