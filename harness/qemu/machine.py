@@ -59,8 +59,10 @@ class MachineError(InfraError):
     """QEMU could not be started or controlled."""
 
 
-# A watcher gets the whole console so far and returns a reason string to stop, or None.
-Watcher = Callable[[bytes], "str | None"]
+# A watcher gets the console so far (not copied: read it, do not keep it) and the offset where
+# the bytes new since its last call begin, so it need not rescan megabytes of trace output on
+# every chunk; it returns a reason string to stop, or None.
+Watcher = Callable[[bytearray, int], "str | None"]
 
 
 class QemuMachine:
@@ -180,8 +182,8 @@ class QemuMachine:
         while True:
             alive = self._drain(0.05)
             if len(self._console) != seen:
-                seen = len(self._console)
-                reason = watcher(bytes(self._console))
+                new_from, seen = seen, len(self._console)
+                reason = watcher(self._console, new_from)
                 if reason is not None:
                     ending, detail = Ending.WATCHER, reason
                     break

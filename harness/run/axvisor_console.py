@@ -72,15 +72,22 @@ def panic_text(console: bytes) -> str | None:
     return f"{location} {message}".strip()
 
 
-def watch(console: bytes) -> str | None:
-    """Console watcher for QemuMachine.run_until: 'end' or 'panic: …' when the run is over."""
-    m = PANIC.search(console)
+# How far before the new bytes `watch` looks again: a marker can straddle two chunks, and a
+# panic found earlier stays within PANIC_GRACE_BYTES of the end until its grace is over.
+_RESCAN = 2 * PANIC_GRACE_BYTES
+
+
+def watch(console: bytes | bytearray, new_from: int = 0) -> str | None:
+    """Console watcher for QemuMachine.run_until: 'end' or 'panic: …' when the run is over.
+    Only the bytes from `new_from` (less a rescan margin) are searched."""
+    region = max(0, new_from - _RESCAN)
+    m = PANIC.search(console, region)
     if m is not None:
         if len(console) - m.end() >= PANIC_GRACE_BYTES or b"system_off" in console[m.end():] \
                 or console.count(b"\n", m.end()) >= 4:
-            return "panic: " + (panic_text(console) or "")
+            return "panic: " + (panic_text(bytes(console)) or "")
         return None
     for marker in END_MARKERS:
-        if marker in console:
+        if console.find(marker, region) >= 0:
             return "end"
     return None

@@ -258,16 +258,12 @@ def gdb_instructions(image: Image, machine: QemuMachine) -> str:
     return "\n".join(lines)
 
 
-def _printing_watcher(out: BinaryIO | None) -> Callable[[bytes], str | None]:
-    shown = 0
-
-    def watch(console: bytes) -> str | None:
-        nonlocal shown
-        if out is not None and len(console) > shown:
-            out.write(console[shown:])
+def _printing_watcher(out: BinaryIO | None) -> Callable[[bytearray, int], str | None]:
+    def watch(console: bytearray, new_from: int) -> str | None:
+        if out is not None:
+            out.write(console[new_from:])
             out.flush()
-            shown = len(console)
-        return axvisor_console.watch(console)
+        return axvisor_console.watch(console, new_from)
 
     return watch
 

@@ -58,7 +58,8 @@ def test_qemu_killed_mid_run_ends_the_run_and_leaves_nothing(
         assert machine.pid is not None
         pid = machine.pid
         threading.Timer(0.3, lambda: os.kill(pid, signal.SIGKILL)).start()
-        run = machine.run_until(lambda console: None)  # never satisfied: only the kill ends it
+        # A watcher never satisfied: only the kill ends the run.
+        run = machine.run_until(lambda console, new_from: None)
     assert run.ending in (Ending.QEMU_EXITED, Ending.SHUTDOWN)
     assert not machine.leaked()
     assert (tmp_path / "console.log").exists() and (tmp_path / "cmdline.sh").exists()

@@ -46,3 +46,28 @@ def test_a_multiline_trace_record_inside_a_guest_marker_is_removed() -> None:
               "    gpr: [\r\n        0x0,\r\n    ],\r\n}\x1b[m\r\n")
     console = ("\x1b[mAX" + record + "\x1b[mH:GUEST-START aarch64\r\n").encode()
     assert guest_printed(console, "AXH:GUEST-START aarch64")
+
+
+def _fed_in_chunks(data: bytes, size: int) -> str | None:
+    """What QemuMachine.run_until sees: the growing console and where the new bytes start."""
+    console = bytearray()
+    for at in range(0, len(data), size):
+        new_from = len(console)
+        console += data[at: at + size]
+        reason = watch(console, new_from)
+        if reason is not None:
+            return reason
+    return None
+
+
+def test_an_end_marker_split_across_chunks_far_into_a_long_console_is_seen() -> None:
+    data = b"x" * 200_000 + b"\r\nWelcome to AxVisor Shell!\r\n"
+    assert _fed_in_chunks(data, 7) == "end"
+
+
+def test_a_panic_is_reported_once_its_message_has_arrived_in_later_chunks() -> None:
+    data = (b"y" * 100_000 + b"panicked at src/a.rs:1:2:\r\nboom\r\n"
+            + b"".join(b"line %d\r\n" % i for i in range(10)))
+    reason = _fed_in_chunks(data, 5)
+    assert reason == "panic: panicked at src/a.rs:1:2: boom"
+    assert _fed_in_chunks(b"z" * 50_000, 4096) is None
