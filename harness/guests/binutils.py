@@ -46,6 +46,26 @@ def binutils_for(arch: str) -> Binutils:
     return Binutils(arch, as_, ld, objcopy, nm)
 
 
+def flat_binary_commands(arch: str, tools: tuple[str, str, str], src: str, obj: str,
+                         elf: str, binf: str, base: str) -> tuple[list[str], ...]:
+    """The as / ld / objcopy command lines that turn `src` into a flat binary linked at
+    `base` (a number or a shell word): one definition for the harness and for the standalone
+    scripts `axharness repro --script` writes."""
+    as_, ld, objcopy = tools
+    return (
+        [as_, *_AS_FLAGS[arch], "-o", obj, src],
+        [ld, "-nostdlib", "--no-warn-rwx-segments", f"-Ttext={base}", "-e", "_start",
+         "-o", elf, obj],
+        [objcopy, "-O", "binary", elf, binf],
+    )
+
+
+def tool_names(arch: str) -> tuple[str, str, str]:
+    """as, ld and objcopy by their Debian names (for scripts run elsewhere)."""
+    prefix = _PREFIX[arch]
+    return prefix + "as", prefix + "ld", prefix + "objcopy"
+
+
 @dataclass(frozen=True, slots=True)
 class Assembled:
     code: bytes  # flat binary, first byte at `base`
@@ -74,16 +94,14 @@ def assemble_with_symbols(arch: str, source: str | Path, base: int, *,
             src = t / f"{name}.S"
             src.write_text(source)
         obj, elf, binf = t / "g.o", t / "g.elf", t / "g.bin"
-        res = subprocess.run([bu.as_, *_AS_FLAGS[arch], "-o", str(obj), str(src)],
-                             capture_output=True, text=True, check=False)
+        assemble_cmd, *link_cmds = flat_binary_commands(
+            arch, (bu.as_, bu.ld, bu.objcopy), str(src), str(obj), str(elf), str(binf),
+            f"0x{base:x}")
+        res = subprocess.run(assemble_cmd, capture_output=True, text=True, check=False)
         if res.returncode != 0:
             raise UsageError(f"assembling {src if isinstance(source, Path) else name} for "
                              f"{arch} failed:\n{res.stderr.strip()}")
-        for cmd in (
-            [bu.ld, "-nostdlib", "--no-warn-rwx-segments", f"-Ttext=0x{base:x}", "-e", "_start",
-             "-o", str(elf), str(obj)],
-            [bu.objcopy, "-O", "binary", str(elf), str(binf)],
-        ):
+        for cmd in link_cmds:
             res = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if res.returncode != 0:
                 raise InfraError(f"{cmd[0]} failed for {name}: {res.stderr.strip()}")

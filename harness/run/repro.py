@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 from harness.check.compare import ExitDiff, compare, split_async
 from harness.errors import InfraError, UsageError
-from harness.guests.binutils import _AS_FLAGS, _PREFIX, assemble
+from harness.guests.binutils import assemble, flat_binary_commands, tool_names
 from harness.guests.payload import BuiltPayload, patch_image
 from harness.images.build import PAYLOAD_MAGIC, Image, sha256_file
 from harness.images.recipe import find_recipes
@@ -457,7 +457,6 @@ def render_script(art: CaseArtifacts, image: Image) -> str:
     """A bash script that rebuilds the patched kernel from the cached image and payload.S
     (plain binutils, dd and sha256sum: no harness needed) and boots it."""
     profile = get_profile(art.profile)
-    prefix = _PREFIX[art.arch]
     kernel_token = "@AXH_KERNEL@"
     qemu = " ".join('"$work/$kernel_name"' if a == kernel_token else shlex.quote(a)
                     for a in _qemu_argv(profile, kernel_token))
@@ -465,7 +464,11 @@ def render_script(art: CaseArtifacts, image: Image) -> str:
     while delim in art.payload_asm.splitlines():
         delim += "_"
     q = shlex.quote
-    as_flags = " ".join(q(f) for f in _AS_FLAGS[art.arch])
+    build = "\n".join(" ".join(a if a.startswith(("$", '"$', "-Ttext=")) else q(a) for a in cmd)
+                      for cmd in flat_binary_commands(
+                          art.arch, tool_names(art.arch), '"$work/payload.S"',
+                          '"$work/payload.o"', '"$work/payload.elf"', '"$work/payload.bin"',
+                          '"$payload_base"'))
     expected = [f"#   #{i} {format_exit(e)}" for i, e in enumerate(art.expected or ())] \
         or ["#   (none recorded)"]
     recorded = [f"#   #{i} {format_exit(e)}" for i, e in enumerate(art.recorded or ())] \
@@ -476,7 +479,7 @@ def render_script(art: CaseArtifacts, image: Image) -> str:
 # Written by `axharness repro --script` from {art.casedir}
 # at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}.
 #
-# Needs {prefix}as/ld/objcopy, {profile.binary}, coreutils. Environment:
+# Needs {" ".join(tool_names(art.arch))}, {profile.binary}, coreutils. Environment:
 #   AXH_IMAGE_DIR=DIR  the image directory (default: the cache entry the case ran on)
 #   AXH_WORK=DIR       where the payload and the patched kernel go (default: a new temp dir)
 #   AXH_GDB=1          start paused with a gdbstub on tcp::1234
@@ -516,10 +519,7 @@ cat > "$work/payload.S" <<'{delim}'
 {payload_body}{delim}
 
 # Assemble and link at the payload base (as harness.guests.binutils does), flatten.
-{prefix}as {as_flags + " " if as_flags else ""}-o "$work/payload.o" "$work/payload.S"
-{prefix}ld -nostdlib --no-warn-rwx-segments -Ttext="$payload_base" -e _start \\
-    -o "$work/payload.elf" "$work/payload.o"
-{prefix}objcopy -O binary "$work/payload.elf" "$work/payload.bin"
+{build}
 size=$(stat -c %s "$work/payload.bin")
 if [ "$size" -gt "$payload_capacity" ]; then
     echo "payload is $size bytes, the image's hole holds $payload_capacity" >&2
