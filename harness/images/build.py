@@ -84,36 +84,33 @@ def find_payload(kernel: Path) -> tuple[int, int]:
     return at + 24, capacity  # the runtime puts the hole right after magic and capacity
 
 
-def _load_cached(recipe: ImageRecipe, key: str, root: Path) -> Image | None:
-    d = root / "images" / key
+def read_image(d: Path, key: str, recipe: str, arch: str, qemu_profile: str) -> Image:
+    """The image in cache directory `d`, after checking every output against the sha256 its
+    manifest records; InfraError saying what is wrong otherwise."""
     mf = d / "manifest.json"
-    if not mf.is_file():
-        return None
     try:
-        manifest = json.loads(mf.read_text())
-        for name, digest in manifest["outputs"].items():
+        m = json.loads(mf.read_text())
+        for name, digest in m["outputs"].items():
             if sha256_file(d / name) != digest:
-                return None
-    except (OSError, ValueError, KeyError):
+                raise InfraError(f"{d / name}: not the file its manifest records")
+        return Image(
+            recipe=recipe, arch=arch, key=key, dir=d, kernel=d / m["kernel"],
+            elf=d / "axvisor.elf", axvisor_version=m["axvisor"]["version"],
+            axvcpu_version=m["resolved"]["axvcpu"], qemu_profile=qemu_profile,
+            payload_offset=int(m["payload"]["offset"]),
+            payload_capacity=int(m["payload"]["capacity"]),
+            payload_base=int(m["payload"]["base"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InfraError(f"{mf}: unreadable image manifest or output ({exc!r})") from None
+
+
+def _load_cached(recipe: ImageRecipe, key: str, root: Path) -> Image | None:
+    try:
+        return read_image(root / "images" / key, key, recipe.name, recipe.arch,
+                          recipe.qemu_profile)
+    except InfraError:
         return None
-    return _image_from_manifest(recipe, key, d, manifest)
-
-
-def _image_from_manifest(recipe: ImageRecipe, key: str, d: Path, m: dict[str, Any]) -> Image:
-    return Image(
-        recipe=recipe.name,
-        arch=recipe.arch,
-        key=key,
-        dir=d,
-        kernel=d / m["kernel"],
-        elf=d / "axvisor.elf",
-        axvisor_version=recipe.axvisor_version,
-        axvcpu_version=m["resolved"]["axvcpu"],
-        qemu_profile=recipe.qemu_profile,
-        payload_offset=m["payload"]["offset"],
-        payload_capacity=m["payload"]["capacity"],
-        payload_base=m["payload"]["base"],
-    )
 
 
 def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> None:
@@ -299,7 +296,7 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
     shutil.rmtree(out, ignore_errors=True)
     tmp_out.replace(out)
     progress(f"built {recipe.name} in {manifest['build_seconds']}s → {out}")
-    return _image_from_manifest(recipe, key, out, manifest)
+    return read_image(out, key, recipe.name, recipe.arch, recipe.qemu_profile)
 
 
 def _locked_version(lock: Path, name: str) -> str:

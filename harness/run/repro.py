@@ -28,7 +28,7 @@ from harness.check.compare import ExitDiff, compare, split_async
 from harness.errors import InfraError, UsageError
 from harness.guests.binutils import assemble, flat_binary_commands, tool_names
 from harness.guests.payload import BuiltPayload, patch_image
-from harness.images.build import PAYLOAD_MAGIC, Image, sha256_file
+from harness.images.build import PAYLOAD_MAGIC, Image, read_image, sha256_file
 from harness.images.recipe import find_recipes
 from harness.model.exits import ExitReason, Generation, exit_from_json, exit_to_json
 from harness.model.values import ModelError
@@ -178,22 +178,9 @@ def find_image(art: CaseArtifacts, cache: Path) -> Image:
             f"rebuild it with `{rebuild_command(art)}` (same key only if the recipe and "
             "toolchain are unchanged)")
     try:
-        m = json.loads(mf.read_text())
-        kernel = d / m["kernel"]
-        payload = m["payload"]
-        image = Image(recipe=art.recipe, arch=art.arch, key=art.image_key, dir=d, kernel=kernel,
-                      elf=d / "axvisor.elf", axvisor_version=m["axvisor"]["version"],
-                      axvcpu_version=m["resolved"]["axvcpu"], qemu_profile=art.profile,
-                      payload_offset=int(payload["offset"]),
-                      payload_capacity=int(payload["capacity"]),
-                      payload_base=int(payload["base"]))
-        recorded_sha = m["outputs"][m["kernel"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InfraError(f"{mf}: unreadable image manifest ({exc!r}); rebuild with "
-                         f"`{rebuild_command(art, force=True)}`") from None
-    if not kernel.is_file() or sha256_file(kernel) != recorded_sha:
-        raise InfraError(f"{kernel}: missing or not the file its manifest records; rebuild "
-                         f"with `{rebuild_command(art, force=True)}`")
+        image = read_image(d, art.image_key, art.recipe, art.arch, art.profile)
+    except InfraError as exc:
+        raise InfraError(f"{exc}; rebuild with `{rebuild_command(art, force=True)}`") from None
     return image
 
 
