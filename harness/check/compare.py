@@ -7,7 +7,7 @@ are applied later, by harness.check.known, and only turn a divergence into an ex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.model.arch import Arch
@@ -35,6 +35,7 @@ class ExitDiff:
     observed: dict[str, object] | None
     observed_line: int | None  # first console line of the observed record
     fields: tuple[FieldDiff, ...] = ()
+    vcpu: int = 0  # whose exit stream (each vCPU's is compared on its own)
 
     @property
     def variant(self) -> str:
@@ -42,6 +43,9 @@ class ExitDiff:
         return str(src.get("variant", "?"))
 
     def describe(self) -> str:
+        return (f"vCPU {self.vcpu} " if self.vcpu else "") + self._describe()
+
+    def _describe(self) -> str:
         where = f" (console line {self.observed_line})" if self.observed_line else ""
         if self.kind == "fields":
             parts = ", ".join(f"{d.field}: expected {_fmt(d.expected)}, observed "
@@ -88,7 +92,7 @@ def split_async(expected: Sequence[ExitReason], observed: Sequence[ExitRecord]
 
 
 def compare(expected: Sequence[ExitReason], observed: Sequence[ExitRecord],
-            arch: Arch | None = None) -> tuple[ExitDiff, ...]:
+            arch: Arch | None = None, *, vcpu: int = 0) -> tuple[ExitDiff, ...]:
     """Position-by-position comparison of two exit streams (asynchronous exits set aside).
     With `arch`, fields the contract leaves undefined (model.predict.free_fields, e.g.
     CpuDown._state) are not held to the predicted value."""
@@ -100,11 +104,11 @@ def compare(expected: Sequence[ExitReason], observed: Sequence[ExitRecord],
         obs = exit_to_json(rec.exit) if rec is not None else None
         line = rec.first_line if rec is not None else None
         if exp is None:
-            diffs.append(ExitDiff(i, "unexpected", None, obs, line))
+            diffs.append(ExitDiff(i, "unexpected", None, obs, line, vcpu=vcpu))
         elif obs is None:
-            diffs.append(ExitDiff(i, "missing", exp, None, None))
+            diffs.append(ExitDiff(i, "missing", exp, None, None, vcpu=vcpu))
         elif exp["variant"] != obs["variant"]:
-            diffs.append(ExitDiff(i, "variant", exp, obs, line))
+            diffs.append(ExitDiff(i, "variant", exp, obs, line, vcpu=vcpu))
         else:
             ef = exp["fields"]
             of = obs["fields"]
@@ -113,5 +117,35 @@ def compare(expected: Sequence[ExitReason], observed: Sequence[ExitRecord],
             fd = tuple(FieldDiff(k, ef.get(k), of.get(k)) for k in sorted(set(ef) | set(of))
                        if ef.get(k) != of.get(k) and k not in free)
             if fd:
-                diffs.append(ExitDiff(i, "fields", exp, obs, line, fd))
+                diffs.append(ExitDiff(i, "fields", exp, obs, line, fd, vcpu))
     return tuple(diffs)
+
+
+def vcpu_of(record: ExitRecord, vcpu_of_cpu: Mapping[int, int]) -> int:
+    """Which vCPU logged `record`: vCPUs are pinned, so the CPU number of its log prefix tells
+    (a prefix without one is CPU 0); a CPU no vCPU is pinned to keeps its own number."""
+    cpu = record.prefix.cpu or 0
+    return vcpu_of_cpu.get(cpu, cpu)
+
+
+def by_vcpu(observed: Sequence[ExitRecord], vcpu_of_cpu: Mapping[int, int]
+            ) -> dict[int, list[ExitRecord]]:
+    out: dict[int, list[ExitRecord]] = {}
+    for rec in observed:
+        out.setdefault(vcpu_of(rec, vcpu_of_cpu), []).append(rec)
+    return out
+
+
+def compare_vcpus(expected: Mapping[int, Sequence[ExitReason]], observed: Sequence[ExitRecord],
+                  arch: Arch | None = None, vcpu_of_cpu: Mapping[int, int] | None = None
+                  ) -> tuple[tuple[ExitDiff, ...], list[ExitRecord]]:
+    """Each vCPU's exit stream against its own prediction (their interleaving is not
+    defined): (differences, unpredicted asynchronous exits of all vCPUs)."""
+    seen = by_vcpu(observed, vcpu_of_cpu or {})
+    diffs: list[ExitDiff] = []
+    asynchronous: list[ExitRecord] = []
+    for v in sorted(set(expected) | set(seen)):
+        exp, obs = expected.get(v, ()), seen.get(v, [])
+        diffs += compare(exp, obs, arch, vcpu=v)
+        asynchronous += split_async(exp, obs)[1]
+    return tuple(diffs), asynchronous

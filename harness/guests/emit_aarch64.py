@@ -14,6 +14,7 @@ from harness.guests.sites import (
     EmittedPayload,
     PayloadLayout,
     TrapSite,
+    detached_block,
     lay_out,
 )
 from harness.scenarios.actions import (
@@ -23,6 +24,7 @@ from harness.scenarios.actions import (
     MmioStore,
     PsciCall,
     Spin,
+    StartSecondary,
     SysRegRead,
     SysRegWrite,
     SystemOff,
@@ -33,6 +35,8 @@ _LOAD = {1: "ldrb", 2: "ldrh", 4: "ldr", 8: "ldr"}
 _LOAD_SIGNED = {1: "ldrsb", 2: "ldrsh", 4: "ldrsw"}
 BASE_REG = 9  # address register of MMIO accesses; never a data register in scenarios
 PSCI_SYSTEM_OFF = 0x8400_0008
+PSCI_CPU_OFF = 0x8400_0002
+PSCI_CPU_ON_64 = 0xC400_0003
 RESERVED = frozenset({BASE_REG, 19, 20, 29, 30})
 
 
@@ -126,7 +130,37 @@ _LAYOUT = PayloadLayout(directives=(), prologue=("stp x29, x30, [sp, #-16]!",),
                         epilogue=("ldp x29, x30, [sp], #16", "ret"), spin="b .")
 
 
-def _emit_one(action: object) -> EmittedAction:
+def _start_secondary(action: StartSecondary, label: str) -> EmittedAction:
+    """CPU_ON on this vCPU, a wait for the flag; the started vCPU's block is detached."""
+    if action.width not in _STORE:
+        raise UsageError(f"no aarch64 store of {action.width} bytes")
+    entry, flag = f"{label}_cpu{action.cpu}", f"{label}_done"
+    regs = {0: PSCI_CPU_ON_64, 1: action.cpu, 3: action.arg}
+    setup = [*mov_imm(0, PSCI_CPU_ON_64), *mov_imm(1, action.cpu), f"adr x2, {entry}",
+             *mov_imm(3, action.arg)]
+    wait = [f"adr x10, {flag}", f"{label}_wait:", "ldr w11, [x10]", f"cbz w11, {label}_wait",
+            *mov_imm(11, action.settle_loops), f"{label}_settle:", "subs x11, x11, #1",
+            f"b.ne {label}_settle"]
+    # On the started vCPU x0 holds the context id (DEN0022 §5.6): store it as it arrived.
+    report = EmittedAction(tuple(mov_imm(BASE_REG, action.report_arg_to)),
+                           (f"{_STORE[action.width]} {_rname(0, action.width == 8)}, "
+                            f"[x{BASE_REG}]",),
+                           {BASE_REG: action.report_arg_to, 0: action.arg}, action.report_arg_to)
+    inner = [_emit_one(a, "") for a in action.actions]
+    off = EmittedAction((f"adr x10, {flag}", "mov w11, #1", "str w11, [x10]",
+                         *mov_imm(0, PSCI_CPU_OFF)), ("hvc #0",), {0: PSCI_CPU_OFF},
+                        after=("b .",))
+    lines, sites = detached_block(entry, (), [report, *inner], [off], vcpu=action.cpu)
+    data = (".balign 8", f"{flag}:", ".quad 0")
+    return EmittedAction(tuple(setup), ("hvc #0",), regs, symbolic=((2, entry),),
+                         after=tuple(wait), detached=(*lines, *data), detached_sites=sites)
+
+
+def _emit_one(action: object, label: str) -> EmittedAction:
+    if isinstance(action, StartSecondary):
+        if any(isinstance(a, StartSecondary | Spin) for a in action.actions):
+            raise UsageError("a started vCPU cannot start another or spin")
+        return _start_secondary(action, label)
     lines, regs, gpa = _emit(action)  # type: ignore[arg-type]
     return EmittedAction(tuple(lines[:-1]), (lines[-1],), regs, gpa)
 

@@ -14,6 +14,7 @@ from harness.guests.sites import (
     EmittedPayload,
     PayloadLayout,
     TrapSite,
+    detached_block,
     lay_out,
 )
 from harness.scenarios.actions import (
@@ -23,6 +24,7 @@ from harness.scenarios.actions import (
     MmioStore,
     SbiCall,
     Spin,
+    StartSecondary,
     SystemOff,
 )
 
@@ -34,6 +36,8 @@ _STORE = {1: "sb", 2: "sh", 4: "sw", 8: "sd"}
 EID_HVC = 0x485643  # the axvisor hypercall extension ("HVC")
 EID_SRST = 0x53525354
 EID_LEGACY_SHUTDOWN = 8
+EID_HSM = 0x48534D
+HSM_HART_START, HSM_HART_STOP = 0, 1
 
 
 def li(reg: int, value: int) -> list[str]:
@@ -108,7 +112,38 @@ _LAYOUT = PayloadLayout(directives=(".option norvc",),
                         epilogue=("ld ra, 8(sp)", "addi sp, sp, 16", "ret"), spin="j .")
 
 
-def _emit_one(action: object) -> EmittedAction:
+def _start_secondary(action: StartSecondary, label: str) -> EmittedAction:
+    """HART_START on this hart and a wait for the flag; the started hart's block is detached."""
+    if action.width not in _STORE:
+        raise UsageError(f"no riscv64 store of {action.width} bytes")
+    entry, flag = f"{label}_hart{action.cpu}", f"{label}_done"
+    regs = {17: EID_HSM, 16: HSM_HART_START, 10: action.cpu, 12: action.arg}
+    setup = [*li(17, EID_HSM), *li(16, HSM_HART_START), *li(10, action.cpu),
+             f"la x11, {entry}", *li(12, action.arg)]
+    wait = [f"la x5, {flag}", f"{label}_wait:", "lw x6, 0(x5)", f"beqz x6, {label}_wait",
+            *li(6, action.settle_loops), f"{label}_settle:", "addi x6, x6, -1",
+            f"bnez x6, {label}_settle"]
+    # The started hart enters with a0 = hartid, a1 = opaque (SBI HSM §9.1): store a1 as it came.
+    report = EmittedAction(tuple(li(BASE_REG, action.report_arg_to)),
+                           (f"{_STORE[action.width]} x11, 0(x{BASE_REG})",),
+                           {BASE_REG: action.report_arg_to, 10: action.cpu, 11: action.arg},
+                           action.report_arg_to)
+    inner = [_emit_one(a, "") for a in action.actions]
+    stop_regs = {17: EID_HSM, 16: HSM_HART_STOP}
+    off = EmittedAction((f"la x5, {flag}", "li x6, 1", "sw x6, 0(x5)",
+                         *[ln for r, v in sorted(stop_regs.items()) for ln in li(r, v)]),
+                        ("ecall",), stop_regs, after=("j .",))
+    lines, sites = detached_block(entry, (), [report, *inner], [off], vcpu=action.cpu)
+    data = (".balign 8", f"{flag}:", ".quad 0")
+    return EmittedAction(tuple(setup), ("ecall",), regs, symbolic=((11, entry),),
+                         after=tuple(wait), detached=(*lines, *data), detached_sites=sites)
+
+
+def _emit_one(action: object, label: str) -> EmittedAction:
+    if isinstance(action, StartSecondary):
+        if any(isinstance(a, StartSecondary | Spin) for a in action.actions):
+            raise UsageError("a started hart cannot start another or spin")
+        return _start_secondary(action, label)
     lines, regs, gpa = _emit(action)  # type: ignore[arg-type]
     trap = lines[-1]
     wrapped = (".option push", ".option rvc", trap, ".option pop") if trap.startswith("c.") \

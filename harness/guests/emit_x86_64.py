@@ -71,7 +71,7 @@ _LAYOUT = PayloadLayout(directives=(".code16",), prologue=(), epilogue=("ret",),
 
 
 def emit_payload(actions: tuple[Action, ...], backend: str = "svm") -> EmittedPayload:
-    def one(action: object) -> EmittedAction:
+    def one(action: object, label: str) -> EmittedAction:
         lines, regs = _emit(action, backend)  # type: ignore[arg-type]
         return EmittedAction(tuple(lines[:-1]), (lines[-1],), regs)
 

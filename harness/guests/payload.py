@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.errors import UsageError
@@ -54,6 +54,12 @@ def _resolve(assembled: Assembled, sites: tuple[TrapSite, ...], what: str) -> li
         except KeyError:
             raise UsageError(f"{what}: trap label {site.label} (or its _end) missing") from None
         off = start - assembled.base
+        if site.symbolic:
+            try:
+                regs = dict(site.gprs) | {r: assembled.symbols[s] for r, s in site.symbolic}
+            except KeyError as exc:
+                raise UsageError(f"{what}: label {exc} (a register value) missing") from None
+            site = replace(site, gprs=tuple(sorted(regs.items())), symbolic=())
         out.append(ResolvedTrap(site, assembled.code[off: off + (end - start)]))
     return out
 

@@ -4,7 +4,7 @@ the reference model needs. Emitters produce them; the payload builder fills in t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +15,10 @@ class TrapSite:
     gprs: tuple[tuple[int, int], ...]  # register number -> value before the instruction
     gpa: int | None = None  # data address of a memory access
     action_index: int | None = None  # which declared action (None: the runtime's own)
+    vcpu: int = 0  # which vCPU executes it (a started secondary vCPU runs its own block)
+    # Registers whose value is the address of a label (an entry point), filled in from the
+    # assembler's symbols by the payload builder.
+    symbolic: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,11 @@ class EmittedAction:
     trap: tuple[str, ...]
     gprs: dict[int, int]
     gpa: int | None = None
+    symbolic: tuple[tuple[int, str], ...] = ()
+    after: tuple[str, ...] = ()  # lines right after the trapping instruction (e.g. a wait)
+    # Code placed after the payload's epilogue (a secondary vCPU's entry), with its sites.
+    detached: tuple[str, ...] = ()
+    detached_sites: tuple[TrapSite, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,22 +53,51 @@ class PayloadLayout:
     spin: str  # a branch to itself
 
 
-def lay_out(actions: Sequence[object], emit_one: Callable[[object], EmittedAction],
+def trap_lines(label: str, emitted: EmittedAction) -> list[str]:
+    """Set-up, then the trapping instruction between `<label>` and `<label>_end`."""
+    return [*emitted.setup, f".global {label}", f"{label}:", *emitted.trap, f"{label}_end:"]
+
+
+def detached_block(label: str, entry: tuple[str, ...], inner: Sequence[EmittedAction],
+                   tail: Sequence[EmittedAction], *, vcpu: int
+                   ) -> tuple[tuple[str, ...], tuple[TrapSite, ...]]:
+    """A secondary vCPU's code: `<label>:` then `entry` lines, its actions, then `tail`
+    (e.g. mark done and power off); every trap labelled `<label>_<n>`."""
+    lines = [f".global {label}", f"{label}:", *entry]
+    sites = []
+    for n, emitted in enumerate((*inner, *tail)):
+        site_label = f"{label}_{n}"
+        lines += trap_lines(site_label, emitted) + list(emitted.after)
+        sites.append(TrapSite(site_label, tuple(sorted(emitted.gprs.items())), emitted.gpa,
+                              None, vcpu, emitted.symbolic))
+    return tuple(lines), tuple(sites)
+
+
+def lay_out(actions: Sequence[object], emit_one: Callable[[object, str], EmittedAction],
             is_spin: Callable[[object], bool], layout: PayloadLayout) -> EmittedPayload:
     """Assemble the payload text: every trapping instruction between `axh_trap_<i>` and
-    `axh_trap_<i>_end` labels, so the payload builder can hand its real bytes to the model."""
+    `axh_trap_<i>_end` labels, so the payload builder can hand its real bytes to the model.
+    `emit_one(action, label)` may use `label` as a prefix for labels of its own."""
     body = list(layout.prologue)
     sites = []
+    detached: list[str] = []
+    detached_sites: list[TrapSite] = []
     for i, action in enumerate(actions):
         if is_spin(action):  # hang without trapping: no trap site
             body += [f"/* action {i}: Spin */", layout.spin]
             continue
-        emitted = emit_one(action)
         label = f"axh_trap_{i}"
+        emitted = emit_one(action, label)
         body.append(f"/* action {i}: {type(action).__name__} */")
-        body += [*emitted.setup, f".global {label}", f"{label}:", *emitted.trap, f"{label}_end:"]
-        sites.append(TrapSite(label, tuple(sorted(emitted.gprs.items())), emitted.gpa, i))
+        body += trap_lines(label, emitted) + list(emitted.after)
+        sites.append(TrapSite(label, tuple(sorted(emitted.gprs.items())), emitted.gpa, i,
+                              symbolic=emitted.symbolic))
+        detached += emitted.detached
+        # The started vCPU's traps belong to the action that started it.
+        detached_sites += [replace(s, action_index=i) for s in emitted.detached_sites]
     body += layout.epilogue
+    body += detached
+    sites += detached_sites
     asm = "".join(f"    {d}\n" for d in layout.directives) + "    .text\n    .global _start\n" \
         "_start:\n" + "".join(f"{ln}\n" if ln.endswith(":") else f"    {ln}\n" for ln in body)
     return EmittedPayload(asm, tuple(sites))

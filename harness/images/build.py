@@ -23,7 +23,7 @@ from typing import Any
 from harness.errors import InfraError
 from harness.guests.binutils import assemble, binutils_for
 from harness.images.crates_io import fetch_crate, lock_checksum, unpack_crate
-from harness.images.recipe import ImageRecipe
+from harness.images.recipe import ImageRecipe, render_vm_config
 from harness.images.toolchain import Toolchain, detect
 
 BUILDER_VERSION = "1"  # bump when the build procedure changes what it produces
@@ -134,11 +134,7 @@ def _apply_patch(patch: Path, tree: Path, log: Path) -> None:
 
 
 def _render_vm_config(recipe: ImageRecipe, guest_name: str) -> str:
-    text = recipe.guest.vm_config.read_text()
-    for placeholder, value in (("@KERNEL_PATH@", guest_name),
-                               ("@ENTRY@", f"0x{recipe.guest.entry:x}")):
-        text = text.replace(placeholder, value)
-    return text
+    return render_vm_config(recipe.guest.vm_config.read_text(), guest_name, recipe.guest.entry)
 
 
 def build_image(recipe: ImageRecipe, cache: Path, *, force: bool = False,

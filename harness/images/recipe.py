@@ -63,6 +63,13 @@ class GuestSpec:
     source: Path  # absolute path of the guest's assembly source
     vm_config: Path  # absolute path of the VM config template (kernel_path is filled in)
     entry: int  # load address and entry point of the guest (guest-physical)
+    # base.phys_cpu_ids of the VM config: vCPU i is pinned to physical CPU phys_cpu_ids[i].
+    phys_cpu_ids: tuple[int, ...] = (0,)
+
+    @property
+    def vcpu_of_cpu(self) -> dict[int, int]:
+        """Physical CPU → the vCPU pinned to it (how a log record's CPU names its vCPU)."""
+        return {cpu: vcpu for vcpu, cpu in enumerate(self.phys_cpu_ids)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +280,7 @@ def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
             overrides=tuple(sorted((str(k), v) for k, v in ov.items())),
         )
 
+    vm_config = c.existing(images_dir, g, "guest", "vm_config")
     return ImageRecipe(
         path=path,
         axconfig=axconfig,
@@ -294,10 +302,32 @@ def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
         qemu_profile=c.string(q, "qemu", "profile"),
         guest=GuestSpec(
             source=c.existing(repo_root / "guest-src", g, "guest", "source"),
-            vm_config=c.existing(images_dir, g, "guest", "vm_config"),
+            vm_config=vm_config,
             entry=entry,
+            phys_cpu_ids=_phys_cpu_ids(vm_config, entry),
         ),
     )
+
+
+def render_vm_config(template: str, kernel_path: str, entry: int) -> str:
+    """The VM config axvisor gets: the template with its two placeholders filled in."""
+    return template.replace("@KERNEL_PATH@", kernel_path).replace("@ENTRY@", f"0x{entry:x}")
+
+
+def _phys_cpu_ids(path: Path, entry: int) -> tuple[int, ...]:
+    """base.phys_cpu_ids of a VM config template (default: vCPU i on CPU i)."""
+    try:
+        data = tomllib.loads(render_vm_config(path.read_text(), "guest.bin", entry))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{path}: not a readable TOML VM config: {exc}") from exc
+    base = data.get("base")
+    if not isinstance(base, dict) or not isinstance(base.get("cpu_num"), int):
+        raise UsageError(f"{path}: [base] needs an integer cpu_num")
+    ids = base.get("phys_cpu_ids", list(range(base["cpu_num"])))
+    if not isinstance(ids, list) or len(ids) != base["cpu_num"] or \
+            not all(isinstance(i, int) and i >= 0 for i in ids) or len(set(ids)) != len(ids):
+        raise UsageError(f"{path}: base.phys_cpu_ids must list cpu_num distinct CPU numbers")
+    return tuple(ids)
 
 
 def find_recipes(repo_root: Path) -> list[Path]:

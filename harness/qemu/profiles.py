@@ -6,7 +6,7 @@ wall-clock budget of one run under TCG; KVM runs get a fraction of it (see `scal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.errors import UsageError
 
@@ -91,6 +91,15 @@ PROFILES: dict[str, MachineProfile] = {
         ),
     )
 }
+
+
+def _two_cpus(base: str) -> MachineProfile:
+    """`base` with a second CPU, for the images whose VM has two vCPUs."""
+    return replace(PROFILES[base], name=f"{base}-smp2", smp=2)
+
+
+PROFILES.update({p.name: p for p in (_two_cpus("aarch64-virt-el2-tcg"),
+                                     _two_cpus("riscv64-virt-h-tcg"))})
 
 
 def get_profile(name: str) -> MachineProfile:

@@ -8,11 +8,12 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.check.compare import ExitDiff, compare, split_async
+from harness.check.compare import ExitDiff, compare_vcpus, vcpu_of
 from harness.check.verdict import Verdict
 from harness.errors import HarnessError, InfraError
 from harness.guests import emit_x86_64
@@ -76,6 +77,33 @@ class CaseResult:
 
 # Watchdog of a scenario that is expected to leave the vCPU blocked: 0.2 × 30 s under TCG.
 HANG_TIMEOUT_SCALE = 0.2
+# How long a scenario with `expect_stuck` waits for the normal end after the marker text
+# (axvisor reaches its shell within a fraction of a second when nothing is stuck).
+STUCK_SETTLE_S = 5.0
+STUCK = "stuck: "
+
+
+def console_watcher(scenario: Scenario, settle_s: float = STUCK_SETTLE_S
+                    ) -> Callable[[bytes | bytearray, int], str | None]:
+    """axvisor_console.watch, plus the documented end of an `expect_stuck` scenario: its
+    marker text, then `settle_s` without the normal end."""
+    if not scenario.expect_stuck:
+        return axvisor_console.watch
+    marker = scenario.expect_stuck.encode()
+    seen_at: float | None = None
+
+    def watch(console: bytes | bytearray, new_from: int = 0) -> str | None:
+        nonlocal seen_at
+        ended = axvisor_console.watch(console, new_from)
+        if ended is not None:
+            return ended
+        if seen_at is None and console.find(marker, max(0, new_from - len(marker))) >= 0:
+            seen_at = time.monotonic()
+        if seen_at is not None and time.monotonic() - seen_at >= settle_s:
+            return f"{STUCK}no end {settle_s:.0f}s after {scenario.expect_stuck!r}"
+        return None
+
+    return watch
 
 
 def case_id(recipe: ImageRecipe, scenario: Scenario) -> str:
@@ -93,25 +121,34 @@ def qemu_version(binary: str) -> str:
 
 
 def expected_exits(image: Image, payload: BuiltPayload, gen: Generation,
-                   backend: str = "", *, stop_after: int | None = None,
-                   spin_at: int | None = None) -> tuple[ExitReason, ...]:
-    """The model's prediction for every trap the guest executes, in order (up to and including
-    trap `stop_after` when the run is expected to end there)."""
+                   backend: str = "", *, last_action: int | None = None,
+                   spin_at: int | None = None) -> dict[int, tuple[ExitReason, ...]]:
+    """The model's prediction for every trap the guest executes, per vCPU, in order (only the
+    traps of actions up to `last_action` when the run is expected to end there)."""
     arch = Arch(image.arch)
-    out: list[ExitReason] = []
-    traps = payload.traps if stop_after is None else payload.traps[: stop_after + 1]
+    out: dict[int, list[ExitReason]] = {0: []}
+    traps = payload.traps
+    if last_action is not None:
+        traps = tuple(t for t in traps
+                      if t.site.action_index is not None and t.site.action_index <= last_action)
     if spin_at is not None:  # the guest hangs there: later traps never execute
         traps = tuple(t for t in traps
                       if t.site.action_index is not None and t.site.action_index < spin_at)
     for trap in traps:
-        exit = predict(GuestTrap(
+        stream = out.setdefault(trap.site.vcpu, [])
+        if stream and stream[-1].VARIANT == "SystemDown":
+            continue  # the VM is powered off: nothing after that instruction executes
+        stream.append(predict(GuestTrap(
             arch=arch, insn=trap.insn, gprs=dict(trap.site.gprs), gpa=trap.site.gpa,
             backend=backend,
-            x86_code_bits=emit_x86_64.CODE_BITS if arch is Arch.X86_64 else 64), gen)
-        out.append(exit)
-        if exit.VARIANT == "SystemDown":
-            break  # the VM is powered off: nothing after this instruction executes
-    return tuple(out)
+            x86_code_bits=emit_x86_64.CODE_BITS if arch is Arch.X86_64 else 64), gen))
+    return {v: tuple(exits) for v, exits in out.items()}
+
+
+def expected_json(expected: dict[int, tuple[ExitReason, ...]]) -> tuple[dict[str, Any], ...]:
+    """expected.json: vCPU 0's exits, then each other vCPU's, tagged with `vcpu`."""
+    return tuple({**exit_to_json(e), **({"vcpu": v} if v else {})}
+                 for v, exits in sorted(expected.items()) for e in exits)
 
 
 def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: MachineProfile,
@@ -126,7 +163,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     gen = Generation.for_axvcpu(image.axvcpu_version)
     image_info: dict[str, Any] = {"recipe": image.recipe, "key": image.key,
                                   "axvisor": image.axvisor_version, "axvcpu": image.axvcpu_version,
-                                  "generation": gen.name}
+                                  "generation": gen.name,
+                                  "phys_cpu_ids": list(recipe.guest.phys_cpu_ids)}
     qemu_info: dict[str, Any] = {"profile": profile.name, "binary": profile.binary,
                                  "version": qemu_version(profile.binary),
                                  "accel": profile.accel, "cpu": profile.cpu,
@@ -150,13 +188,13 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     try:
         expected = expected_exits(
             image, payload, gen, recipe.backend,
-            stop_after=len(scenario.actions) - 1
+            last_action=len(scenario.actions) - 1
             if scenario.expect_panic or scenario.expect_hang else None,
             spin_at=next((i for i, a in enumerate(scenario.actions) if isinstance(a, Spin)),
                          None))
     except ModelError as exc:
         return result(Verdict.ERROR, f"the reference model cannot predict this scenario: {exc}")
-    exp_json = tuple(exit_to_json(e) for e in expected)
+    exp_json = expected_json(expected)
     (casedir / "expected.json").write_text(json.dumps(list(exp_json), indent=2))
 
     if scenario.expect_hang:
@@ -166,7 +204,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     try:
         with machine:
             qemu_info["cmdline"] = (casedir / "cmdline.sh").read_text().splitlines()[-1]
-            run = machine.run_until(axvisor_console.watch)
+            run = machine.run_until(console_watcher(scenario))
             if run.ending in (Ending.TIMEOUT, Ending.WATCHDOG):
                 diagnostics = machine.diagnostics()
                 (casedir / "diagnostics.json").write_text(
@@ -179,10 +217,12 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     qemu_info["run_seconds"] = round(run.duration_s, 3)
 
     parsed = parse_log(run.console, gen, source_name=str(casedir / "console.log"))
-    observed = tuple({**exit_to_json(r.exit), "line": r.first_line} for r in parsed.records)
+    pinned = recipe.guest.vcpu_of_cpu
+    observed = tuple({**exit_to_json(r.exit), "line": r.first_line,
+                      **({"vcpu": v} if (v := vcpu_of(r, pinned)) else {})}
+                     for r in parsed.records)
     (casedir / "observed.jsonl").write_text("".join(json.dumps(o) + "\n" for o in observed))
-    diffs = compare(expected, parsed.records, Arch(image.arch))
-    _, asynchronous = split_async(expected, parsed.records)
+    diffs, asynchronous = compare_vcpus(expected, parsed.records, Arch(image.arch), pinned)
     common: dict[str, Any] = {"asynchronous": len(asynchronous), "expected": exp_json,
                               "observed": observed, "diffs": diffs,
                               "parse_errors": tuple(str(e) for e in parsed.errors),
@@ -197,6 +237,11 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     if scenario.expect_hang and not hung:
         return result(Verdict.DIVERGENCE, "expected the vCPU to stay blocked, but the run "
                       f"ended: {run.detail}", **common)
+    stuck = run.ending is Ending.WATCHER and run.detail.startswith(STUCK)
+    if scenario.expect_stuck and not stuck:
+        return result(Verdict.DIVERGENCE, "expected axvisor to stay running after "
+                      f"{scenario.expect_stuck!r} (a known upstream bug), but the run ended: "
+                      f"{run.detail}; if the bug is fixed, drop expect_stuck", **common)
     if panic is None and scenario.expect_panic:
         return result(Verdict.DIVERGENCE, f"expected axvisor to panic with "
                       f"{scenario.expect_panic!r}, but the run ended: {run.detail}", **common)
@@ -211,4 +256,5 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         return result(Verdict.DIVERGENCE, f"{len(diffs)} exit(s) differ from the model; first: "
                       f"{diffs[0].describe()}", **common)
     extra = f" (+{len(asynchronous)} asynchronous)" if asynchronous else ""
-    return result(Verdict.PASS, f"{len(expected)} exit(s) as predicted{extra}", **common)
+    vcpus = f" on {len(expected)} vCPUs" if len(expected) > 1 else ""
+    return result(Verdict.PASS, f"{len(exp_json)} exit(s) as predicted{vcpus}{extra}", **common)

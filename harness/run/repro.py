@@ -20,11 +20,11 @@ import sys
 import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from harness.check.compare import ExitDiff, compare, split_async
+from harness.check.compare import ExitDiff, compare_vcpus
 from harness.errors import InfraError, UsageError
 from harness.guests.binutils import assemble, flat_binary_commands, tool_names
 from harness.guests.payload import BuiltPayload, patch_image
@@ -59,6 +59,7 @@ class CaseArtifacts:
     patched_sha256: str  # "" when the case did not record one
     expected: tuple[dict[str, Any], ...] | None  # None: the model could not predict
     recorded: tuple[dict[str, Any], ...] | None  # observed.jsonl; None: the run never got there
+    vcpu_of_cpu: dict[int, int] = field(default_factory=dict)  # vCPU pinning
 
 
 def _read_json(path: Path) -> Any:
@@ -137,13 +138,16 @@ def load_case(casedir: Path) -> CaseArtifacts:
     obs_path = casedir / "observed.jsonl"
     recorded = _read_jsonl(obs_path) if obs_path.is_file() else None
     sha = m["image"].get("patched_sha256", "")
+    ids = m["image"].get("phys_cpu_ids", [0])
+    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+        raise UsageError(f"{mf}: image.phys_cpu_ids: expected a list of CPU numbers")
     return CaseArtifacts(
         casedir=casedir.resolve(), case_id=case_id, arch=_field(m, mf, "arch"),
         verdict=str(verdict), recipe=_field(m, mf, "image", "recipe"),
         image_key=_field(m, mf, "image", "key"), profile=_field(m, mf, "qemu", "profile"),
         generation=generation, payload_asm=asm,
         patched_sha256=sha if isinstance(sha, str) else "", expected=expected,
-        recorded=recorded)
+        recorded=recorded, vcpu_of_cpu={cpu: v for v, cpu in enumerate(ids)})
 
 
 # -- the image ------------------------------------------------------------------------------------
@@ -309,13 +313,21 @@ def _without_line(e: dict[str, Any]) -> dict[str, Any]:
     return {"variant": e.get("variant"), "fields": e.get("fields", {})}
 
 
-def _expected_exits(art: CaseArtifacts) -> tuple[ExitReason, ...] | None:
+def _expected_exits(art: CaseArtifacts) -> dict[int, tuple[ExitReason, ...]] | None:
+    """expected.json by vCPU (an entry's `vcpu` key; absent: vCPU 0)."""
     if art.expected is None:
         return None
+    out: dict[int, list[ExitReason]] = {0: []}
     try:
-        return tuple(exit_from_json(e, art.generation) for e in art.expected)
+        for e in art.expected:
+            vcpu = e.get("vcpu", 0)
+            if not isinstance(vcpu, int):
+                raise ModelError(f"`vcpu` must be an integer, got {vcpu!r}")
+            out.setdefault(vcpu, []).append(exit_from_json(
+                {k: v for k, v in e.items() if k != "vcpu"}, art.generation))
     except ModelError as exc:
         raise UsageError(f"{art.casedir / 'expected.json'}: {exc}") from None
+    return {v: tuple(exits) for v, exits in out.items()}
 
 
 def judge(art: CaseArtifacts, ending: str, detail: str, console: bytes) -> ReproResult:
@@ -324,9 +336,14 @@ def judge(art: CaseArtifacts, ending: str, detail: str, console: bytes) -> Repro
     parsed = parse_log(console, art.generation, source_name="console")
     observed = tuple({**exit_to_json(r.exit), "line": r.first_line} for r in parsed.records)
     expected = _expected_exits(art)
-    diffs = compare(expected, parsed.records) if expected is not None else None
-    kept, asynchronous = split_async(expected or (), parsed.records)
-    matched = tuple({**exit_to_json(r.exit), "line": r.first_line} for r in kept)
+    diffs = None
+    if expected is not None:
+        diffs, _ = compare_vcpus(expected, parsed.records, vcpu_of_cpu=art.vcpu_of_cpu)
+    asynchronous = compare_vcpus(expected or {}, parsed.records,
+                                 vcpu_of_cpu=art.vcpu_of_cpu)[1]
+    unpredicted = {id(r) for r in asynchronous}
+    matched = tuple({**exit_to_json(r.exit), "line": r.first_line} for r in parsed.records
+                    if id(r) not in unpredicted)
     reproduced = None
     if art.recorded is not None:
         reproduced = [_without_line(e) for e in art.recorded] == [

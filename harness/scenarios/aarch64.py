@@ -10,6 +10,7 @@ from harness.scenarios.actions import (
     MmioLoad,
     MmioStore,
     PsciCall,
+    StartSecondary,
     SysRegRead,
     SysRegWrite,
     SystemOff,
@@ -105,6 +106,25 @@ def _scenarios() -> list[Scenario]:
         Scenario("emu-first-guest", "aarch64",
                  "the first guest on the emulated-interrupt image",
                  (MmioStore(DEV, 4, 0xDEAD_BEEF, reg=1), Hypercall(0x4AB1, HC_ARGS)), images=emu),
+    ]
+    smp = ("aarch64-smp",)
+    # Finding: axvisor 0.3.0-preview.2 handles SystemDown by marking the VM Stopping without
+    # waking vCPUs parked after CpuDown (src/vmm/vcpus.rs:526-529; 0.5.8 adds
+    # notify_all_vcpus there), so once vCPU 1 has powered off the VM never stops.
+    stuck = "VM[1] run VCpu[0] SystemDown"
+    out += [
+        Scenario("psci-cpu-on-secondary", "aarch64",
+                 "PSCI CPU_ON of vCPU 1 (MPIDR 1) with context 0x42: it stores x0 at the "
+                 "device, makes a hypercall and powers off with CPU_OFF; vCPU 0 then powers the "
+                 "system off",
+                 (StartSecondary(1, 0x42, DEV + 0x10, 8, (Hypercall(0x5EC, HC_ARGS),)),),
+                 semantic="cpu-on-secondary-runs", images=smp, expect_stuck=stuck),
+        Scenario("psci-cpu-on-then-mmio", "aarch64",
+                 "vCPU 0 and the started vCPU 1 both store to the device; each vCPU's exits are "
+                 "checked in its own order",
+                 (StartSecondary(1, 0xC0FFEE, DEV + 0x10, 8,
+                                 (MmioStore(DEV, 4, 0x1111_2222, reg=4),)),
+                  MmioStore(DEV + 4, 4, 0x3333_4444, reg=5)), images=smp, expect_stuck=stuck),
     ]
     return out
 

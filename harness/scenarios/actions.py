@@ -106,6 +106,24 @@ class PsciCall:
 
 
 @dataclass(frozen=True, slots=True)
+class StartSecondary:
+    """Power on vCPU `cpu` (aarch64 PSCI CPU_ON with MPIDR `cpu`; riscv64 SBI HSM HART_START
+    of hart `cpu`) at an entry point in the payload, passing `arg` (PSCI context_id, SBI
+    opaque). The started vCPU first stores the argument register it received (aarch64 x0,
+    riscv64 a1) to `report_arg_to` with a `width`-byte store, runs `actions`, sets a flag in
+    guest memory and powers itself off (PSCI CPU_OFF, SBI HSM HART_STOP). The calling vCPU
+    spins on the flag, then waits `settle_loops` more iterations so that the power-off is
+    logged before anything it does next."""
+
+    cpu: int
+    arg: int
+    report_arg_to: int
+    width: int = 8
+    actions: tuple[Action, ...] = ()
+    settle_loops: int = 4_000_000
+
+
+@dataclass(frozen=True, slots=True)
 class WaitForInterrupt:
     """The architecture's idle instruction: x86 HLT (aarch64 WFI and riscv64 WFI need the
     hypervisor to trap them, which axvisor does not configure)."""
@@ -124,4 +142,4 @@ class SystemOff:
 
 
 Action = (MmioStore | MmioLoad | Hypercall | SbiCall | PortOut | PortIn | SysRegRead
-          | SysRegWrite | PsciCall | WaitForInterrupt | Spin | SystemOff)
+          | SysRegWrite | PsciCall | StartSecondary | WaitForInterrupt | Spin | SystemOff)

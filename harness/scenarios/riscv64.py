@@ -5,7 +5,14 @@ device's assertion panic, after the exit under test has been logged."""
 
 from __future__ import annotations
 
-from harness.scenarios.actions import Hypercall, MmioLoad, MmioStore, SbiCall, SystemOff
+from harness.scenarios.actions import (
+    Hypercall,
+    MmioLoad,
+    MmioStore,
+    SbiCall,
+    StartSecondary,
+    SystemOff,
+)
 from harness.scenarios.catalogue import Scenario
 
 DEV = 0x0C00_1F00
@@ -61,6 +68,11 @@ def _scenarios() -> list[Scenario]:
         Scenario("mixed-sequence", "riscv64", "store, load, hypercall, store in one run",
                  (MmioStore(DEV, 4, 0xA5, reg=11), MmioLoad(DEV, 4, reg=12, signed=False),
                   Hypercall(7, (1, 2, 3, 4, 5, 6)), MmioStore(DEV, 4, 0xBEEF, reg=13))),
+        Scenario("hsm-hart-start-secondary", "riscv64",
+                 "SBI HSM HART_START of hart 1 with opaque 0x42: it stores a1 at the device, "
+                 "makes a hypercall and stops with HART_STOP; hart 0 then shuts down",
+                 (StartSecondary(1, 0x42, DEV, 4, (Hypercall(0x5EC, HC_ARGS),)),),
+                 semantic="cpu-on-secondary-runs", images=("riscv64-smp",)),
     ]
     for width, op in ((1, "b"), (2, "h"), (8, "d")):
         out.append(Scenario(

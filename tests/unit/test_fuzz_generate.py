@@ -153,7 +153,7 @@ def test_the_model_predicts_one_exit_per_action_of_every_program(arch: str, tmp_
         backend = "svm" if arch == "x86_64" else ""
         payload = build_payload(image, sc.actions, runtime, entry, backend)
         exits = expected_exits(image, payload, generation, backend,
-                               stop_after=len(sc.actions) - 1 if sc.expect_panic else None)
+                               last_action=len(sc.actions) - 1 if sc.expect_panic else None)[0]
         # every action traps once; the runtime's own SystemDown follows unless the run panics
         assert len(exits) == len(sc.actions) + (0 if sc.expect_panic else 1)
         for a, e in zip(sc.actions, exits, strict=False):
