@@ -121,6 +121,23 @@ def compare(expected: Sequence[ExitReason], observed: Sequence[ExitRecord],
     return tuple(diffs)
 
 
+def fold_repeats(observed: Sequence[ExitRecord]) -> tuple[list[ExitRecord], int]:
+    """Take off the end of the stream every repeat of its last synchronous exit (and the
+    asynchronous exits among them): a hypervisor that re-enters the guest at an instruction it
+    did not handle gets the same exit again and again. Returns (records, how many went)."""
+    out = list(observed)
+    sync = [i for i, r in enumerate(out) if r.exit.VARIANT not in ASYNC_VARIANTS]
+    if not sync:
+        return out, 0
+    last = exit_to_json(out[sync[-1]].exit)
+    first = sync[-1]
+    for i in reversed(sync[:-1]):
+        if exit_to_json(out[i].exit) != last:
+            break
+        first = i
+    return out[: first + 1], len(out) - first - 1
+
+
 def vcpu_of(record: ExitRecord, vcpu_of_cpu: Mapping[int, int]) -> int:
     """Which vCPU logged `record`: vCPUs are pinned, so the CPU number of its log prefix tells
     (a prefix without one is CPU 0); a CPU no vCPU is pinned to keeps its own number."""

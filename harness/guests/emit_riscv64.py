@@ -19,6 +19,7 @@ from harness.guests.sites import (
 )
 from harness.scenarios.actions import (
     Action,
+    AtomicSwap,
     Hypercall,
     MmioLoad,
     MmioStore,
@@ -86,6 +87,17 @@ def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
             regs[8] = action.addr
         else:
             lines.append(f"{_LOAD[(action.width, action.signed)]} x{action.reg}, 0(x{BASE_REG})")
+        return lines, regs, action.addr
+    if isinstance(action, AtomicSwap):
+        _check(action.reg, allow_zero=True)
+        _check(action.rd, allow_zero=True)
+        if action.width not in (4, 8):
+            raise UsageError("AMOs are 32- or 64-bit")
+        lines, regs = li(BASE_REG, action.addr), {BASE_REG: action.addr}
+        lines += li(action.reg, action.value)
+        regs[action.reg] = action.value
+        suffix = "w" if action.width == 4 else "d"
+        lines.append(f"amoswap.{suffix} x{action.rd}, x{action.reg}, (x{BASE_REG})")
         return lines, regs, action.addr
     if isinstance(action, Hypercall):
         regs = {17: EID_HVC, 16: action.nr}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.check.compare import ExitDiff, compare_vcpus, vcpu_of
+from harness.check.compare import ExitDiff, compare_vcpus, fold_repeats, vcpu_of
 from harness.check.verdict import Verdict
 from harness.errors import HarnessError, InfraError
 from harness.guests import emit_x86_64
@@ -189,7 +189,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         expected = expected_exits(
             image, payload, gen, recipe.backend,
             last_action=len(scenario.actions) - 1
-            if scenario.expect_panic or scenario.expect_hang else None,
+            if scenario.expect_panic or scenario.expect_hang or scenario.last_exit_repeats
+            else None,
             spin_at=next((i for i, a in enumerate(scenario.actions) if isinstance(a, Spin)),
                          None))
     except ModelError as exc:
@@ -222,7 +223,10 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
                       **({"vcpu": v} if (v := vcpu_of(r, pinned)) else {})}
                      for r in parsed.records)
     (casedir / "observed.jsonl").write_text("".join(json.dumps(o) + "\n" for o in observed))
-    diffs, asynchronous = compare_vcpus(expected, parsed.records, Arch(image.arch), pinned)
+    records, folded = list(parsed.records), 0
+    if scenario.last_exit_repeats:
+        records, folded = fold_repeats(records)
+    diffs, asynchronous = compare_vcpus(expected, records, Arch(image.arch), pinned)
     common: dict[str, Any] = {"asynchronous": len(asynchronous), "expected": exp_json,
                               "observed": observed, "diffs": diffs,
                               "parse_errors": tuple(str(e) for e in parsed.errors),
@@ -256,5 +260,6 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         return result(Verdict.DIVERGENCE, f"{len(diffs)} exit(s) differ from the model; first: "
                       f"{diffs[0].describe()}", **common)
     extra = f" (+{len(asynchronous)} asynchronous)" if asynchronous else ""
+    extra += f" (the last exit repeated {folded} more times)" if folded else ""
     vcpus = f" on {len(expected)} vCPUs" if len(expected) > 1 else ""
     return result(Verdict.PASS, f"{len(exp_json)} exit(s) as predicted{vcpus}{extra}", **common)

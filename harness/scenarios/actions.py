@@ -46,6 +46,18 @@ class MmioLoad:
 
 
 @dataclass(frozen=True, slots=True)
+class AtomicSwap:
+    """riscv64: AMOSWAP of `width` (4 or 8) bytes at `addr`: register `reg` (holding `value`)
+    goes to memory, the old value to `rd`. One indivisible read-and-write."""
+
+    addr: int
+    width: int
+    value: int
+    reg: int = 12
+    rd: int = 13
+
+
+@dataclass(frozen=True, slots=True)
 class Hypercall:
     """The architecture's hypercall instruction with a call number and six arguments."""
 
@@ -141,5 +153,5 @@ class SystemOff:
     conduit: str = "default"  # aarch64: "hvc" or "smc"; riscv64: "srst" or "legacy"
 
 
-Action = (MmioStore | MmioLoad | Hypercall | SbiCall | PortOut | PortIn | SysRegRead
+Action = (MmioStore | MmioLoad | AtomicSwap | Hypercall | SbiCall | PortOut | PortIn | SysRegRead
           | SysRegWrite | PsciCall | StartSecondary | WaitForInterrupt | Spin | SystemOff)

@@ -32,6 +32,10 @@ class Scenario:
     # reaches its shell): this axvisor log text marks that point. The harness then waits
     # STUCK_SETTLE_S for the normal end; if it comes, the bug is gone and the case says so.
     expect_stuck: str = ""
+    # The last action's exit is not handled and the vCPU re-enters the guest at the same
+    # instruction, so the exit repeats until the run is stopped: repeats are folded into one
+    # (counted in the verdict's detail) before the comparison.
+    last_exit_repeats: bool = False
 
     @property
     def case_id(self) -> str:

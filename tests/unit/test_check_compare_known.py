@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.check.compare import compare, split_async
+from harness.check.compare import compare, fold_repeats, split_async
 from harness.check.known import apply_known, load_known
 from harness.check.verdict import Verdict
 from harness.errors import UsageError
@@ -169,3 +169,14 @@ def test_two_entries_of_one_variant_explain_a_diff_jointly(tmp_path: Path) -> No
     only_one = apply_known(case("s1", ([store(0x88)], observed(narrow))),
                            load_known(p)[1:])  # store-width alone: no scenario list
     assert only_one.verdict is Verdict.DIVERGENCE
+
+
+def test_repeats_of_the_last_exit_fold_into_one_and_are_counted() -> None:
+    w = MmioWrite(GuestPhysAddr(0x100), AccessWidth.Dword, 1)
+    h = Hypercall(1, (0, 0, 0, 0, 0, 0))
+    recs, folded = fold_repeats(observed(w, h, h, Nothing(), h, h))
+    assert [r.exit for r in recs] == [w, h] and folded == 4
+    # an earlier identical exit separated by another one is not a repeat of the last
+    recs, folded = fold_repeats(observed(h, w, h))
+    assert [r.exit for r in recs] == [h, w, h] and folded == 0
+    assert fold_repeats(observed(Nothing(), Nothing())) == (list(observed(Nothing(), Nothing())), 0)

@@ -92,8 +92,9 @@ def test_system_instructions_decode() -> None:
 
 
 @needs_as
-@pytest.mark.parametrize("src", ["add a0, a1, a2", "fld fa0, 0(a0)", "amoadd.w a0, a1, (a2)",
-                                 "c.fld fa0, 0(a0)", "c.addi a0, 1"])  # fmt: skip
+@pytest.mark.parametrize("src", ["add a0, a1, a2", "fld fa0, 0(a0)", "lr.w a0, (a2)",
+                                 "sc.d a0, a1, (a2)", "c.fld fa0, 0(a0)",
+                                 "c.addi a0, 1"])  # fmt: skip
 def test_other_instructions_are_refused(src: str) -> None:
     with pytest.raises(ModelError):
         isa.decode(assemble("riscv64", src))
@@ -122,3 +123,15 @@ def test_random_s_type_stores_decode(funct3: int, rs2: int, rs1: int, imm: int) 
     got = isa.decode(word.to_bytes(4, "little"))
     assert isinstance(got, isa.RvStore)
     assert (got.width.size(), got.rs2) == (1 << funct3, rs2)
+
+
+@needs_as
+@pytest.mark.parametrize(("src", "width", "rd", "rs2", "name"), [
+    ("amoswap.w a3, a2, (t6)", W, 13, 12, "AMOSWAP.W"),
+    ("amoadd.d zero, a1, (a0)", D, 0, 11, "AMOADD.D"),
+    ("amomaxu.w.aqrl t0, t1, (t2)", W, 5, 6, "AMOMAXU.W"),
+    ("amoor.d s1, s2, (s3)", D, 9, 18, "AMOOR.D"),
+])  # fmt: skip
+def test_amos_decode_with_width_registers_and_name(src: str, width: AccessWidth, rd: int,
+                                                   rs2: int, name: str) -> None:
+    assert isa.decode(asm32(src)) == isa.RvAmo(4, width, rd, rs2, name)

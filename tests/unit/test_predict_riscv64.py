@@ -13,6 +13,7 @@ from harness.model.exits import (
     Hypercall,
     MmioRead,
     MmioWrite,
+    NestedPageFault,
     Nothing,
     SysRegRead,
     SysRegWrite,
@@ -20,7 +21,7 @@ from harness.model.exits import (
 )
 from harness.model.isa.asm import assemble, missing_tools
 from harness.model.predict import GuestTrap, free_fields, predict
-from harness.model.values import AccessWidth, GuestPhysAddr, ModelError, SysRegAddr
+from harness.model.values import AccessWidth, GuestPhysAddr, MappingFlags, ModelError, SysRegAddr
 
 _MISSING = missing_tools("riscv64")
 pytestmark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
@@ -159,3 +160,16 @@ def test_csr_read_and_write_forms() -> None:
 def test_csr_read_modify_write_is_not_predicted() -> None:
     with pytest.raises(ModelError, match="read-modify-write"):
         predict(trap(".option norvc\ncsrrw a0, satp, t1", {6: 1}), G2)
+
+
+@pytest.mark.parametrize("src", [".option norvc\namoswap.w a3, a2, (t6)",
+                                 ".option norvc\namoadd.d a0, a1, (a2)"])
+def test_an_amo_fault_is_a_nested_page_fault_that_reads_and_writes(src: str) -> None:
+    got = predict(trap(src, gpa=DEV), G2)
+    assert got == NestedPageFault(GuestPhysAddr(DEV),
+                                  MappingFlags(MappingFlags.READ | MappingFlags.WRITE))
+
+
+def test_an_amo_without_its_data_address_cannot_be_predicted() -> None:
+    with pytest.raises(ModelError, match="GPA"):
+        predict(trap(".option norvc\namoswap.w a3, a2, (t6)"), G2)

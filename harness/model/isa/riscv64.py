@@ -1,8 +1,9 @@
 """RV64 decoder for the instructions that trap to an H-extension hypervisor.
 
 Covers the base loads/stores (Unprivileged spec ch. 2.6 "Load and Store Instructions" and
-RV64I ch. 5.3), their compressed forms (C extension, RVC quadrants 0 and 2), ECALL, WFI and
-the Zicsr instructions.  Anything else raises ModelError.
+RV64I ch. 5.3), their compressed forms (C extension, RVC quadrants 0 and 2), the A
+extension's AMOs (ch. "A" Extension, AMO encoding with opcode 0x2F), ECALL, WFI and the Zicsr
+instructions.  Anything else raises ModelError.
 """
 
 from __future__ import annotations
@@ -65,7 +66,23 @@ class RvCsr:
     src: int
 
 
-RvInsn: TypeAlias = RvLoad | RvStore | RvEcall | RvWfi | RvCsr
+@dataclass(frozen=True, slots=True)
+class RvAmo:
+    """AMOSWAP/AMOADD/AMOXOR/AMOAND/AMOOR/AMOMIN[U]/AMOMAX[U].W/.D: one read-modify-write of
+    `width` bytes at x[rs1] (a fault on it is a store/AMO guest-page fault, scause 23)."""
+
+    length: int
+    width: AccessWidth
+    rd: int
+    rs2: int
+    mnemonic: str
+
+
+RvInsn: TypeAlias = RvLoad | RvStore | RvEcall | RvWfi | RvCsr | RvAmo
+
+_AMO_FUNCT5 = {0b00001: "AMOSWAP", 0b00000: "AMOADD", 0b00100: "AMOXOR", 0b01100: "AMOAND",
+               0b01000: "AMOOR", 0b10000: "AMOMIN", 0b10100: "AMOMAX", 0b11000: "AMOMINU",
+               0b11100: "AMOMAXU"}
 
 
 def insn_length(first_parcel: int) -> int:
@@ -94,6 +111,12 @@ def _decode32(w: int) -> RvInsn:
         if funct3 > 3:
             raise ModelError(f"RISC-V {w:#010x}: reserved store funct3 {funct3}")
         return RvStore(4, _WIDTHS[funct3], rs2, "S" + "BHWD"[funct3])
+    if opcode == 0x2F and funct3 in (2, 3):  # AMO
+        name = _AMO_FUNCT5.get(w >> 27)
+        if name is None:  # LR/SC (0b00010/0b00011) and reserved encodings
+            raise ModelError(f"RISC-V {w:#010x}: LR/SC or reserved AMO, not modelled")
+        width = AccessWidth.Dword if funct3 == 2 else AccessWidth.Qword
+        return RvAmo(4, width, rd, rs2, f"{name}.{'W' if funct3 == 2 else 'D'}")
     if opcode == 0x73:  # SYSTEM
         if w == 0x0000_0073:
             return RvEcall()

@@ -19,13 +19,20 @@ from harness.model.exits import (
     Hypercall,
     MmioRead,
     MmioWrite,
+    NestedPageFault,
     Nothing,
     SysRegRead,
     SysRegWrite,
     SystemDown,
 )
 from harness.model.isa import riscv64 as isa
-from harness.model.values import AccessWidth, GuestPhysAddr, ModelError, SysRegAddr
+from harness.model.values import (
+    AccessWidth,
+    GuestPhysAddr,
+    MappingFlags,
+    ModelError,
+    SysRegAddr,
+)
 
 if TYPE_CHECKING:
     from harness.model.predict import GuestTrap
@@ -125,9 +132,22 @@ def _csr(trap: GuestTrap, c: isa.RvCsr) -> ExitReason:
     raise ModelError(f"CSR {c.csr:#x}: read-modify-write csrr{c.op} has no single exit variant")
 
 
+def _amo(trap: GuestTrap) -> NestedPageFault:
+    """An AMO that faults in stage 2. It reads and writes memory in one indivisible step, so
+    it cannot be reported as one MmioRead or one MmioWrite: the vCPU must hand the fault over
+    as it is (exit.rs: NestedPageFault for an access to an unmapped region), with the access
+    it was: read and write."""
+    if trap.gpa is None:
+        raise ModelError("an AMO trap needs the data GPA")
+    return NestedPageFault(addr=GuestPhysAddr(trap.gpa),
+                           access_flags=MappingFlags(MappingFlags.READ | MappingFlags.WRITE))
+
+
 def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
     """Exit for one trapped RV64 instruction (see harness.model.predict)."""
     insn = isa.decode(trap.insn)
+    if isinstance(insn, isa.RvAmo):
+        return _amo(trap)
     if isinstance(insn, isa.RvLoad):
         return _load(trap, insn, gen)
     if isinstance(insn, isa.RvStore):
