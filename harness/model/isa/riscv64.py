@@ -112,11 +112,11 @@ def _decode32(w: int) -> RvInsn:
             raise ModelError(f"RISC-V {w:#010x}: reserved store funct3 {funct3}")
         return RvStore(4, _WIDTHS[funct3], rs2, "S" + "BHWD"[funct3])
     if opcode == 0x2F and funct3 in (2, 3):  # AMO
-        name = _AMO_FUNCT5.get(w >> 27)
-        if name is None:  # LR/SC (0b00010/0b00011) and reserved encodings
+        amo = _AMO_FUNCT5.get(w >> 27)
+        if amo is None:  # LR/SC (0b00010/0b00011) and reserved encodings
             raise ModelError(f"RISC-V {w:#010x}: LR/SC or reserved AMO, not modelled")
         width = AccessWidth.Dword if funct3 == 2 else AccessWidth.Qword
-        return RvAmo(4, width, rd, rs2, f"{name}.{'W' if funct3 == 2 else 'D'}")
+        return RvAmo(4, width, rd, rs2, f"{amo}.{'W' if funct3 == 2 else 'D'}")
     if opcode == 0x73:  # SYSTEM
         if w == 0x0000_0073:
             return RvEcall()
