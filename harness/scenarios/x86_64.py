@@ -29,4 +29,10 @@ SCENARIOS: tuple[Scenario, ...] = (
              (PortOut(0x605, 4, 0xDEAD_BEEF),), expect_panic=NO_DEVICE),
     Scenario("port-in-0x604-word", "x86_64", "inw from 0x604 (intercepted, no device)",
              (PortIn(0x604, 2),), expect_panic=NO_DEVICE),
+    Scenario("port-in-0x605-byte", "x86_64", "inb from 0x605 (intercepted, no device)",
+             (PortIn(0x605, 1),), expect_panic=NO_DEVICE),
+    Scenario("port-in-0x604-dword", "x86_64", "inl from 0x604 (intercepted, no device)",
+             (PortIn(0x604, 4),), expect_panic=NO_DEVICE),
+    Scenario("port-out-0x605-word", "x86_64", "outw to 0x605 (intercepted, no device)",
+             (PortOut(0x605, 2, 0xBEEF),), expect_panic=NO_DEVICE),
 )
