@@ -20,6 +20,8 @@ from harness.guests.sites import (
 from harness.scenarios.actions import (
     Action,
     Hypercall,
+    MmioLoad,
+    MmioStore,
     PortIn,
     PortOut,
     Spin,
@@ -40,7 +42,23 @@ def _mov(reg: int, value: int) -> str:
     return f"movl $0x{value:x}, {_REG32[reg]}"
 
 
+def _segment(addr: int) -> list[str]:
+    """DS:BX = `addr` (real mode reaches the first MiB plus 64 KiB)."""
+    if not 0 <= addr < 0x10_0000:
+        raise UsageError(f"a real-mode guest cannot address {addr:#x} (first MiB only)")
+    return [f"movw $0x{addr >> 4:x}, %cx", "movw %cx, %ds", f"movw $0x{addr & 0xF:x}, %bx"]
+
+
 def _emit(action: Action, backend: str) -> tuple[list[str], dict[int, int]]:
+    if isinstance(action, MmioStore | MmioLoad):
+        if action.width not in _ACC or action.form != "imm":
+            raise UsageError("x86 memory accesses here are 1, 2 or 4 bytes, plain (DS:BX)")
+        if isinstance(action, MmioStore):
+            return [_mov(RAX, action.value), *_segment(action.addr),
+                    f"mov{_SUFFIX[action.width]} {_ACC[action.width]}, (%bx)"], \
+                {RAX: action.value}
+        return [*_segment(action.addr), f"mov{_SUFFIX[action.width]} (%bx), "
+                f"{_ACC[action.width]}"], {}
     if isinstance(action, PortOut):
         if action.width not in _ACC:
             raise UsageError("x86 port I/O is 1, 2 or 4 bytes wide")
@@ -73,6 +91,9 @@ _LAYOUT = PayloadLayout(directives=(".code16",), prologue=(), epilogue=("ret",),
 def emit_payload(actions: tuple[Action, ...], backend: str = "svm") -> EmittedPayload:
     def one(action: object, label: str) -> EmittedAction:
         lines, regs = _emit(action, backend)  # type: ignore[arg-type]
+        if isinstance(action, MmioStore | MmioLoad):  # DS back to the runtime's (0)
+            return EmittedAction(tuple(lines[:-1]), (lines[-1],), regs, action.addr,
+                                 after=("xorw %cx, %cx", "movw %cx, %ds"))
         return EmittedAction(tuple(lines[:-1]), (lines[-1],), regs)
 
     return lay_out(actions, one, lambda a: isinstance(a, Spin), _LAYOUT)

@@ -115,3 +115,27 @@ def test_rex_bytes_are_not_prefixes_outside_64_bit_code() -> None:
 def test_unknown_code_size_is_rejected() -> None:
     with pytest.raises(ModelError, match="code size"):
         isa.decode(b"\xf4", 8)
+
+
+@needs_as
+@pytest.mark.parametrize(("src", "length", "is_write", "width"), [
+    ("movb %al, (%bx)", 2, True, B),
+    ("movw %ax, (%bx)", 2, True, W),
+    ("movl %eax, (%bx)", 3, True, D),  # 66h: 32-bit operand in 16-bit code
+    ("movb (%bx), %al", 2, False, B),
+    ("movl 0x10(%bx), %eax", 4, False, D),  # disp8
+    ("movw 0x1234(%bp,%si), %cx", 4, False, W),  # disp16
+    ("movb %dl, 0x2000", 4, True, B),  # mod 00 rm 110: direct disp16
+])  # fmt: skip
+def test_real_mode_movs_to_and_from_memory_decode_with_their_length(
+        src: str, length: int, is_write: bool, width: AccessWidth) -> None:
+    insn = assemble("x86_64", ".code16\n" + src)
+    assert len(insn) == length
+    assert isa.decode(insn + b"\x90", 16) == isa.MemMove(length, is_write, width)
+
+
+@needs_as
+@pytest.mark.parametrize("src", [".code16\nmovw %ax, %bx", ".code64\nmovl %eax, (%rbx)"])
+def test_register_moves_and_wide_addressing_are_refused(src: str) -> None:
+    with pytest.raises(ModelError):
+        isa.decode(assemble("x86_64", src), 16 if ".code16" in src else 64)

@@ -12,6 +12,7 @@ from harness.model.exits import (
     Hypercall,
     IoRead,
     IoWrite,
+    NestedPageFault,
     Nothing,
     SendIPI,
     SysRegRead,
@@ -20,7 +21,14 @@ from harness.model.exits import (
 )
 from harness.model.isa.asm import assemble, missing_tools
 from harness.model.predict import GuestTrap, free_fields, predict
-from harness.model.values import AccessWidth, GuestPhysAddr, ModelError, Port, SysRegAddr
+from harness.model.values import (
+    AccessWidth,
+    GuestPhysAddr,
+    MappingFlags,
+    ModelError,
+    Port,
+    SysRegAddr,
+)
 
 _MISSING = missing_tools("x86_64")
 pytestmark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
@@ -161,3 +169,14 @@ def test_real_mode_outl_is_a_dword_write() -> None:
 def test_code_size_is_rejected_off_x86() -> None:
     with pytest.raises(ModelError, match="x86-only"):
         GuestTrap(Arch.AARCH64, b"\x02\x00\x00\xd4", {}, None, "", 16)
+
+
+@pytest.mark.parametrize(("src", "flag"), [("movb %al, (%bx)", MappingFlags.WRITE),
+                                           ("movl (%bx), %eax", MappingFlags.READ)])
+def test_a_real_mode_mov_into_unmapped_memory_is_a_nested_page_fault_of_its_kind(
+        src: str, flag: int) -> None:
+    insn = assemble("x86_64", ".code16\n" + src)
+    got = predict(GuestTrap(Arch.X86_64, insn, {RAX: 0x5A}, 0xA_0000, "svm", 16), G2)
+    assert got == NestedPageFault(GuestPhysAddr(0xA_0000), MappingFlags(flag))
+    with pytest.raises(ModelError, match="GPA"):
+        predict(GuestTrap(Arch.X86_64, insn, {}, None, "svm", 16), G2)

@@ -1,7 +1,9 @@
 """x86-64 decoder for the instructions that cause VM exits the contract describes.
 
 IN/OUT/INS/OUTS (SDM vol. 2B "IN", "OUT"), RDMSR/WRMSR, VMCALL (0F 01 C1, Intel) and
-VMMCALL (0F 01 D9, AMD), HLT.  The operand size of IN/OUT follows the code segment (SDM
+VMMCALL (0F 01 D9, AMD), HLT, and MOV between a register and memory (88/89/8A/8B, SDM vol.
+2B "MOV") with 16-bit addressing, the accesses a real-mode guest makes to guest-physical
+memory.  The operand size of IN/OUT follows the code segment (SDM
 vol. 1 §3.6 "Operand-size and address-size attributes"): 32 bits in 32- and 64-bit code, 16
 in real mode and 16-bit code, and a 66h prefix toggles between the two; REX (64-bit mode only)
 never widens port I/O.
@@ -48,7 +50,27 @@ class Plain:
     op: Simple
 
 
-X86Insn: TypeAlias = PortIo | Plain
+@dataclass(frozen=True, slots=True)
+class MemMove:
+    """MOV r/m, reg (a store) or MOV reg, r/m (a load) with a memory operand."""
+
+    length: int
+    is_write: bool
+    width: AccessWidth
+
+
+X86Insn: TypeAlias = PortIo | Plain | MemMove
+
+
+def _modrm16_length(modrm: int) -> int:
+    """Bytes after the opcode taken by a ModRM byte and its displacement under 16-bit
+    addressing (SDM vol. 2A table 2-1); a register operand (mod = 3) is not memory."""
+    mod, rm = modrm >> 6, modrm & 7
+    if mod == 3:
+        raise ModelError("MOV between registers does not touch memory")
+    if mod == 0:
+        return 3 if rm == 6 else 1
+    return 2 if mod == 1 else 3
 
 
 def decode(insn: bytes, code_bits: int = 64) -> X86Insn:
@@ -57,10 +79,12 @@ def decode(insn: bytes, code_bits: int = 64) -> X86Insn:
     if code_bits not in (16, 32, 64):
         raise ModelError(f"x86 code size {code_bits!r}: expected 16, 32 or 64")
     i = 0
-    opsize16 = rep = False
+    opsize16 = rep = addr16 = False
     while i < len(insn) and insn[i] in _LEGACY_PREFIXES:
         if insn[i] == 0x66:
             opsize16 = True
+        elif insn[i] == 0x67:
+            addr16 = True
         elif insn[i] in (0xF2, 0xF3):
             rep = True
         elif insn[i] == 0xF0:
@@ -91,6 +115,12 @@ def decode(insn: bytes, code_bits: int = 64) -> X86Insn:
         return PortIo(i + 1, op < 0x6E, width, None, True, rep)
     if op == 0xF4:
         return Plain(i + 1, Simple.HLT)
+    if op in (0x88, 0x89, 0x8A, 0x8B):  # MOV r/m <-> reg
+        if addr16 == (code_bits == 16):  # 32/64-bit addressing (SIB forms) is not modelled
+            raise ModelError(f"x86 {insn.hex(' ')}: MOV with 32/64-bit addressing not modelled")
+        need(2)
+        width = AccessWidth.Byte if op & 1 == 0 else full
+        return MemMove(i + 1 + _modrm16_length(insn[i + 1]), op < 0x8A, width)
     if op == 0x0F:
         need(2)
         if insn[i + 1] == 0x32:

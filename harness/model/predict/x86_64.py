@@ -1,4 +1,5 @@
-"""x86-64 rules: port I/O, RDMSR/WRMSR (incl. the x2APIC ICR), VMCALL/VMMCALL, HLT.
+"""x86-64 rules: port I/O, RDMSR/WRMSR (incl. the x2APIC ICR), VMCALL/VMMCALL, HLT, and
+memory accesses that fault in the nested page tables.
 
 VMX: basic exit reasons 10..  (SDM vol. 3C App. C) with the I/O exit qualification
 (table "Exit Qualification for I/O Instructions"); SVM: IOIO EXITINFO1, MSR and VMMCALL
@@ -17,6 +18,7 @@ from harness.model.exits import (
     Hypercall,
     IoRead,
     IoWrite,
+    NestedPageFault,
     Nothing,
     SendIPI,
     SysRegRead,
@@ -24,7 +26,14 @@ from harness.model.exits import (
     SystemDown,
 )
 from harness.model.isa import x86_64 as isa
-from harness.model.values import AccessWidth, GuestPhysAddr, ModelError, Port, SysRegAddr
+from harness.model.values import (
+    AccessWidth,
+    GuestPhysAddr,
+    MappingFlags,
+    ModelError,
+    Port,
+    SysRegAddr,
+)
 
 if TYPE_CHECKING:
     from harness.model.predict import GuestTrap
@@ -84,11 +93,26 @@ def icr_write(value: int, gen: Generation) -> ExitReason:
                      "has no exit variant in the contract")  # fmt: skip
 
 
+def _memory(trap: GuestTrap, mov: isa.MemMove) -> NestedPageFault:
+    """A MOV that faults in the nested page tables (SVM #NPF, VMX EPT violation). Unlike an
+    AArch64 data abort with ISV = 1, neither gives the hypervisor the decoded access: EXITINFO1
+    / the exit qualification hold only its kind (read, write, fetch; APM vol. 2 §15.25.6, SDM
+    vol. 3C table "Exit Qualification for EPT Violations") and the GPA. So the vCPU reports
+    the fault as it is (exit.rs: NestedPageFault, "guest accesses unmapped memory regions")
+    and leaves instruction emulation to the hypervisor: READ for a load, WRITE for a store."""
+    if trap.gpa is None:
+        raise ModelError("a memory access trap needs the data GPA")
+    flags = MappingFlags.WRITE if mov.is_write else MappingFlags.READ
+    return NestedPageFault(addr=GuestPhysAddr(trap.gpa), access_flags=MappingFlags(flags))
+
+
 def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
     """Exit for one trapped x86-64 instruction (see harness.model.predict)."""
     insn = isa.decode(trap.insn, trap.x86_code_bits)
     if isinstance(insn, isa.PortIo):
         return _port_io(trap, insn)
+    if isinstance(insn, isa.MemMove):
+        return _memory(trap, insn)
     op = insn.op
     if op is isa.Simple.RDMSR:
         # The MSR index is ECX; RCX[63:32] is ignored (SDM vol. 2B RDMSR).  The result goes
