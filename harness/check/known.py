@@ -23,6 +23,10 @@ from harness.run.case import CaseResult
 
 _KEYS = {"id", "arch", "axvisor", "variant", "fields", "scenarios", "model", "observed",
          "source", "reviewed", "expires"}
+_OPTIONAL = {"kind"}
+# "fields": the exit comes with the listed fields different; "missing": the exit never comes
+# (axvisor errs or panics instead), `fields` is then empty.
+KINDS = ("fields", "missing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +43,10 @@ class KnownDivergence:
     reviewed: _dt.date
     expires: _dt.date
     line: int
+    kind: str = "fields"
 
     def covers(self, arch: str, version: str, diff: ExitDiff) -> bool:
-        return (arch == self.arch and version in self.axvisor and diff.kind == "fields"
+        return (arch == self.arch and version in self.axvisor and diff.kind == self.kind
                 and diff.variant == self.variant
                 and {f.field for f in diff.fields} <= set(self.fields))
 
@@ -63,13 +68,18 @@ def load_known(path: Path) -> tuple[KnownDivergence, ...]:
         def bad(what: str, line: int = line) -> UsageError:
             return UsageError(f"{path}:{line}: [[divergence]] {what}")
 
-        if set(entry) != _KEYS:
-            missing, extra = _KEYS - set(entry), set(entry) - _KEYS
-            raise bad(f"needs exactly {sorted(_KEYS)}; missing {sorted(missing)}, "
-                      f"unknown {sorted(extra)}")
+        if not _KEYS <= set(entry) <= _KEYS | _OPTIONAL:
+            missing, extra = _KEYS - set(entry), set(entry) - _KEYS - _OPTIONAL
+            raise bad(f"needs exactly {sorted(_KEYS)} (optionally {sorted(_OPTIONAL)}); "
+                      f"missing {sorted(missing)}, unknown {sorted(extra)}")
+        kind = entry.get("kind", "fields")
+        if kind not in KINDS:
+            raise bad(f"`kind` must be one of {', '.join(KINDS)}, got {kind!r}")
         for key in ("axvisor", "fields", "scenarios"):
             if not isinstance(entry[key], list) or not all(isinstance(v, str) for v in entry[key]):
                 raise bad(f"`{key}` must be a list of strings")
+        if (kind == "missing") != (not entry["fields"]):
+            raise bad("`fields` must be empty exactly when `kind` is \"missing\"")
         for key in ("reviewed", "expires"):
             if not isinstance(entry[key], _dt.date):
                 raise bad(f"`{key}` must be a date (YYYY-MM-DD)")
@@ -81,7 +91,7 @@ def load_known(path: Path) -> tuple[KnownDivergence, ...]:
             variant=entry["variant"], fields=tuple(entry["fields"]),
             scenarios=tuple(entry["scenarios"]), model=entry["model"],
             observed=entry["observed"], source=entry["source"], reviewed=entry["reviewed"],
-            expires=entry["expires"], line=line))
+            expires=entry["expires"], line=line, kind=kind))
     return tuple(out)
 
 

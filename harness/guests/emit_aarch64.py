@@ -20,6 +20,7 @@ from harness.guests.sites import (
 from harness.scenarios.actions import (
     Action,
     Hypercall,
+    JumpTo,
     MmioLoad,
     MmioStore,
     PsciCall,
@@ -98,6 +99,9 @@ def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
             op, wide = _LOAD[action.width], action.width == 8
         lines.append(f"{op} {_rname(action.reg, wide)}, {_address(action.form)}")
         return lines, {BASE_REG: action.addr}, action.addr
+    if isinstance(action, JumpTo):
+        return [*mov_imm(BASE_REG, action.addr), f"br x{BASE_REG}"], {BASE_REG: action.addr}, \
+            action.addr
     if isinstance(action, Hypercall):
         lines, regs = mov_imm(0, action.nr), {0: action.nr}
         for i, arg in enumerate(action.args, start=1):

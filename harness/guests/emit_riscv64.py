@@ -21,6 +21,7 @@ from harness.scenarios.actions import (
     Action,
     AtomicSwap,
     Hypercall,
+    JumpTo,
     MmioLoad,
     MmioStore,
     SbiCall,
@@ -99,6 +100,9 @@ def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
         suffix = "w" if action.width == 4 else "d"
         lines.append(f"amoswap.{suffix} x{action.rd}, x{action.reg}, (x{BASE_REG})")
         return lines, regs, action.addr
+    if isinstance(action, JumpTo):
+        return [*li(BASE_REG, action.addr), f"jalr x0, 0(x{BASE_REG})"], \
+            {BASE_REG: action.addr}, action.addr
     if isinstance(action, Hypercall):
         regs = {17: EID_HVC, 16: action.nr}
         regs.update({10 + i: a for i, a in enumerate(action.args)})

@@ -20,6 +20,7 @@ from harness.guests.sites import (
 from harness.scenarios.actions import (
     Action,
     Hypercall,
+    JumpTo,
     MmioLoad,
     MmioStore,
     PortIn,
@@ -59,6 +60,10 @@ def _emit(action: Action, backend: str) -> tuple[list[str], dict[int, int]]:
                 {RAX: action.value}
         return [*_segment(action.addr), f"mov{_SUFFIX[action.width]} (%bx), "
                 f"{_ACC[action.width]}"], {}
+    if isinstance(action, JumpTo):
+        if not 0 <= action.addr < 0x10_0000 or action.addr & 0xF:
+            raise UsageError("a real-mode far jump reaches 16-byte aligned targets below 1 MiB")
+        return [f"ljmp $0x{action.addr >> 4:x}, $0x0"], {}
     if isinstance(action, PortOut):
         if action.width not in _ACC:
             raise UsageError("x86 port I/O is 1, 2 or 4 bytes wide")
@@ -91,6 +96,8 @@ _LAYOUT = PayloadLayout(directives=(".code16",), prologue=(), epilogue=("ret",),
 def emit_payload(actions: tuple[Action, ...], backend: str = "svm") -> EmittedPayload:
     def one(action: object, label: str) -> EmittedAction:
         lines, regs = _emit(action, backend)  # type: ignore[arg-type]
+        if isinstance(action, JumpTo):
+            return EmittedAction((), (lines[-1],), regs, action.addr)
         if isinstance(action, MmioStore | MmioLoad):  # DS back to the runtime's (0)
             return EmittedAction(tuple(lines[:-1]), (lines[-1],), regs, action.addr,
                                  after=("xorw %cx, %cx", "movw %cx, %ds"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from harness.scenarios.actions import (
     Hypercall,
+    JumpTo,
     MmioLoad,
     MmioStore,
     PsciCall,
@@ -78,6 +79,12 @@ def _scenarios() -> list[Scenario]:
                  # Finding: a guest can panic axvisor 0.3.0-preview.2 this way (src/vmm/
                  # vcpus.rs:520) instead of getting PSCI INVALID_PARAMETERS back.
                  expect_panic="Physical CPU ID 1 not found in VM configuration"),
+        # Finding: arm_vcpu 0.2.2 has no handler for an instruction abort (EC 0x20) and panics
+        # the hypervisor (src/exception.rs:125-135) instead of returning NestedPageFault.
+        Scenario("fetch-unmapped-gpa", "aarch64",
+                 "br to 0x9000_0000: guest-physical memory with neither RAM nor a device",
+                 (JumpTo(0x9000_0000),), semantic="fetch-unmapped-gpa",
+                 expect_panic="handler not presents for EC_32"),
         Scenario("smc-non-psci", "aarch64",
                  "SMC with a non-PSCI function id (0x8200_0000, SiP service): for firmware",
                  (PsciCall(0x8200_0000, conduit="smc"),)),

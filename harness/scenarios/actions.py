@@ -58,6 +58,14 @@ class AtomicSwap:
 
 
 @dataclass(frozen=True, slots=True)
+class JumpTo:
+    """Branch to guest-physical `addr` (aarch64 BR, riscv64 JR, x86 real-mode far JMP): the
+    instruction fetch there is the access under test."""
+
+    addr: int
+
+
+@dataclass(frozen=True, slots=True)
 class Hypercall:
     """The architecture's hypercall instruction with a call number and six arguments."""
 
@@ -153,5 +161,6 @@ class SystemOff:
     conduit: str = "default"  # aarch64: "hvc" or "smc"; riscv64: "srst" or "legacy"
 
 
-Action = (MmioStore | MmioLoad | AtomicSwap | Hypercall | SbiCall | PortOut | PortIn | SysRegRead
-          | SysRegWrite | PsciCall | StartSecondary | WaitForInterrupt | Spin | SystemOff)
+Action = (MmioStore | MmioLoad | AtomicSwap | JumpTo | Hypercall | SbiCall | PortOut | PortIn
+          | SysRegRead | SysRegWrite | PsciCall | StartSecondary | WaitForInterrupt | Spin
+          | SystemOff)

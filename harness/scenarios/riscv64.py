@@ -8,6 +8,7 @@ from __future__ import annotations
 from harness.scenarios.actions import (
     AtomicSwap,
     Hypercall,
+    JumpTo,
     MmioLoad,
     MmioStore,
     SbiCall,
@@ -76,6 +77,12 @@ def _scenarios() -> list[Scenario]:
                  "amoswap.w at the device: a read-modify-write no single MMIO exit can express",
                  (AtomicSwap(DEV, 4, 0x5A5A_5A5A, reg=12, rd=13),),
                  expect_stuck="unhandled vmexit: NestedPageFault", last_exit_repeats=True),
+        # Finding: riscv_vcpu 0.5.9 handles only load/store guest-page faults; an instruction
+        # guest-page fault panics the hypervisor (src/vcpu.rs:604-620).
+        Scenario("fetch-unmapped-gpa", "riscv64",
+                 "jr to 0x9000_0000: guest-physical memory with neither RAM nor a device",
+                 (JumpTo(0x9000_0000),), semantic="fetch-unmapped-gpa",
+                 expect_panic="Unhandled trap: Exception(20)"),
         Scenario("hsm-hart-start-secondary", "riscv64",
                  "SBI HSM HART_START of hart 1 with opaque 0x42: it stores a1 at the device, "
                  "makes a hypercall and stops with HART_STOP; hart 0 then shuts down",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from harness.scenarios.actions import (
     Hypercall,
+    JumpTo,
     MmioLoad,
     MmioStore,
     PortIn,
@@ -46,6 +47,9 @@ SCENARIOS: tuple[Scenario, ...] = (
              (MmioStore(HOLE, 1, 0x5A),), expect_stuck=NPF_LOOP, last_exit_repeats=True),
     Scenario("npf-load-dword", "x86_64", "movl from 0xA_0010, guest-physical memory nothing maps",
              (MmioLoad(HOLE + 0x10, 4, reg=0),), expect_stuck=NPF_LOOP, last_exit_repeats=True),
+    Scenario("fetch-unmapped-gpa", "x86_64", "ljmp to 0xA000:0000, memory nothing maps",
+             (JumpTo(HOLE),), semantic="fetch-unmapped-gpa", expect_stuck=NPF_LOOP,
+             last_exit_repeats=True),
     Scenario("port-in-0x605-byte", "x86_64", "inb from 0x605 (intercepted, no device)",
              (PortIn(0x605, 1),), expect_panic=NO_DEVICE),
     Scenario("port-in-0x604-dword", "x86_64", "inl from 0x604 (intercepted, no device)",

@@ -180,3 +180,26 @@ def test_repeats_of_the_last_exit_fold_into_one_and_are_counted() -> None:
     recs, folded = fold_repeats(observed(h, w, h))
     assert [r.exit for r in recs] == [h, w, h] and folded == 0
     assert fold_repeats(observed(Nothing(), Nothing())) == (list(observed(Nothing(), Nothing())), 0)
+
+
+MISSING = KNOWN.replace('id = "store-data"', 'id = "store-never-comes"').replace(
+    'fields = ["data"]', 'kind = "missing"\nfields = []')
+
+
+def test_a_missing_kind_entry_covers_only_an_exit_that_never_came(tmp_path: Path) -> None:
+    p = tmp_path / "k.toml"
+    p.write_text(MISSING)
+    gone = apply_known(case("s1", ([store(0x88)], observed())), load_known(p))
+    assert gone.verdict is Verdict.XFAIL and gone.known == ("store-never-comes",)
+    # the exit came, with a wrong field: not what the entry describes (and it is then stale)
+    wrong = apply_known(case("s1", ([store(0x88)], observed(store(0x1188)))), load_known(p))
+    assert wrong.verdict is Verdict.ERROR and "store-never-comes" in wrong.detail
+
+
+@pytest.mark.parametrize(("kind", "fields"), [("missing", '["data"]'), ("fields", "[]"),
+                                              ("absent", '["data"]')])
+def test_kind_and_fields_must_agree(tmp_path: Path, kind: str, fields: str) -> None:
+    p = tmp_path / "k.toml"
+    p.write_text(KNOWN.replace('fields = ["data"]', f'kind = "{kind}"\nfields = {fields}'))
+    with pytest.raises(UsageError, match=r"k\.toml:2: .*(kind|fields)"):
+        load_known(p)

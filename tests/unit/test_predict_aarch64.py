@@ -187,3 +187,13 @@ def test_full_width_load_leaves_signed_ext_free_but_narrow_load_does_not() -> No
 def test_unknown_instruction_is_a_model_error() -> None:
     with pytest.raises(ModelError, match="not an instruction"):
         predict(trap("add x0, x1, x2"), G2)
+
+
+def test_a_branch_into_unmapped_memory_is_an_execute_nested_page_fault() -> None:
+    from harness.model.exits import NestedPageFault
+    from harness.model.values import MappingFlags
+
+    got = predict(trap("br x9", {9: 0x9000_0000}, gpa=0x9000_0000), Generation.G0_2)
+    assert got == NestedPageFault(GuestPhysAddr(0x9000_0000), MappingFlags(MappingFlags.EXECUTE))
+    with pytest.raises(ModelError, match="target GPA"):
+        predict(trap("blr x3"), Generation.G0_2)

@@ -173,3 +173,8 @@ def test_an_amo_fault_is_a_nested_page_fault_that_reads_and_writes(src: str) -> 
 def test_an_amo_without_its_data_address_cannot_be_predicted() -> None:
     with pytest.raises(ModelError, match="GPA"):
         predict(trap(".option norvc\namoswap.w a3, a2, (t6)"), G2)
+
+
+def test_a_jump_into_unmapped_memory_is_an_execute_nested_page_fault() -> None:
+    got = predict(trap(".option norvc\njalr x0, 0(t6)", gpa=0x9000_0000), G2)
+    assert got == NestedPageFault(GuestPhysAddr(0x9000_0000), MappingFlags(MappingFlags.EXECUTE))

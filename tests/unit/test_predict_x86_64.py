@@ -180,3 +180,10 @@ def test_a_real_mode_mov_into_unmapped_memory_is_a_nested_page_fault_of_its_kind
     assert got == NestedPageFault(GuestPhysAddr(0xA_0000), MappingFlags(flag))
     with pytest.raises(ModelError, match="GPA"):
         predict(GuestTrap(Arch.X86_64, insn, {}, None, "svm", 16), G2)
+
+
+def test_a_far_jump_into_unmapped_memory_is_an_execute_nested_page_fault() -> None:
+    insn = assemble("x86_64", ".code16\nljmp $0xa000, $0x0")
+    assert insn[0] == 0xEA and len(insn) == 5
+    got = predict(GuestTrap(Arch.X86_64, insn, {}, 0xA_0000, "svm", 16), G2)
+    assert got == NestedPageFault(GuestPhysAddr(0xA_0000), MappingFlags(MappingFlags.EXECUTE))

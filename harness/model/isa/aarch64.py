@@ -85,7 +85,17 @@ class WaitFor:
     is_wfe: bool
 
 
-A64Insn: TypeAlias = LoadStore | Hvc | Smc | SysRegAccess | WaitFor
+@dataclass(frozen=True, slots=True)
+class BranchRegister:
+    """BR/BLR Xn: an indirect branch; a stage-2 fault on the fetch at the target is an
+    Instruction Abort from a lower EL (EC 0x20) taken with ELR at the target."""
+
+    word: int
+    rn: int
+    link: bool
+
+
+A64Insn: TypeAlias = LoadStore | Hvc | Smc | SysRegAccess | WaitFor | BranchRegister
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +225,8 @@ def decode(insn: bytes | int) -> A64Insn:
         return Smc(word, (word >> 5) & 0xFFFF)
     if word in (0xD503_207F, 0xD503_205F):
         return WaitFor(word, word == 0xD503_205F)
+    if word & 0xFFDF_FC1F == 0xD61F_0000:  # BR (bit 21 clear) / BLR (set), Rn in [9:5]
+        return BranchRegister(word, (word >> 5) & 31, bool(word & (1 << 21)))
     # System register move: 1101010100 L 1 o0 op1 CRn CRm op2 Rt (op0 = 2 + o0).
     if word & 0xFFD0_0000 == 0xD510_0000:
         reg = A64SysReg(

@@ -78,7 +78,17 @@ class RvAmo:
     mnemonic: str
 
 
-RvInsn: TypeAlias = RvLoad | RvStore | RvEcall | RvWfi | RvCsr | RvAmo
+@dataclass(frozen=True, slots=True)
+class RvJalr:
+    """JALR (and JR/C.JR): an indirect jump; a fault on the fetch at the target is an
+    instruction guest-page fault (scause 20) with sepc at the target."""
+
+    length: int
+    rd: int
+    rs1: int
+
+
+RvInsn: TypeAlias = RvLoad | RvStore | RvEcall | RvWfi | RvCsr | RvAmo | RvJalr
 
 _AMO_FUNCT5 = {0b00001: "AMOSWAP", 0b00000: "AMOADD", 0b00100: "AMOXOR", 0b01100: "AMOAND",
                0b01000: "AMOOR", 0b10000: "AMOMIN", 0b10100: "AMOMAX", 0b11000: "AMOMINU",
@@ -111,6 +121,8 @@ def _decode32(w: int) -> RvInsn:
         if funct3 > 3:
             raise ModelError(f"RISC-V {w:#010x}: reserved store funct3 {funct3}")
         return RvStore(4, _WIDTHS[funct3], rs2, "S" + "BHWD"[funct3])
+    if opcode == 0x67 and funct3 == 0:  # JALR
+        return RvJalr(4, rd, rs1)
     if opcode == 0x2F and funct3 in (2, 3):  # AMO
         amo = _AMO_FUNCT5.get(w >> 27)
         if amo is None:  # LR/SC (0b00010/0b00011) and reserved encodings

@@ -59,7 +59,16 @@ class MemMove:
     width: AccessWidth
 
 
-X86Insn: TypeAlias = PortIo | Plain | MemMove
+@dataclass(frozen=True, slots=True)
+class FarJump:
+    """JMP ptr16:16 / ptr16:32 (EA): the fetch at the target is the access under test."""
+
+    length: int
+    selector: int
+    offset: int
+
+
+X86Insn: TypeAlias = PortIo | Plain | MemMove | FarJump
 
 
 def _modrm16_length(modrm: int) -> int:
@@ -115,6 +124,14 @@ def decode(insn: bytes, code_bits: int = 64) -> X86Insn:
         return PortIo(i + 1, op < 0x6E, width, None, True, rep)
     if op == 0xF4:
         return Plain(i + 1, Simple.HLT)
+    if op == 0xEA:  # JMP ptr16:16 (ptr16:32 with a 32-bit operand); #UD in 64-bit mode
+        if code_bits == 64:
+            raise ModelError(f"x86 {insn.hex(' ')}: far JMP ptr is invalid in 64-bit mode")
+        size = 2 if full is AccessWidth.Word else 4
+        need(1 + size + 2)
+        off = int.from_bytes(insn[i + 1: i + 1 + size], "little")
+        sel = int.from_bytes(insn[i + 1 + size: i + 3 + size], "little")
+        return FarJump(i + 3 + size, sel, off)
     if op in (0x88, 0x89, 0x8A, 0x8B):  # MOV r/m <-> reg
         if addr16 == (code_bits == 16):  # 32/64-bit addressing (SIB forms) is not modelled
             raise ModelError(f"x86 {insn.hex(' ')}: MOV with 32/64-bit addressing not modelled")

@@ -20,6 +20,7 @@ from harness.model.exits import (
     SystemDown,
 )
 from harness.model.isa import aarch64 as isa
+from harness.model.predict.faults import fetch_fault
 from harness.model.sysreg import A64
 from harness.model.values import AccessWidth, GuestPhysAddr, ModelError, SysRegAddr
 
@@ -132,6 +133,8 @@ def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
     insn = isa.decode(trap.insn)
     if isinstance(insn, isa.LoadStore):
         return _memory(trap, insn, gen)
+    if isinstance(insn, isa.BranchRegister):
+        return fetch_fault(trap)
     if isinstance(insn, isa.Hvc):
         # Not PSCI: a hypercall; nr = x0, args = x1..x6 (exit.rs Hypercall, 6 arguments).
         psci = _psci(trap)

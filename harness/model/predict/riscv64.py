@@ -26,6 +26,7 @@ from harness.model.exits import (
     SystemDown,
 )
 from harness.model.isa import riscv64 as isa
+from harness.model.predict.faults import fetch_fault
 from harness.model.values import (
     AccessWidth,
     GuestPhysAddr,
@@ -148,6 +149,8 @@ def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
     insn = isa.decode(trap.insn)
     if isinstance(insn, isa.RvAmo):
         return _amo(trap)
+    if isinstance(insn, isa.RvJalr):
+        return fetch_fault(trap)
     if isinstance(insn, isa.RvLoad):
         return _load(trap, insn, gen)
     if isinstance(insn, isa.RvStore):

@@ -26,6 +26,7 @@ from harness.model.exits import (
     SystemDown,
 )
 from harness.model.isa import x86_64 as isa
+from harness.model.predict.faults import fetch_fault
 from harness.model.values import (
     AccessWidth,
     GuestPhysAddr,
@@ -113,6 +114,8 @@ def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
         return _port_io(trap, insn)
     if isinstance(insn, isa.MemMove):
         return _memory(trap, insn)
+    if isinstance(insn, isa.FarJump):
+        return fetch_fault(trap)
     op = insn.op
     if op is isa.Simple.RDMSR:
         # The MSR index is ECX; RCX[63:32] is ignored (SDM vol. 2B RDMSR).  The result goes

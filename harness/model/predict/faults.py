@@ -1,0 +1,23 @@
+"""Stage-2 faults that no architecture can report as an MMIO access."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.model.exits import NestedPageFault
+from harness.model.values import GuestPhysAddr, MappingFlags, ModelError
+
+if TYPE_CHECKING:
+    from harness.model.predict import GuestTrap
+
+
+def fetch_fault(trap: GuestTrap) -> NestedPageFault:
+    """A branch whose target is not mapped in stage 2: the fetch there faults (AArch64
+    Instruction Abort EC 0x20, RISC-V instruction guest-page fault scause 20, x86 #NPF / EPT
+    violation with the fetch bit). An instruction fetch is no device access, so it cannot
+    be MmioRead: the vCPU hands the fault over as NestedPageFault (exit.rs: "guest accesses
+    unmapped memory regions") at the target, with the access it was: EXECUTE."""
+    if trap.gpa is None:
+        raise ModelError("a branch trap needs the target GPA")
+    return NestedPageFault(addr=GuestPhysAddr(trap.gpa),
+                           access_flags=MappingFlags(MappingFlags.EXECUTE))
