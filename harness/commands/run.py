@@ -16,6 +16,7 @@ from harness.images.cache import cache_root
 from harness.images.recipe import ARCHES
 from harness.paths import repo_root
 from harness.report.coverage import write_report
+from harness.report.reachability import REACHABILITY_FILE, load_reachability
 from harness.report.results import write_junit, write_results
 from harness.run.suite import SuiteOptions, run_suite
 from harness.scenarios.registry import all_arches, scenarios_for
@@ -65,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
                         results_dir=results_dir, cache=cache_root(args.cache_dir),
                         jobs=args.jobs, timeout_scale=args.timeout_scale,
                         keep_artifacts=args.keep_artifacts, recipes=tuple(args.recipe or ()))
+    reach_file = repo_root() / REACHABILITY_FILE
+    unreachable = load_reachability(reach_file) if reach_file.is_file() else ()
     started = time.monotonic()
     cases, extra, known = run_suite(repo_root(), opts)
     if not cases:
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     write_junit(cases, results_dir / "junit.xml")
     scenarios = {s.case_id: s for a in all_arches() for s in scenarios_for(a)}
     write_report(cases, scenarios, known, results_dir / "report.md",
-                 "axharness " + " ".join(sys.argv[1:]))
+                 "axharness " + " ".join(sys.argv[1:]), unreachable)
     print(summary_table(cases))
     for c in cases:
         if c.verdict.is_failure or c.verdict is Verdict.XFAIL:

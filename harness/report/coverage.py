@@ -15,6 +15,7 @@ from harness.check.known import KnownDivergence
 from harness.check.verdict import Verdict
 from harness.model.arch import Arch, contract
 from harness.model.exits import Generation
+from harness.report.reachability import Unreachable, unreachable_for
 from harness.run.case import CaseResult
 from harness.scenarios.catalogue import Scenario
 
@@ -31,21 +32,31 @@ def _fields(obs: dict[str, object]) -> str:
     return f"{obs['variant']} {{ {inner} }}" if inner else str(obs["variant"])
 
 
-def arch_summary(cases: Sequence[CaseResult]) -> list[str]:
+def _unreachable(case: CaseResult, entries: Sequence[Unreachable]) -> dict[str, Unreachable]:
+    return unreachable_for(entries, case.arch, str(case.image.get("axvisor", "")),
+                           str(case.image.get("backend", "")))
+
+
+def arch_summary(cases: Sequence[CaseResult], entries: Sequence[Unreachable] = ()
+                 ) -> list[str]:
     """Per architecture (all its images together): how many scenarios produced each variant,
-    `n/a` where the architecture cannot produce it, `0` where it can but nothing did."""
+    `n/a` where the architecture cannot produce it, `impl` where no image's vCPU returns it,
+    `0` where one can but nothing did."""
     arches = sorted({c.arch for c in cases})
     gens = {c.arch: str(c.image["generation"]) for c in cases if c.image.get("generation")}
     produced: dict[tuple[str, str], set[str]] = defaultdict(set)
+    ran: dict[str, list[CaseResult]] = defaultdict(list)
     for c in cases:
         if c.verdict in (Verdict.SKIP, Verdict.INFRA):
             continue
+        ran[c.arch].append(c)
         for o in c.observed:
             produced[(c.arch, str(o["variant"]))].add(c.case_id)
     names = [cls.VARIANT for cls in Generation.G0_6.variants()]
     out = ["## Variants by architecture", "",
            "Scenarios (over all images of the architecture) whose run produced each variant; "
-           "`n/a`: the architecture cannot produce it (reason below); `0`: it can, nothing "
+           "`n/a`: the architecture cannot produce it; `impl`: the vCPU implementation of "
+           "every image that ran never returns it (reasons below); `0`: it can, nothing "
            "did yet.", "", "| variant | " + " | ".join(arches) + " |",
            "|---|" + "---|" * len(arches)]
     for name in names:
@@ -56,17 +67,23 @@ def arch_summary(cases: Sequence[CaseResult]) -> list[str]:
                 row.append("not in schema" if gen is not None else "not run")
             elif name in contract(Arch(a), gen).impossible:
                 row.append("n/a")
+            elif not produced.get((a, name)) and ran[a] and all(
+                    name in _unreachable(c, entries) for c in ran[a]):
+                row.append("impl")
             else:
                 row.append(str(len(produced.get((a, name), ()))))
         out.append(f"| {name} | " + " | ".join(row) + " |")
     return [*out, ""]
 
 
-def coverage_section(cases: Sequence[CaseResult]) -> list[str]:
+def coverage_section(cases: Sequence[CaseResult], entries: Sequence[Unreachable] = ()
+                     ) -> list[str]:
     out = ["## Variant coverage per image", "",
            "Which scenarios produced each `AxVCpuExitReason` variant on each image (observed in "
            "the console, in cases that ran to a verdict). Variants the architecture cannot "
-           "produce carry the model's reason.", ""]
+           "produce carry the model's reason; variants the image's vCPU implementation never "
+           "returns carry the reason read from its source "
+           "(tests/conformance/vcpu-reachability.toml).", ""]
     by_recipe: dict[str, list[CaseResult]] = defaultdict(list)
     for c in cases:
         by_recipe[_recipe(c)].append(c)
@@ -81,6 +98,7 @@ def coverage_section(cases: Sequence[CaseResult]) -> list[str]:
             continue
         gen = Generation[gen_name]
         con = contract(arch, gen)
+        never = _unreachable(ran[0], entries)
         produced: dict[str, set[str]] = defaultdict(set)
         for c in ran:
             for o in c.observed:
@@ -93,7 +111,12 @@ def coverage_section(cases: Sequence[CaseResult]) -> list[str]:
             if name in con.impossible:
                 note = "cannot occur: " + con.impossible[name]
             elif scen:
-                note = ""
+                note = "" if name not in never else (
+                    f"**produced although listed as never returned by {never[name].vcpu}** "
+                    f"(vcpu-reachability.toml line {never[name].line}: review the entry)")
+            elif name in never:
+                e = never[name]
+                note = f"not returned by {e.vcpu}: {e.why} ({e.source})"
             else:
                 note = "**NOT COVERED** (possible on this architecture, no scenario yet)"
             shown = ", ".join(scen[:6]) + (f" … (+{len(scen) - 6})" if len(scen) > 6 else "")
@@ -150,13 +173,15 @@ def divergence_section(cases: Sequence[CaseResult], known: Sequence[KnownDiverge
 
 
 def write_report(cases: Sequence[CaseResult], scenarios: dict[str, Scenario],
-                 known: Sequence[KnownDivergence], path: Path, command: str) -> None:
+                 known: Sequence[KnownDivergence], path: Path, command: str,
+                 unreachable: Sequence[Unreachable] = ()) -> None:
     counts: dict[str, int] = defaultdict(int)
     for c in cases:
         counts[c.verdict.value] += 1
     lines = ["# axvisor conformance report", "",
              f"Generated by `{command}`; do not edit by hand.", "",
              "Verdicts: " + ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())), ""]
-    lines += arch_summary(cases) + coverage_section(cases) + matrix_section(cases, scenarios)
+    lines += arch_summary(cases, unreachable) + coverage_section(cases, unreachable)
+    lines += matrix_section(cases, scenarios)
     lines += divergence_section(cases, known)
     path.write_text("\n".join(lines))

@@ -164,7 +164,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     image_info: dict[str, Any] = {"recipe": image.recipe, "key": image.key,
                                   "axvisor": image.axvisor_version, "axvcpu": image.axvcpu_version,
                                   "generation": gen.name,
-                                  "phys_cpu_ids": list(recipe.guest.phys_cpu_ids)}
+                                  "phys_cpu_ids": list(recipe.guest.phys_cpu_ids),
+                                  "backend": recipe.backend}
     qemu_info: dict[str, Any] = {"profile": profile.name, "binary": profile.binary,
                                  "version": qemu_version(profile.binary),
                                  "accel": profile.accel, "cpu": profile.cpu,
