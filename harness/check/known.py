@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from harness.check.compare import ExitDiff
 from harness.check.verdict import Verdict
 from harness.errors import UsageError
+from harness.reviewed_list import read_entries
 from harness.run.case import CaseResult
 
 _KEYS = {"id", "arch", "axvisor", "variant", "fields", "scenarios", "model", "observed",
@@ -52,18 +52,9 @@ class KnownDivergence:
 
 
 def load_known(path: Path) -> tuple[KnownDivergence, ...]:
-    try:
-        text = path.read_text()
-        data = tomllib.loads(text)
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from exc
-    starts = [i + 1 for i, ln in enumerate(text.splitlines()) if ln.strip() == "[[divergence]]"]
     out = []
     seen: set[str] = set()
-    for n, entry in enumerate(data.get("divergence", [])):
-        line = starts[n] if n < len(starts) else 1
+    for line, entry in read_entries(path, "divergence"):
 
         def bad(what: str, line: int = line) -> UsageError:
             return UsageError(f"{path}:{line}: [[divergence]] {what}")

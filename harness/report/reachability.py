@@ -9,13 +9,13 @@ and checked against the images that ran: it changes a report note, never a verdi
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UsageError
 from harness.model.exits import Generation
+from harness.reviewed_list import read_entries
 
 REACHABILITY_FILE = Path("tests/conformance/vcpu-reachability.toml")
 _KEYS = {"arch", "axvisor", "backend", "vcpu", "variant", "why", "source"}
@@ -42,18 +42,9 @@ class Unreachable:
 
 def load_reachability(path: Path) -> tuple[Unreachable, ...]:
     """Read and validate the file; every problem names the file and the entry's line."""
-    try:
-        text = path.read_text()
-        data = tomllib.loads(text)
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from exc
-    starts = [i + 1 for i, ln in enumerate(text.splitlines()) if ln.strip() == "[[unreachable]]"]
     out = []
     seen: set[tuple[str, str, str, str]] = set()
-    for n, e in enumerate(data.get("unreachable", [])):
-        line = starts[n] if n < len(starts) else 1
+    for line, e in read_entries(path, "unreachable"):
         where = f"{path}:{line}: [[unreachable]]"
         if set(e) != _KEYS:
             raise UsageError(f"{where} needs exactly {sorted(_KEYS)}; missing "
