@@ -40,6 +40,13 @@ def test_a_guest_marker_split_by_a_log_record_is_still_seen() -> None:
     assert not guest_printed(b"AXH:GUEST-END\r\n", "AXH:GUEST-START")
 
 
+def test_a_guest_marker_inside_another_cpus_log_record_is_seen() -> None:
+    # Seen on aarch64 -smp 2: CPU 1's scheduler trace was being written when the guest printed.
+    console = (b"\x1b[37m[  4.430000 1:4 axtask::run_queue:518] \x1b[90mco"
+               b"AXH:GUEST-START aarch64\r\n\x1b[mntext switch\x1b[m\r\n")
+    assert guest_printed(console, "AXH:GUEST-START aarch64")
+
+
 def test_a_multiline_trace_record_inside_a_guest_marker_is_removed() -> None:
     # Seen on aarch64 with emulated interrupts: a pretty-printed vCPU context frame.
     record = ("\x1b[37m[  1.129433 0:5 arm_vcpu::vcpu:299] \x1b[90mvmexit ctx:Frame {\r\n"
