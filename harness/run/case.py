@@ -255,12 +255,18 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     if parsed.errors:
         return result(Verdict.ERROR, f"{len(parsed.errors)} console record(s) did not parse; "
                       f"first: {parsed.errors[0]}", **common)
-    if not axvisor_console.guest_printed(run.console, "AXH:GUEST-START"):
-        return result(Verdict.CRASH, "the guest never printed its start marker", **common)
+    # The marker locates hangs; it is not the evidence that the guest ran (its exits are).
+    # With two CPUs logging at trace level a guest character can land inside a log record's
+    # prefix, which garbles the marker beyond recovery (seen on aarch64-smp and riscv64-smp).
+    marker_seen = axvisor_console.guest_printed(run.console, "AXH:GUEST-START")
+    if not marker_seen and not observed:
+        return result(Verdict.CRASH, "the guest never printed its start marker and no exit "
+                      "was logged", **common)
     if diffs:
         return result(Verdict.DIVERGENCE, f"{len(diffs)} exit(s) differ from the model; first: "
                       f"{diffs[0].describe()}", **common)
     extra = f" (+{len(asynchronous)} asynchronous)" if asynchronous else ""
     extra += f" (the last exit repeated {folded} more times)" if folded else ""
+    extra += "" if marker_seen else " (start marker garbled by interleaved log output)"
     vcpus = f" on {len(expected)} vCPUs" if len(expected) > 1 else ""
     return result(Verdict.PASS, f"{len(exp_json)} exit(s) as predicted{vcpus}{extra}", **common)
