@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.check.compare import ASYNC_VARIANTS
 from harness.check.known import KnownDivergence
 from harness.check.verdict import Verdict
 from harness.model.arch import Arch, contract
@@ -135,7 +136,7 @@ def matrix_section(cases: Sequence[CaseResult], scenarios: dict[str, Scenario]) 
     recipes = sorted({_recipe(c) for c in cases})
     out = ["## Cross-architecture matrix", "",
            "Scenarios that perform the same semantic action on each architecture; each cell is "
-           "the verdict and the first exit observed.", "",
+           "the verdict and the first exit observed (asynchronous ones skipped).", "",
            "| action | " + " | ".join(recipes) + " |", "|---|" + "---|" * len(recipes)]
     for semantic, cells in sorted(rows.items()):
         row = []
@@ -144,7 +145,8 @@ def matrix_section(cases: Sequence[CaseResult], scenarios: dict[str, Scenario]) 
             if cell is None:
                 row.append("—")
             elif cell.observed:
-                row.append(f"{cell.verdict.value}: `{_fields(cell.observed[0])}`")
+                sync = [o for o in cell.observed if o["variant"] not in ASYNC_VARIANTS]
+                row.append(f"{cell.verdict.value}: `{_fields((sync or list(cell.observed))[0])}`")
             else:
                 row.append(f"{cell.verdict.value}")
         out.append(f"| {semantic} | " + " | ".join(row) + " |")
