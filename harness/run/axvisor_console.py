@@ -62,10 +62,13 @@ def guest_printed(console: bytes, marker: str) -> bool:
 def panic_text(console: bytes) -> str | None:
     """`panicked at FILE:LINE:COL: message`, if axvisor panicked, with interleaved log
     records of other tasks removed (seen: a timer IRQ line inside the location and inside
-    the message)."""
+    the message, and one between the `p` and the `anicked at`)."""
     at = console.find(b"panicked at ")
     if at < 0:
-        return None
+        at = _without_records(console).find(b"panicked at ")
+        if at < 0:
+            return None
+        console = _without_records(console)
     lines = _unbroken_lines(_ANSI.sub("", console[at: at + 8192].decode(errors="replace")))
     location = lines[0].strip()
     rest = lines[1:]
@@ -73,6 +76,15 @@ def panic_text(console: bytes) -> str | None:
         location += rest.pop(0).strip()
     message = rest[0].strip() if rest else ""
     return f"{location} {message}".strip()
+
+
+_ANSI_BYTES = re.compile(rb"\x1b\[[0-9;]*m")
+
+
+def _without_records(data: bytes | bytearray) -> bytes:
+    """`data` without well-formed log records and colour codes: what was written between
+    them (the guest's output, a panic message)."""
+    return _ANSI_BYTES.sub(b"", _RECORD.sub(b"", bytes(data)))
 
 
 # How far before the new bytes `watch` looks again: a marker can straddle two chunks, and a
@@ -85,9 +97,13 @@ def watch(console: bytes | bytearray, new_from: int = 0) -> str | None:
     Only the bytes from `new_from` (less a rescan margin) are searched."""
     region = max(0, new_from - _RESCAN)
     m = PANIC.search(console, region)
+    text: bytes | bytearray = console
+    if m is None:  # a record may have been written into the middle of "panicked at"
+        text = _without_records(console[region:])
+        m = PANIC.search(text)
     if m is not None:
-        if len(console) - m.end() >= PANIC_GRACE_BYTES or b"system_off" in console[m.end():] \
-                or console.count(b"\n", m.end()) >= 4:
+        if len(text) - m.end() >= PANIC_GRACE_BYTES or b"system_off" in text[m.end():] \
+                or text.count(b"\n", m.end()) >= 4:
             return "panic: " + (panic_text(bytes(console)) or "")
         return None
     for marker in END_MARKERS:

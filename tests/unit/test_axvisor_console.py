@@ -78,3 +78,17 @@ def test_a_panic_is_reported_once_its_message_has_arrived_in_later_chunks() -> N
     reason = _fed_in_chunks(data, 5)
     assert reason == "panic: panicked at src/a.rs:1:2: boom"
     assert _fed_in_chunks(b"z" * 50_000, 4096) is None
+
+
+def test_a_panic_with_a_record_between_its_first_letter_and_the_rest_is_seen() -> None:
+    # Seen on x86_64-svm under load: the timer IRQ trace landed after the `p` of `panicked`.
+    console = (b"\x1b[31memu_device read failed\x1b[m\r\r\r\n\x1b[mp"
+               b"\x1b[37m[  0.166357 0:5 axplat_x86_qemu_q35::apic::irq_impl:167] "
+               b"\x1b[90mIRQ 240\x1b[m\r\r\r\n"
+               b"\x1b[manicked at /src/axdevice-0.4.10/src/device.rs:117:5:\r\n"
+               b"emu_device not found\r\nBACKTRACE_BEGIN\r\nBACKTRACE_END\r\n\r\n"
+               b"Shutting down...\r\n")
+    assert panic_text(console) == "panicked at /src/axdevice-0.4.10/src/device.rs:117:5: " \
+        "emu_device not found"
+    ended = watch(console, 0)
+    assert ended is not None and ended.startswith("panic: ") and "emu_device not found" in ended
