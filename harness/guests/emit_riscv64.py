@@ -27,6 +27,8 @@ from harness.scenarios.actions import (
     SbiCall,
     Spin,
     StartSecondary,
+    SysRegRead,
+    SysRegWrite,
     SystemOff,
 )
 
@@ -103,6 +105,13 @@ def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
     if isinstance(action, JumpTo):
         return [*li(BASE_REG, action.addr), f"jalr x0, 0(x{BASE_REG})"], \
             {BASE_REG: action.addr}, action.addr
+    if isinstance(action, SysRegRead):  # a CSR by its assembler name
+        _check(action.reg, allow_zero=False)
+        return [f"csrr x{action.reg}, {action.name}"], {}, None
+    if isinstance(action, SysRegWrite):
+        _check(action.reg, allow_zero=False)
+        return [*li(action.reg, action.value), f"csrw {action.name}, x{action.reg}"], \
+            {action.reg: action.value}, None
     if isinstance(action, Hypercall):
         regs = {17: EID_HVC, 16: action.nr}
         regs.update({10 + i: a for i, a in enumerate(action.args)})

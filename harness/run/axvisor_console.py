@@ -59,6 +59,11 @@ def guest_printed(console: bytes, marker: str) -> bool:
     return marker.encode() in console or marker in guest_text(console)
 
 
+def logged(console: bytes, text: str) -> bool:
+    """Whether axvisor logged `text` (within one record's message; colour codes ignored)."""
+    return text.encode() in _ANSI_BYTES.sub(b"", console)
+
+
 def panic_text(console: bytes) -> str | None:
     """`panicked at FILE:LINE:COL: message`, if axvisor panicked, with interleaved log
     records of other tasks removed (seen: a timer IRQ line inside the location and inside

@@ -189,9 +189,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     try:
         expected = expected_exits(
             image, payload, gen, recipe.backend,
-            last_action=len(scenario.actions) - 1
-            if scenario.expect_panic or scenario.expect_hang or scenario.last_exit_repeats
-            else None,
+            last_action=len(scenario.actions) - 1 if scenario.ends_at_last_action else None,
             spin_at=next((i for i, a in enumerate(scenario.actions) if isinstance(a, Spin)),
                          None))
     except ModelError as exc:
@@ -247,6 +245,11 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         return result(Verdict.DIVERGENCE, "expected axvisor to stay running after "
                       f"{scenario.expect_stuck!r} (a known upstream bug), but the run ended: "
                       f"{run.detail}; if the bug is fixed, drop expect_stuck", **common)
+    if scenario.expect_vm_error and not axvisor_console.logged(run.console,
+                                                               scenario.expect_vm_error):
+        return result(Verdict.DIVERGENCE, "expected axvisor to stop the VM on the error "
+                      f"{scenario.expect_vm_error!r}, which it did not log; the run ended: "
+                      f"{run.detail}", **common)
     if panic is None and scenario.expect_panic:
         return result(Verdict.DIVERGENCE, f"expected axvisor to panic with "
                       f"{scenario.expect_panic!r}, but the run ended: {run.detail}", **common)

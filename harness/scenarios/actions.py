@@ -101,7 +101,8 @@ class PortIn:
 
 @dataclass(frozen=True, slots=True)
 class SysRegRead:
-    """Read a system register (aarch64 MRS by its assembler name) into register `reg`."""
+    """Read a system register (aarch64 MRS, riscv64 CSRR, by its assembler name) into
+    register `reg`."""
 
     name: str
     reg: int = 5
@@ -109,7 +110,8 @@ class SysRegRead:
 
 @dataclass(frozen=True, slots=True)
 class SysRegWrite:
-    """Write `value` (held in register `reg`) to a system register (aarch64 MSR)."""
+    """Write `value` (held in register `reg`) to a system register (aarch64 MSR, riscv64
+    CSRW)."""
 
     name: str
     value: int

@@ -36,6 +36,15 @@ class Scenario:
     # instruction, so the exit repeats until the run is stopped: repeats are folded into one
     # (counted in the verdict's detail) before the comparison.
     last_exit_repeats: bool = False
+    # axvisor gets an error from the vCPU at the last action, logs it (this text) and stops
+    # the VM: the run ends normally, the exits up to that action are checked.
+    expect_vm_error: str = ""
+
+    @property
+    def ends_at_last_action(self) -> bool:
+        """Whether nothing after the last action runs (the runtime's own SystemOff neither)."""
+        return bool(self.expect_panic or self.expect_hang or self.last_exit_repeats
+                    or self.expect_vm_error)
 
     @property
     def case_id(self) -> str:

@@ -13,6 +13,8 @@ from harness.scenarios.actions import (
     MmioStore,
     SbiCall,
     StartSecondary,
+    SysRegRead,
+    SysRegWrite,
     SystemOff,
 )
 from harness.scenarios.catalogue import Scenario
@@ -83,6 +85,16 @@ def _scenarios() -> list[Scenario]:
                  "jr to 0x9000_0000: guest-physical memory with neither RAM nor a device",
                  (JumpTo(0x9000_0000),), semantic="fetch-unmapped-gpa",
                  expect_panic="Unhandled trap: Exception(20)"),
+        # riscv_vcpu 0.5.9 emulates only stimecmp on a virtual-instruction trap and returns an
+        # error for every other CSR (src/vcpu.rs:635-651); axvisor 0.5.8 logs it and stops
+        # the VM (src/vmm/vcpus.rs:568-573).
+        Scenario("csr-read-hgatp", "riscv64",
+                 "csrr a0, hgatp from VS-mode: a hypervisor CSR, a virtual-instruction trap",
+                 (SysRegRead("hgatp", reg=10),), expect_vm_error="Unhandled virtual instruction"),
+        Scenario("csr-write-hstatus", "riscv64",
+                 "csrw hstatus, a1 from VS-mode: a hypervisor CSR, a virtual-instruction trap",
+                 (SysRegWrite("hstatus", 0x2_0000_0000, reg=11),),
+                 expect_vm_error="Unhandled virtual instruction"),
         Scenario("hsm-hart-start-secondary", "riscv64",
                  "SBI HSM HART_START of hart 1 with opaque 0x42: it stores a1 at the device, "
                  "makes a hypercall and stops with HART_STOP; hart 0 then shuts down",

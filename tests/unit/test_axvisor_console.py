@@ -92,3 +92,24 @@ def test_a_panic_with_a_record_between_its_first_letter_and_the_rest_is_seen() -
         "emu_device not found"
     ended = watch(console, 0)
     assert ended is not None and ended.startswith("panic: ") and "emu_device not found" in ended
+
+
+def test_a_logged_error_is_found_whatever_its_colour() -> None:
+    from harness.run.axvisor_console import logged
+
+    console = (b"\x1b[37m[  0.48 0:5 riscv_vcpu::vcpu:641] \x1b[31m[AxErrorKind::Unsupported] "
+               b"Unhandled virtual instruction csr=0x680\x1b[m\r\n")
+    assert logged(console, "Unhandled virtual instruction csr=0x680")
+    assert not logged(console, "Unhandled virtual instruction csr=0x600")
+
+
+def test_declared_ends_cut_the_prediction_at_the_last_action() -> None:
+    from harness.scenarios.catalogue import Scenario
+
+    plain = Scenario("s", "riscv64", "x", ())
+    assert not plain.ends_at_last_action
+    for end in ({"expect_panic": "p"}, {"expect_hang": True}, {"last_exit_repeats": True},
+                {"expect_vm_error": "e"}):
+        assert Scenario("s", "riscv64", "x", (), **end).ends_at_last_action
+    # expect_stuck alone keeps the rest: the VM runs on to its SystemDown first
+    assert not Scenario("s", "aarch64", "x", (), expect_stuck="t").ends_at_last_action
