@@ -26,6 +26,8 @@ from harness.scenarios.actions import (
     PortIn,
     PortOut,
     Spin,
+    SysRegRead,
+    SysRegWrite,
     SystemOff,
     WaitForInterrupt,
 )
@@ -50,7 +52,27 @@ def _segment(addr: int) -> list[str]:
     return [f"movw $0x{addr >> 4:x}, %cx", "movw %cx, %ds", f"movw $0x{addr & 0xF:x}, %bx"]
 
 
+MSR_NAMES = {"efer": 0xC000_0080, "tsc": 0x10, "apic_base": 0x1B, "x2apic_icr": 0x830}
+
+
+def msr_index(name: str) -> int:
+    """An MSR by its name in MSR_NAMES or as a number ("0xc0000080")."""
+    try:
+        return MSR_NAMES[name.lower()] if name.lower() in MSR_NAMES else int(name, 0)
+    except ValueError:
+        raise UsageError(f"unknown MSR {name!r}: a number or one of "
+                         f"{', '.join(sorted(MSR_NAMES))}") from None
+
+
 def _emit(action: Action, backend: str) -> tuple[list[str], dict[int, int]]:
+    if isinstance(action, SysRegWrite):
+        msr = msr_index(action.name)
+        lo, hi = action.value & 0xFFFF_FFFF, action.value >> 32
+        return [_mov(RCX, msr), _mov(RAX, lo), _mov(RDX, hi), "wrmsr"], \
+            {RCX: msr, RAX: lo, RDX: hi}
+    if isinstance(action, SysRegRead):
+        msr = msr_index(action.name)
+        return [_mov(RCX, msr), "rdmsr"], {RCX: msr}
     if isinstance(action, MmioStore | MmioLoad):
         if action.width not in _ACC or action.form != "imm":
             raise UsageError("x86 memory accesses here are 1, 2 or 4 bytes, plain (DS:BX)")

@@ -93,3 +93,28 @@ def test_an_image_with_two_markers_is_refused(tmp_path: Path) -> None:
     (tmp_path / "k").write_bytes(marker + b"\0" * 8 + marker)
     with pytest.raises(Exception, match="exactly once"):
         find_payload(tmp_path / "k")
+
+
+def test_x86_msr_accesses_load_ecx_and_edx_eax_and_trap_on_the_manual_encodings() -> None:
+    from harness.scenarios.actions import SysRegRead, SysRegWrite
+
+    p = emit_x86_64.emit_payload((SysRegWrite("efer", 0x1_0000_0500), SysRegRead("0x10")),
+                                 "svm")
+    words = trap_words("x86_64", p.asm, [s.label for s in p.sites])
+    assert words == [b"\x0f\x30", b"\x0f\x32"]  # WRMSR, RDMSR
+    assert dict(p.sites[0].gprs) == {1: 0xC000_0080, 0: 0x500, 2: 0x1}  # ECX, EAX, EDX
+    assert dict(p.sites[1].gprs) == {1: 0x10}
+    with pytest.raises(UsageError, match="unknown MSR 'fsbase'"):
+        emit_x86_64.emit_payload((SysRegRead("fsbase"),), "svm")
+
+
+def test_riscv64_csr_accesses_are_csrrs_and_csrrw_by_name() -> None:
+    from harness.scenarios.actions import SysRegRead, SysRegWrite
+
+    p = emit_riscv64.emit_payload((SysRegRead("hgatp", reg=10),
+                                   SysRegWrite("hstatus", 7, reg=11)))
+    words = trap_words("riscv64", p.asm, [s.label for s in p.sites])
+    # CSRRS rd, csr, x0 = csr << 20 | 0 << 15 | 0b010 << 12 | rd << 7 | 0b1110011
+    assert words[0] == le32(0x680 << 20 | 2 << 12 | 10 << 7 | 0x73)
+    # CSRRW x0, csr, rs1 = csr << 20 | rs1 << 15 | 0b001 << 12 | 0 << 7 | 0b1110011
+    assert words[1] == le32(0x600 << 20 | 11 << 15 | 1 << 12 | 0x73)
