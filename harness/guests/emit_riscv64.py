@@ -20,6 +20,7 @@ from harness.guests.sites import (
 from harness.scenarios.actions import (
     Action,
     AtomicSwap,
+    AwaitConsoleInput,
     Hypercall,
     JumpTo,
     MmioLoad,
@@ -164,7 +165,24 @@ def _start_secondary(action: StartSecondary, label: str) -> EmittedAction:
                          after=tuple(wait), detached=(*lines, *data), detached_sites=sites)
 
 
+WAIT_INPUT_MARKER = "AXH:WAIT-INPUT"
+
+
+def _await_console_input(action: AwaitConsoleInput, label: str) -> EmittedAction:
+    """IER.ERBFI on, the marker through the runtime's puts (s3; a0 = string), a bounded poll
+    of LSR.DR, the byte read from RBR, IER off (ns16550 registers at s2)."""
+    lines = ("li t2, 1", "sb t2, 1(s2)", f"la a0, {label}_msg", "jalr ra, s3",
+             *li(7, action.polls), f"{label}_poll:", "lbu t1, 5(s2)", "andi t1, t1, 1",
+             f"bnez t1, {label}_got", "addi t2, t2, -1", f"bnez t2, {label}_poll",
+             f"{label}_got:", "lbu t1, 0(s2)", "sb zero, 1(s2)")
+    return EmittedAction(lines, (), {},
+                         detached=(f"{label}_msg:", f'.asciz "{WAIT_INPUT_MARKER}\\n"',
+                                   ".balign 4"))
+
+
 def _emit_one(action: object, label: str) -> EmittedAction:
+    if isinstance(action, AwaitConsoleInput):
+        return _await_console_input(action, label)
     if isinstance(action, StartSecondary):
         if any(isinstance(a, StartSecondary | Spin) for a in action.actions):
             raise UsageError("a started hart cannot start another or spin")

@@ -89,9 +89,12 @@ def lay_out(actions: Sequence[object], emit_one: Callable[[object, str], Emitted
         label = f"axh_trap_{i}"
         emitted = emit_one(action, label)
         body.append(f"/* action {i}: {type(action).__name__} */")
-        body += trap_lines(label, emitted) + list(emitted.after)
-        sites.append(TrapSite(label, tuple(sorted(emitted.gprs.items())), emitted.gpa, i,
-                              symbolic=emitted.symbolic))
+        if not emitted.trap:  # an action that does not trap by itself: no site
+            body += [*emitted.setup, *emitted.after]
+        else:
+            body += trap_lines(label, emitted) + list(emitted.after)
+            sites.append(TrapSite(label, tuple(sorted(emitted.gprs.items())), emitted.gpa, i,
+                                  symbolic=emitted.symbolic))
         detached += emitted.detached
         # The started vCPU's traps belong to the action that started it.
         detached_sites += [replace(s, action_index=i) for s in emitted.detached_sites]

@@ -156,6 +156,12 @@ class QemuMachine:
     def console(self) -> bytes:
         return bytes(self._console)
 
+    def send_console(self, data: bytes) -> None:
+        """Type `data` on the serial console (the guest's UART receives it)."""
+        if self._child is None or not self._child.isalive():
+            raise MachineError("cannot type on the console: QEMU is not running")
+        self._child.send(data)
+
     def _drain(self, wait_s: float) -> bool:
         """Read what the console has; False once QEMU has closed it."""
         if self._child is None:

@@ -83,8 +83,27 @@ STUCK_SETTLE_S = 5.0
 STUCK = "stuck: "
 
 
-def console_watcher(scenario: Scenario, settle_s: float = STUCK_SETTLE_S
-                    ) -> Callable[[bytes | bytearray, int], str | None]:
+WAIT_INPUT = b"AXH:WAIT-INPUT"
+Watch = Callable[[bytes | bytearray, int], str | None]
+
+
+def typing_watcher(watch: Watch, scenario: Scenario, send: Callable[[bytes], None]) -> Watch:
+    """`watch`, and type the scenario's console input once the guest asks for it."""
+    if not scenario.console_input:
+        return watch
+    sent = False
+
+    def typing(console: bytes | bytearray, new_from: int = 0) -> str | None:
+        nonlocal sent
+        if not sent and console.find(WAIT_INPUT, max(0, new_from - len(WAIT_INPUT))) >= 0:
+            send(scenario.console_input)
+            sent = True
+        return watch(console, new_from)
+
+    return typing
+
+
+def console_watcher(scenario: Scenario, settle_s: float = STUCK_SETTLE_S) -> Watch:
     """axvisor_console.watch, plus the documented end of an `expect_stuck` scenario: its
     marker text, then `settle_s` without the normal end."""
     if not scenario.expect_stuck:
@@ -204,7 +223,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     try:
         with machine:
             qemu_info["cmdline"] = (casedir / "cmdline.sh").read_text().splitlines()[-1]
-            run = machine.run_until(console_watcher(scenario))
+            run = machine.run_until(typing_watcher(console_watcher(scenario), scenario,
+                                                   machine.send_console))
             if run.ending in (Ending.TIMEOUT, Ending.WATCHDOG):
                 diagnostics = machine.diagnostics()
                 (casedir / "diagnostics.json").write_text(
@@ -268,6 +288,11 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     if diffs:
         return result(Verdict.DIVERGENCE, f"{len(diffs)} exit(s) differ from the model; first: "
                       f"{diffs[0].describe()}", **common)
+    seen_async = {r.exit.VARIANT for r in asynchronous}
+    absent = [v for v in scenario.expect_async if v not in seen_async]
+    if absent:
+        return result(Verdict.DIVERGENCE, f"expected at least one asynchronous "
+                      f"{' and '.join(absent)} exit, none was logged", **common)
     extra = f" (+{len(asynchronous)} asynchronous)" if asynchronous else ""
     extra += f" (the last exit repeated {folded} more times)" if folded else ""
     extra += "" if marker_seen else " (start marker garbled by interleaved log output)"

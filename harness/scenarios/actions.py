@@ -146,6 +146,16 @@ class StartSecondary:
 
 
 @dataclass(frozen=True, slots=True)
+class AwaitConsoleInput:
+    """riscv64: enable the UART's receive interrupt (IER.ERBFI), print `AXH:WAIT-INPUT` (the
+    harness then types the scenario's `console_input`), poll until a byte has arrived (at
+    most `polls` times), read it and disable the interrupt again. The UART page is passed
+    through, so none of this traps by itself."""
+
+    polls: int = 20_000_000
+
+
+@dataclass(frozen=True, slots=True)
 class WaitForInterrupt:
     """The architecture's idle instruction: x86 HLT (aarch64 WFI and riscv64 WFI need the
     hypervisor to trap them, which axvisor does not configure)."""
@@ -164,5 +174,5 @@ class SystemOff:
 
 
 Action = (MmioStore | MmioLoad | AtomicSwap | JumpTo | Hypercall | SbiCall | PortOut | PortIn
-          | SysRegRead | SysRegWrite | PsciCall | StartSecondary | WaitForInterrupt | Spin
-          | SystemOff)
+          | SysRegRead | SysRegWrite | PsciCall | StartSecondary | AwaitConsoleInput
+          | WaitForInterrupt | Spin | SystemOff)

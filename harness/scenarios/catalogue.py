@@ -39,6 +39,11 @@ class Scenario:
     # axvisor gets an error from the vCPU at the last action, logs it (this text) and stops
     # the VM: the run ends normally, the exits up to that action are checked.
     expect_vm_error: str = ""
+    # Typed on the serial console once the guest prints AXH:WAIT-INPUT (AwaitConsoleInput).
+    console_input: bytes = b""
+    # Exits the model cannot place in the stream (an interrupt) that must still show up at
+    # least once among the asynchronous ones, e.g. the interrupt the console input raises.
+    expect_async: tuple[str, ...] = ()
 
     @property
     def ends_at_last_action(self) -> bool:

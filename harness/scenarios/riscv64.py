@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from harness.scenarios.actions import (
     AtomicSwap,
+    AwaitConsoleInput,
     Hypercall,
     JumpTo,
     MmioLoad,
@@ -25,6 +26,11 @@ HC_ARGS = (0x1111, 0x2222, 0x3333, 0x4444, 0x5555, 0x6666)
 WIDTH_PANIC = "assertion `left == right` failed"
 EID_DBCN = 0x4442434E
 EID_HSM = 0x48534D
+# The vPLIC passes priority, enable and threshold writes through to the host PLIC at the same
+# address (riscv_vplic 0.4.12 src/devops_impl.rs:260-311); context 1 is hart 0's S-mode.
+PLIC_PRIORITY_UART = 0x0C00_0000 + 4 * 10  # source 10: the ns16550 on QEMU virt
+PLIC_ENABLE_CTX1 = 0x0C00_2080
+PLIC_THRESHOLD_CTX1 = 0x0C20_1000
 
 
 def _scenarios() -> list[Scenario]:
@@ -95,6 +101,19 @@ def _scenarios() -> list[Scenario]:
                  "csrw hstatus, a1 from VS-mode: a hypervisor CSR, a virtual-instruction trap",
                  (SysRegWrite("hstatus", 0x2_0000_0000, reg=11),),
                  expect_vm_error="Unhandled virtual instruction"),
+        # The UART's receive interrupt reaches the host's S-mode external interrupt while the
+        # guest runs: riscv_vcpu 0.5.9 returns ExternalInterrupt (src/vcpu.rs:592-599), the
+        # platform claims source 10 and injects it into the VM (ax-plat-riscv64-qemu-virt
+        # 0.5.9 src/irq.rs:226-251).
+        Scenario("uart-rx-external-interrupt", "riscv64",
+                 "UART receive interrupt enabled through the vPLIC (priority, context-1 enable, "
+                 "threshold); the harness types a byte; the guest reads it",
+                 (MmioStore(PLIC_PRIORITY_UART, 4, 1, reg=11),
+                  MmioStore(PLIC_ENABLE_CTX1, 4, 1 << 10, reg=12),
+                  MmioStore(PLIC_THRESHOLD_CTX1, 4, 0, reg=13),
+                  AwaitConsoleInput(),
+                  MmioStore(PLIC_ENABLE_CTX1, 4, 0, reg=14)),
+                 console_input=b"x", expect_async=("ExternalInterrupt",)),
         Scenario("hsm-hart-start-secondary", "riscv64",
                  "SBI HSM HART_START of hart 1 with opaque 0x42: it stores a1 at the device, "
                  "makes a hypercall and stops with HART_STOP; hart 0 then shuts down",

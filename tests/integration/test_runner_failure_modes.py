@@ -73,3 +73,18 @@ def test_the_console_watcher_sees_the_end_of_a_real_boot(
     assert run.ending is Ending.WATCHER and run.detail == "end"
     assert b"AXH:GUEST-START aarch64" in run.console
     assert '"execute": "cont"' in (tmp_path / "qmp.jsonl").read_text()
+
+
+def test_an_interrupt_the_scenario_requires_but_nobody_raises_is_a_divergence(
+        axh_case: Callable[..., CaseResult]) -> None:
+    # riscv64/uart-rx-external-interrupt without the typed byte: the guest polls in vain and
+    # goes on, every predicted exit matches, but the required ExternalInterrupt never comes.
+    from dataclasses import replace
+
+    from harness.scenarios.registry import scenarios_for
+
+    typed = next(s for s in scenarios_for("riscv64") if s.name == "uart-rx-external-interrupt")
+    res = axh_case(replace(typed, name="uart-rx-untyped", console_input=b""))
+    assert res.verdict is Verdict.DIVERGENCE, res.detail
+    assert "expected at least one asynchronous ExternalInterrupt" in res.detail
+    assert not any(o["variant"] == "ExternalInterrupt" for o in res.observed)

@@ -113,3 +113,25 @@ def test_declared_ends_cut_the_prediction_at_the_last_action() -> None:
         assert Scenario("s", "riscv64", "x", (), **end).ends_at_last_action
     # expect_stuck alone keeps the rest: the VM runs on to its SystemDown first
     assert not Scenario("s", "aarch64", "x", (), expect_stuck="t").ends_at_last_action
+
+
+def test_console_input_is_typed_once_when_the_guest_asks_for_it() -> None:
+    from harness.run.case import typing_watcher
+    from harness.scenarios.catalogue import Scenario
+
+    def plain(console: bytes | bytearray, new_from: int = 0) -> str | None:
+        return None
+
+    typed: list[bytes] = []
+    sc = Scenario("s", "riscv64", "x", (), console_input=b"x")
+    watch = typing_watcher(plain, sc, typed.append)
+    console = bytearray(b"AXH:GUEST-START riscv64\n")
+    watch(console, 0)
+    assert typed == []
+    at = len(console)
+    console += b"AXH:WAIT-INPUT\n"
+    watch(console, at)
+    watch(console, len(console))
+    assert typed == [b"x"]
+    untyped = Scenario("s", "riscv64", "x", ())
+    assert typing_watcher(plain, untyped, typed.append) is plain
