@@ -29,6 +29,7 @@ from harness.scenarios.actions import (
     SysRegRead,
     SysRegWrite,
     SystemOff,
+    WaitForInterrupt,
 )
 
 _STORE = {1: "strb", 2: "strh", 4: "str", 8: "str"}
@@ -161,6 +162,10 @@ def _start_secondary(action: StartSecondary, label: str) -> EmittedAction:
 
 
 def _emit_one(action: object, label: str) -> EmittedAction:
+    if isinstance(action, WaitForInterrupt):
+        # No trap site: WFI completes in the guest, HCR_EL2.TWI is clear (model.arch's Halt
+        # reason). Were it trapped, its Halt would show as an unexpected exit.
+        return EmittedAction(("wfi",), (), {})
     if isinstance(action, StartSecondary):
         if any(isinstance(a, StartSecondary | Spin) for a in action.actions):
             raise UsageError("a started vCPU cannot start another or spin")

@@ -15,6 +15,7 @@ from harness.scenarios.actions import (
     SysRegRead,
     SysRegWrite,
     SystemOff,
+    WaitForInterrupt,
 )
 from harness.scenarios.catalogue import Scenario
 
@@ -110,6 +111,18 @@ def _scenarios() -> list[Scenario]:
         Scenario("sgi1r-to-all", "aarch64", "msr icc_sgi1r_el1: SGI 2 with IRM = 1 (all but self)",
                  (SysRegWrite("icc_sgi1r_el1", (1 << 40) | (2 << 24), reg=8),), images=emu,
                  expect_panic="Send IPI to all CPUs is not implemented yet"),
+        # The guest's EL1 physical timer, emulated (CNTP_* trap as system registers): the
+        # deadline is a host timer event; when it fires while the guest sits in WFI the vCPU
+        # exits with ExternalInterrupt and axvisor injects the virtual timer PPI, which
+        # wakes the WFI (a guest that never woke would end in a timeout, not a pass).
+        Scenario("timer-interrupt-wakes-wfi", "aarch64",
+                 "msr cntp_tval_el0 (1 ms), msr cntp_ctl_el0 (enable), wfi, msr cntp_ctl_el0 "
+                 "(disable)",
+                 (SysRegWrite("cntp_tval_el0", 62_500, reg=7),
+                  SysRegWrite("cntp_ctl_el0", 1, reg=8),
+                  WaitForInterrupt(),
+                  SysRegWrite("cntp_ctl_el0", 0, reg=10)),
+                 images=emu, expect_async=("ExternalInterrupt",)),
         Scenario("emu-first-guest", "aarch64",
                  "the first guest on the emulated-interrupt image",
                  (MmioStore(DEV, 4, 0xDEAD_BEEF, reg=1), Hypercall(0x4AB1, HC_ARGS)), images=emu),

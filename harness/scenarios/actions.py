@@ -157,8 +157,8 @@ class AwaitConsoleInput:
 
 @dataclass(frozen=True, slots=True)
 class WaitForInterrupt:
-    """The architecture's idle instruction: x86 HLT (aarch64 WFI and riscv64 WFI need the
-    hypervisor to trap them, which axvisor does not configure)."""
+    """The architecture's idle instruction: x86 HLT (trapped); aarch64 WFI, which axvisor does
+    not trap (HCR_EL2.TWI clear), so it only waits for the next interrupt in the guest."""
 
 
 @dataclass(frozen=True, slots=True)
