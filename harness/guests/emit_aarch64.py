@@ -164,8 +164,14 @@ def _start_secondary(action: StartSecondary, label: str) -> EmittedAction:
 def _emit_one(action: object, label: str) -> EmittedAction:
     if isinstance(action, WaitForInterrupt):
         # No trap site: WFI completes in the guest, HCR_EL2.TWI is clear (model.arch's Halt
-        # reason). Were it trapped, its Halt would show as an unexpected exit.
-        return EmittedAction(("wfi",), (), {})
+        # reason); were it trapped, its Halt would show as an unexpected exit. Any interrupt
+        # taken to EL2 ends a WFI, so loop until an IRQ is pending for the guest itself
+        # (ISR_EL1.I, bit 7: with HCR_EL2.IMO set it shows the virtual IRQ). The GIC CPU
+        # interface is opened first (priority mask 0xff, group 1 on; with IMO set these are
+        # the virtual ICV registers and do not trap), or no IRQ would ever be signalled.
+        return EmittedAction(("mov x11, #0xff", "msr icc_pmr_el1, x11", "mov x11, #1",
+                              "msr icc_igrpen1_el1, x11", "isb", f"{label}_wfi:", "wfi",
+                              "mrs x11, isr_el1", f"tbz x11, #7, {label}_wfi"), (), {})
     if isinstance(action, StartSecondary):
         if any(isinstance(a, StartSecondary | Spin) for a in action.actions):
             raise UsageError("a started vCPU cannot start another or spin")

@@ -112,12 +112,13 @@ def _scenarios() -> list[Scenario]:
                  (SysRegWrite("icc_sgi1r_el1", (1 << 40) | (2 << 24), reg=8),), images=emu,
                  expect_panic="Send IPI to all CPUs is not implemented yet"),
         # The guest's EL1 physical timer, emulated (CNTP_* trap as system registers): the
-        # deadline is a host timer event; when it fires while the guest sits in WFI the vCPU
-        # exits with ExternalInterrupt and axvisor injects the virtual timer PPI, which
-        # wakes the WFI (a guest that never woke would end in a timeout, not a pass).
+        # deadline is a host timer event; when it fires the vCPU exits with
+        # ExternalInterrupt and axvisor injects the virtual timer PPI 30 through a list
+        # register. The guest waits in WFI until ISR_EL1 shows that virtual IRQ pending, so a
+        # timer that never reached the guest ends in a timeout, not a pass.
         Scenario("timer-interrupt-wakes-wfi", "aarch64",
-                 "msr cntp_tval_el0 (1 ms), msr cntp_ctl_el0 (enable), wfi, msr cntp_ctl_el0 "
-                 "(disable)",
+                 "msr cntp_tval_el0 (1 ms), msr cntp_ctl_el0 (enable), wfi until ISR_EL1.I, "
+                 "msr cntp_ctl_el0 (disable)",
                  (SysRegWrite("cntp_tval_el0", 62_500, reg=7),
                   SysRegWrite("cntp_ctl_el0", 1, reg=8),
                   WaitForInterrupt(),

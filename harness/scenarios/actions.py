@@ -158,7 +158,8 @@ class AwaitConsoleInput:
 @dataclass(frozen=True, slots=True)
 class WaitForInterrupt:
     """The architecture's idle instruction: x86 HLT (trapped); aarch64 WFI, which axvisor does
-    not trap (HCR_EL2.TWI clear), so it only waits for the next interrupt in the guest."""
+    not trap (HCR_EL2.TWI clear), repeated until an IRQ is pending for the guest (ISR_EL1.I):
+    a guest that never gets one hangs, and the run ends in a timeout."""
 
 
 @dataclass(frozen=True, slots=True)

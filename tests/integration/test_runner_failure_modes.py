@@ -88,3 +88,21 @@ def test_an_interrupt_the_scenario_requires_but_nobody_raises_is_a_divergence(
     assert res.verdict is Verdict.DIVERGENCE, res.detail
     assert "expected at least one asynchronous ExternalInterrupt" in res.detail
     assert not any(o["variant"] == "ExternalInterrupt" for o in res.observed)
+
+
+def test_a_guest_timer_that_is_never_armed_leaves_the_wfi_loop_waiting(
+        axh_case: Callable[..., CaseResult]) -> None:
+    # aarch64-emu-irq/timer-interrupt-wakes-wfi without the CNTP_TVAL_EL0 write: host
+    # interrupts still end each WFI, but no virtual IRQ becomes pending for the guest. (Only
+    # the TVAL write arms arm_vgic 0.2.1's timer: a CNTP_CTL_EL0 of 0 does not stop it.)
+    from dataclasses import replace
+
+    from harness.scenarios.actions import SysRegWrite
+    from harness.scenarios.registry import scenarios_for
+
+    armed = next(s for s in scenarios_for("aarch64") if s.name == "timer-interrupt-wakes-wfi")
+    actions = tuple(a for a in armed.actions
+                    if not (isinstance(a, SysRegWrite) and a.name == "cntp_tval_el0"))
+    res = axh_case(replace(armed, name="timer-never-armed", actions=actions),
+                   timeout_scale=0.1, recipe_name="aarch64-emu-irq")
+    assert res.verdict is Verdict.TIMEOUT, res.detail
