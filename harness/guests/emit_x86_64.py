@@ -19,6 +19,7 @@ from harness.guests.sites import (
 )
 from harness.scenarios.actions import (
     Action,
+    Delay,
     Hypercall,
     JumpTo,
     MmioLoad,
@@ -117,6 +118,9 @@ _LAYOUT = PayloadLayout(directives=(".code16",), prologue=(), epilogue=("ret",),
 
 def emit_payload(actions: tuple[Action, ...], backend: str = "svm") -> EmittedPayload:
     def one(action: object, label: str) -> EmittedAction:
+        if isinstance(action, Delay):  # no trap site
+            return EmittedAction((_mov(RCX, action.loops), f"{label}_delay:", "decl %ecx",
+                                  f"jnz {label}_delay"), (), {})
         lines, regs = _emit(action, backend)  # type: ignore[arg-type]
         if isinstance(action, JumpTo):
             return EmittedAction((), (lines[-1],), regs, action.addr)

@@ -156,6 +156,14 @@ class AwaitConsoleInput:
 
 
 @dataclass(frozen=True, slots=True)
+class Delay:
+    """Count `loops` down in a register without trapping: time for host interrupts to arrive
+    while the guest runs."""
+
+    loops: int
+
+
+@dataclass(frozen=True, slots=True)
 class WaitForInterrupt:
     """The architecture's idle instruction: x86 HLT (trapped); aarch64 WFI, which axvisor does
     not trap (HCR_EL2.TWI clear), repeated until an IRQ is pending for the guest (ISR_EL1.I):
@@ -175,5 +183,5 @@ class SystemOff:
 
 
 Action = (MmioStore | MmioLoad | AtomicSwap | JumpTo | Hypercall | SbiCall | PortOut | PortIn
-          | SysRegRead | SysRegWrite | PsciCall | StartSecondary | AwaitConsoleInput
+          | SysRegRead | SysRegWrite | PsciCall | StartSecondary | AwaitConsoleInput | Delay
           | WaitForInterrupt | Spin | SystemOff)
