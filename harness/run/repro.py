@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from harness.check.compare import ExitDiff, compare_vcpus
+from harness.check.compare import ExitDiff, compare_vcpus, vcpu_of
 from harness.errors import InfraError, UsageError
 from harness.guests.binutils import assemble, flat_binary_commands, tool_names
 from harness.guests.payload import BuiltPayload, patch_image
@@ -33,6 +33,7 @@ from harness.images.recipe import find_recipes
 from harness.model.exits import ExitReason, Generation, exit_from_json, exit_to_json
 from harness.model.values import ModelError
 from harness.parse import parse_log
+from harness.parse.axlog import ExitRecord
 from harness.paths import repo_root
 from harness.qemu.machine import QemuMachine
 from harness.qemu.profiles import MachineProfile, get_profile
@@ -313,6 +314,13 @@ def _without_line(e: dict[str, Any]) -> dict[str, Any]:
     return {"variant": e.get("variant"), "fields": e.get("fields", {})}
 
 
+def _per_vcpu(exits: tuple[dict[str, Any], ...]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    for e in exits:
+        out.setdefault(int(e.get("vcpu", 0)), []).append(_without_line(e))
+    return out
+
+
 def _expected_exits(art: CaseArtifacts) -> dict[int, tuple[ExitReason, ...]] | None:
     """expected.json by vCPU (an entry's `vcpu` key; absent: vCPU 0)."""
     if art.expected is None:
@@ -334,7 +342,12 @@ def judge(art: CaseArtifacts, ending: str, detail: str, console: bytes) -> Repro
     """Parse the console; compare with expected.json (the model) and observed.jsonl (the
     recorded run)."""
     parsed = parse_log(console, art.generation, source_name="console")
-    observed = tuple({**exit_to_json(r.exit), "line": r.first_line} for r in parsed.records)
+
+    def tagged(r: ExitRecord) -> dict[str, Any]:
+        v = vcpu_of(r, art.vcpu_of_cpu)
+        return {**exit_to_json(r.exit), "line": r.first_line, **({"vcpu": v} if v else {})}
+
+    observed = tuple(tagged(r) for r in parsed.records)
     expected = _expected_exits(art)
     diffs = None
     if expected is not None:
@@ -342,12 +355,10 @@ def judge(art: CaseArtifacts, ending: str, detail: str, console: bytes) -> Repro
     asynchronous = compare_vcpus(expected or {}, parsed.records,
                                  vcpu_of_cpu=art.vcpu_of_cpu)[1]
     unpredicted = {id(r) for r in asynchronous}
-    matched = tuple({**exit_to_json(r.exit), "line": r.first_line} for r in parsed.records
-                    if id(r) not in unpredicted)
+    matched = tuple(tagged(r) for r in parsed.records if id(r) not in unpredicted)
     reproduced = None
-    if art.recorded is not None:
-        reproduced = [_without_line(e) for e in art.recorded] == [
-            _without_line(e) for e in observed]
+    if art.recorded is not None:  # each vCPU's exits in order; their interleaving may differ
+        reproduced = _per_vcpu(art.recorded) == _per_vcpu(observed)
     return ReproResult(ending, detail, console, observed, matched, len(asynchronous),
                        tuple(str(e) for e in parsed.errors), diffs, reproduced,
                        axvisor_console.panic_text(console))
@@ -386,18 +397,28 @@ def _mark(exp: dict[str, Any] | None, obs: dict[str, Any] | None) -> RowMark:
     return RowMark(not changed, ", ".join(changed))
 
 
+def _grouped(exits: tuple[dict[str, Any], ...]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    for e in exits:
+        out.setdefault(int(e.get("vcpu", 0)), []).append(e)
+    return out or {0: []}
+
+
 def side_by_side(art: CaseArtifacts, res: ReproResult) -> str:
     """expected.json next to this run's exits, row by row (asynchronous exits set aside)."""
-    kept = res.matched
-    expected = list(art.expected or ())
+    kept = _grouped(res.matched)
+    expected = _grouped(art.expected or ())
+    several = len(set(kept) | set(expected)) > 1
     rows = []
-    for i in range(max(len(expected), len(kept))):
-        exp = expected[i] if i < len(expected) else None
-        obs = kept[i] if i < len(kept) else None
-        mark = _mark(exp, obs) if art.expected is not None else RowMark(True, "")
-        line = f"console line {obs['line']}" if obs is not None and "line" in obs else ""
-        rows.append((f"#{i}", format_exit(exp), format_exit(obs),
-                     "=" if mark.same else f"≠ {mark.note}", line))
+    for v in sorted(set(kept) | set(expected)):
+        exps, obss = expected.get(v, []), kept.get(v, [])
+        for i in range(max(len(exps), len(obss))):
+            exp = exps[i] if i < len(exps) else None
+            obs = obss[i] if i < len(obss) else None
+            mark = _mark(exp, obs) if art.expected is not None else RowMark(True, "")
+            line = f"console line {obs['line']}" if obs is not None and "line" in obs else ""
+            rows.append((f"vCPU {v} #{i}" if several else f"#{i}", format_exit(exp),
+                         format_exit(obs), "=" if mark.same else f"≠ {mark.note}", line))
     head = ("", "expected.json" if art.expected is not None else "(no expected.json)",
             "this run", "", "")
     widths = [max(len(r[c]) for r in [head, *rows]) for c in range(3)]

@@ -134,15 +134,17 @@ class StartSecondary:
     opaque). The started vCPU first stores the argument register it received (aarch64 x0,
     riscv64 a1) to `report_arg_to` with a `width`-byte store, runs `actions`, sets a flag in
     guest memory and powers itself off (PSCI CPU_OFF, SBI HSM HART_STOP). The calling vCPU
-    spins on the flag, then waits `settle_loops` more iterations so that the power-off is
-    logged before anything it does next."""
+    spins on the flag, then waits `settle_loops` more iterations so that the started vCPU has
+    parked before anything it does next: axvisor 0.5.8 loses the wake-up of a vCPU that parks
+    after SystemDown's notification (src/vmm/vcpus.rs:498-500 waits without a condition), and
+    the VM then never stops (seen with 4 M iterations under load)."""
 
     cpu: int
     arg: int
     report_arg_to: int
     width: int = 8
     actions: tuple[Action, ...] = ()
-    settle_loops: int = 4_000_000
+    settle_loops: int = 40_000_000
 
 
 @dataclass(frozen=True, slots=True)

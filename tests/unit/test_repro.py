@@ -18,7 +18,14 @@ import pytest
 from harness.cli import main
 from harness.errors import InfraError, UsageError
 from harness.images.build import PAYLOAD_MAGIC
-from harness.model.exits import Generation, Hypercall, MmioWrite, SystemDown, exit_to_json
+from harness.model.exits import (
+    ExitReason,
+    Generation,
+    Hypercall,
+    MmioWrite,
+    SystemDown,
+    exit_to_json,
+)
 from harness.model.values import AccessWidth, GuestPhysAddr
 from harness.parse.axlog import format_log_line
 from harness.parse.render import DebugForm, render_exit
@@ -208,6 +215,28 @@ def test_side_by_side_marks_each_row(tmp_path: Path) -> None:
     assert rows[0].startswith("#0") and "≠ data" in rows[0] and "data: 0xdeadbeef" in rows[0]
     assert "Hypercall { nr: 0x4ab1" in rows[1] and "  =" in rows[1]
     assert rows[2].startswith("#2") and rows[2].endswith("≠ missing")
+
+
+def test_two_vcpus_are_judged_and_shown_per_vcpu_whatever_their_interleaving(
+        tmp_path: Path) -> None:
+    m = {"case": "aarch64-smp/s", "arch": "aarch64", "verdict": "pass",
+         "image": {"recipe": "aarch64-smp", "key": KEY, "generation": "G0_2",
+                   "patched_sha256": "", "phys_cpu_ids": [0, 1]},
+         "qemu": {"profile": "aarch64-virt-el2-tcg-smp2"}}
+    expected = [exit_to_json(HC), exit_to_json(SystemDown()), {**exit_to_json(STORE), "vcpu": 1}]
+    recorded = [{**exit_to_json(HC), "line": 1}, {**exit_to_json(STORE), "line": 5, "vcpu": 1},
+                {**exit_to_json(SystemDown()), "line": 9}]
+    art = repro.load_case(make_case(tmp_path, expected=expected, recorded=recorded, manifest=m))
+    # this run: vCPU 1's store comes after vCPU 0's SystemDown, and on CPU 1
+    order: list[tuple[int, ExitReason]] = [(0, HC), (0, SystemDown()), (1, STORE)]
+    log = "AXH:GUEST-START aarch64\n" + "".join(
+        format_log_line(render_exit(e, GEN, DebugForm.PRETTY_HEX), 1000 + i, cpu=cpu)
+        for i, (cpu, e) in enumerate(order))
+    res = repro.judge(art, "watcher", "end", (log + "Welcome to AxVisor Shell!\n").encode())
+    assert res.diffs == () and res.reproduced is True
+    rows = repro.side_by_side(art, res).splitlines()[1:]
+    assert [r.split("  ")[0] for r in rows] == ["vCPU 0 #0", "vCPU 0 #1", "vCPU 1 #0"]
+    assert all(r.rstrip().split("  (")[0].endswith("=") for r in rows)
 
 
 def test_the_summary_flags_a_kernel_that_differs_from_the_recorded_one(tmp_path: Path) -> None:
