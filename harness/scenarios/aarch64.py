@@ -44,10 +44,12 @@ def _scenarios() -> list[Scenario]:
         out.append(Scenario(
             f"mmio-store-{suffix}", "aarch64",
             f"{width}-byte store of a 64-bit register pattern (only {width} bytes reach memory)",
-            (MmioStore(DEV, width, PATTERN, reg=2),)))
+            (MmioStore(DEV, width, PATTERN, reg=2),),
+            semantic="store-byte-outside-ram" if width == 1 else ""))
         out.append(Scenario(
             f"mmio-load-{suffix}", "aarch64", f"{width}-byte zero-extending load into x/w3",
-            (MmioLoad(DEV, width, reg=3),)))
+            (MmioLoad(DEV, width, reg=3),),
+            semantic="load-dword-outside-ram" if width == 4 else ""))
     for width, suffix in ((1, "sb"), (2, "sh")):
         for wide in (False, True):
             out.append(Scenario(
@@ -123,7 +125,8 @@ def _scenarios() -> list[Scenario]:
                   SysRegWrite("cntp_ctl_el0", 1, reg=8),
                   WaitForInterrupt(),
                   SysRegWrite("cntp_ctl_el0", 0, reg=10)),
-                 images=emu, expect_async=("ExternalInterrupt",)),
+                 images=emu, expect_async=("ExternalInterrupt",),
+                 semantic="interrupt-while-guest-runs"),
         Scenario("emu-first-guest", "aarch64",
                  "the first guest on the emulated-interrupt image",
                  (MmioStore(DEV, 4, 0xDEAD_BEEF, reg=1), Hypercall(0x4AB1, HC_ARGS)), images=emu),

@@ -53,7 +53,7 @@ def _scenarios() -> list[Scenario]:
         Scenario("mmio-load-lw", "riscv64", "lw (sign-extending 32-bit load)",
                  (MmioLoad(DEV, 4, reg=13, signed=True),)),
         Scenario("mmio-load-lwu", "riscv64", "lwu (zero-extending 32-bit load)",
-                 (MmioLoad(DEV, 4, reg=14, signed=False),)),
+                 (MmioLoad(DEV, 4, reg=14, signed=False),), semantic="load-dword-outside-ram"),
         Scenario("mmio-store-c-sw", "riscv64", "c.sw (compressed 32-bit store)",
                  (MmioStore(DEV, 4, 0xCAFE_F00D, reg=9, form="compressed"),)),
         Scenario("mmio-load-c-lw", "riscv64", "c.lw (compressed sign-extending 32-bit load)",
@@ -113,7 +113,8 @@ def _scenarios() -> list[Scenario]:
                   MmioStore(PLIC_THRESHOLD_CTX1, 4, 0, reg=13),
                   AwaitConsoleInput(),
                   MmioStore(PLIC_ENABLE_CTX1, 4, 0, reg=14)),
-                 console_input=b"x", expect_async=("ExternalInterrupt",)),
+                 console_input=b"x", expect_async=("ExternalInterrupt",),
+                 semantic="interrupt-while-guest-runs"),
         Scenario("hsm-hart-start-secondary", "riscv64",
                  "SBI HSM HART_START of hart 1 with opaque 0x42: it stores a1 at the device, "
                  "makes a hypercall and stops with HART_STOP; hart 0 then shuts down",
@@ -124,7 +125,8 @@ def _scenarios() -> list[Scenario]:
         out.append(Scenario(
             f"mmio-store-s{op}", "riscv64",
             f"s{op}: {width}-byte store (the vPLIC then asserts Dword and panics)",
-            (MmioStore(DEV, width, PATTERN, reg=12),), expect_panic=WIDTH_PANIC))
+            (MmioStore(DEV, width, PATTERN, reg=12),), expect_panic=WIDTH_PANIC,
+            semantic="store-byte-outside-ram" if width == 1 else ""))
         signed_ops = ((True, f"l{op}"),) + (((False, f"l{op}u"),) if width != 8 else ())
         for signed, name in signed_ops:
             out.append(Scenario(

@@ -74,3 +74,19 @@ def test_a_bad_entry_is_named_with_file_and_line(tmp_path: Path, change: tuple[s
     p.write_text("# header\n" + ENTRY.replace(*change))
     with pytest.raises(UsageError, match=rf"r\.toml:3: .*{message}"):
         load_reachability(p)
+
+
+def test_a_matrix_cell_shows_the_exit_its_scenario_is_about() -> None:
+    from harness.report.coverage import matrix_section
+    from harness.scenarios.catalogue import Scenario
+
+    about_irq = Scenario("s", "riscv64", "x", (), semantic="irq",
+                         expect_async=("ExternalInterrupt",))
+    case = _case(("MmioWrite", "Nothing", "ExternalInterrupt", "SystemDown"))
+    cell = next(ln for ln in matrix_section([case], {"riscv64/s": about_irq})
+                if ln.startswith("| irq "))
+    assert "`ExternalInterrupt`" in cell
+    plain = Scenario("s", "riscv64", "x", (), semantic="irq")
+    cell = next(ln for ln in matrix_section([_case(("Nothing", "MmioWrite"))],
+                                            {"riscv64/s": plain}) if ln.startswith("| irq "))
+    assert "`MmioWrite`" in cell  # the asynchronous Nothing is skipped
