@@ -59,6 +59,12 @@ def guest_printed(console: bytes, marker: str) -> bool:
     return marker.encode() in console or marker in guest_text(console)
 
 
+def without_last_record(console: bytes) -> bytes:
+    """`console` up to where its last log record starts (for a run stopped mid-record)."""
+    at = console.rfind(b"\x1b[37m[")
+    return console if at < 0 else console[:at]
+
+
 def logged(console: bytes, text: str) -> bool:
     """Whether axvisor logged `text` (within one record's message; colour codes ignored)."""
     return text.encode() in _ANSI_BYTES.sub(b"", console)

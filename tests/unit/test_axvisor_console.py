@@ -135,3 +135,12 @@ def test_console_input_is_typed_once_when_the_guest_asks_for_it() -> None:
     assert typed == [b"x"]
     untyped = Scenario("s", "riscv64", "x", ())
     assert typing_watcher(plain, untyped, typed.append) is plain
+
+
+def test_a_record_cut_by_stopping_the_machine_is_dropped_whole() -> None:
+    from harness.run.axvisor_console import without_last_record
+
+    whole = b"\x1b[37m[  1.000000 0:5 axvm::vm:527] \x1b[90mNestedPageFault {\r\n}\x1b[m\r\n"
+    cut = b"\x1b[37m[  1.000100 0:5 axvm::vm:527] \x1b[90mNestedPageFault {\r\n    addr: GP"
+    assert without_last_record(whole + cut) == whole
+    assert without_last_record(b"no records\r\n") == b"no records\r\n"
