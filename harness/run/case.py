@@ -237,8 +237,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     qemu_info["run_seconds"] = round(run.duration_s, 3)
 
     console = run.console
-    if run.ending is Ending.WATCHER and run.detail.startswith(STUCK):
-        # The harness stopped a machine that was still logging: its last record may be cut.
+    stuck = run.ending is Ending.WATCHER and run.detail.startswith(STUCK)
+    if stuck:  # the harness stopped a machine that was still logging: a record may be cut
         console = axvisor_console.without_last_record(console)
     parsed = parse_log(console, gen, source_name=str(casedir / "console.log"))
     pinned = recipe.guest.vcpu_of_cpu
@@ -264,7 +264,6 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     if scenario.expect_hang and not hung:
         return result(Verdict.DIVERGENCE, "expected the vCPU to stay blocked, but the run "
                       f"ended: {run.detail}", **common)
-    stuck = run.ending is Ending.WATCHER and run.detail.startswith(STUCK)
     if scenario.expect_stuck and not stuck:
         return result(Verdict.DIVERGENCE, "expected axvisor to stay running after "
                       f"{scenario.expect_stuck!r} (a known upstream bug), but the run ended: "
