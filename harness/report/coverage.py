@@ -86,8 +86,12 @@ def coverage_section(cases: Sequence[CaseResult], entries: Sequence[Unreachable]
            "returns carry the reason read from its source "
            "(tests/conformance/vcpu-reachability.toml).", ""]
     by_recipe: dict[str, list[CaseResult]] = defaultdict(list)
+    elsewhere: dict[tuple[str, str], set[str]] = defaultdict(set)  # (arch, variant) → images
     for c in cases:
         by_recipe[_recipe(c)].append(c)
+        if c.verdict not in (Verdict.SKIP, Verdict.INFRA):
+            for o in c.observed:
+                elsewhere[(c.arch, str(o["variant"]))].add(_recipe(c))
     for recipe, items in sorted(by_recipe.items()):
         ran = [c for c in items if c.verdict not in (Verdict.SKIP, Verdict.INFRA)]
         arch = Arch(items[0].arch)
@@ -118,6 +122,8 @@ def coverage_section(cases: Sequence[CaseResult], entries: Sequence[Unreachable]
             elif name in never:
                 e = never[name]
                 note = f"not returned by {e.vcpu}: {e.why} ({e.source})"
+            elif others := sorted(elsewhere.get((arch.value, name), set()) - {recipe}):
+                note = f"not on this image; produced on {', '.join(others)}"
             else:
                 note = "**NOT COVERED** (possible on this architecture, no scenario yet)"
             shown = ", ".join(scen[:6]) + (f" … (+{len(scen) - 6})" if len(scen) > 6 else "")

@@ -90,3 +90,16 @@ def test_a_matrix_cell_shows_the_exit_its_scenario_is_about() -> None:
     cell = next(ln for ln in matrix_section([_case(("Nothing", "MmioWrite"))],
                                             {"riscv64/s": plain}) if ln.startswith("| irq "))
     assert "`MmioWrite`" in cell  # the asynchronous Nothing is skipped
+
+
+def test_a_variant_produced_on_another_image_of_the_arch_is_not_a_gap() -> None:
+    here = _case(("SystemDown",))
+    there = CaseResult(case_id="riscv64-smp/t", scenario="t", arch="riscv64",
+                       verdict=Verdict.PASS, detail="", expected=(), duration_s=0.0,
+                       artifacts=Path("."), observed=({"variant": "CpuUp", "fields": {}},),
+                       diffs=(), image={"axvisor": "0.5.8", "generation": "G0_2",
+                                        "backend": ""}, qemu={})
+    text = "\n".join(coverage_section([here, there]))
+    section = text.split("### riscv64 (")[1]
+    row = next(ln for ln in section.splitlines() if ln.startswith("| CpuUp "))
+    assert "produced on riscv64-smp" in row and "NOT COVERED" not in row
