@@ -102,6 +102,9 @@ def run_suite(root: Path, opts: SuiteOptions,
         try:
             res = run_case(image, recipe, scenario, get_profile(recipe.qemu_profile), casedir,
                            timeout_scale=opts.timeout_scale)
+        except UsageError as exc:  # the scenario asks for what its architecture cannot do
+            res = _placeholder(recipe, scenario, Verdict.ERROR, f"scenario error: {exc}",
+                               casedir)
         except HarnessError as exc:
             res = _placeholder(recipe, scenario, Verdict.INFRA, str(exc), casedir)
         except Exception as exc:  # a harness bug must not hide the other cases' results
