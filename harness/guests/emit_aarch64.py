@@ -151,7 +151,7 @@ def _start_secondary(action: StartSecondary, label: str) -> EmittedAction:
                            (f"{_STORE[action.width]} {_rname(0, action.width == 8)}, "
                             f"[x{BASE_REG}]",),
                            {BASE_REG: action.report_arg_to, 0: action.arg}, action.report_arg_to)
-    inner = [_emit_one(a, "") for a in action.actions]
+    inner = [_emit_one(a, f"{entry}_a{j}") for j, a in enumerate(action.actions)]
     off = EmittedAction((f"adr x10, {flag}", "mov w11, #1", "str w11, [x10]",
                          *mov_imm(0, PSCI_CPU_OFF)), ("hvc #0",), {0: PSCI_CPU_OFF},
                         after=("b .",))

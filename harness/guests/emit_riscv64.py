@@ -154,7 +154,7 @@ def _start_secondary(action: StartSecondary, label: str) -> EmittedAction:
                            (f"{_STORE[action.width]} x11, 0(x{BASE_REG})",),
                            {BASE_REG: action.report_arg_to, 10: action.cpu, 11: action.arg},
                            action.report_arg_to)
-    inner = [_emit_one(a, "") for a in action.actions]
+    inner = [_emit_one(a, f"{entry}_a{j}") for j, a in enumerate(action.actions)]
     stop_regs = {17: EID_HSM, 16: HSM_HART_STOP}
     off = EmittedAction((f"la x5, {flag}", "li x6, 1", "sw x6, 0(x5)",
                          *[ln for r, v in sorted(stop_regs.items()) for ln in li(r, v)]),

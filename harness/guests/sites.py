@@ -65,12 +65,17 @@ def detached_block(label: str, entry: tuple[str, ...], inner: Sequence[EmittedAc
     (e.g. mark done and power off); every trap labelled `<label>_<n>`."""
     lines = [f".global {label}", f"{label}:", *entry]
     sites = []
+    data: list[str] = []
     for n, emitted in enumerate((*inner, *tail)):
         site_label = f"{label}_{n}"
+        data += emitted.detached
+        if not emitted.trap:  # does not trap by itself
+            lines += [*emitted.setup, *emitted.after]
+            continue
         lines += trap_lines(site_label, emitted) + list(emitted.after)
         sites.append(TrapSite(site_label, tuple(sorted(emitted.gprs.items())), emitted.gpa,
                               None, vcpu, emitted.symbolic))
-    return tuple(lines), tuple(sites)
+    return (*lines, *data), tuple(sites)
 
 
 def lay_out(actions: Sequence[object], emit_one: Callable[[object, str], EmittedAction],

@@ -151,3 +151,14 @@ def test_stuck_end_needs_the_marker_and_then_silence_from_the_normal_end() -> No
     watch = console_watcher(sc, settle_s=10)
     console = bytearray(b"VM[1] run VCpu[0] SystemDown\nWelcome to AxVisor Shell!\n")
     assert watch(console, 0) == "end"
+
+
+def test_a_started_hart_can_wait_for_console_input_with_its_own_labels(tmp_path: Path) -> None:
+    from harness.scenarios.actions import AwaitConsoleInput
+
+    image, runtime, entry = _image("riscv64-smp", tmp_path)
+    both = (StartSecondary(1, ARG, DEV["riscv64"], 4, (AwaitConsoleInput(),)),
+            AwaitConsoleInput())
+    payload = build_payload(image, both, runtime, entry)  # assembles: labels do not clash
+    assert payload.asm.count('.asciz "AXH:WAIT-INPUT\\n"') == 2
+    assert [t.site.vcpu for t in payload.traps] == [0, 1, 1, 0]  # CpuUp, store, CpuDown, off
