@@ -32,6 +32,9 @@ class Scenario:
     # reaches its shell): this axvisor log text marks that point. The harness then waits
     # STUCK_SETTLE_S for the normal end; if it comes, the bug is gone and the case says so.
     expect_stuck: str = ""
+    # Like expect_stuck, but for a race upstream sometimes loses: after this log text the run
+    # may end normally or stay running (stopped by the settle time or by a silent console).
+    may_stick: str = ""
     # The last action's exit is not handled and the vCPU re-enters the guest at the same
     # instruction, so the exit repeats until the run is stopped: repeats are folded into one
     # (counted in the verdict's detail) before the comparison.

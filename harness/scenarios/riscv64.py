@@ -119,7 +119,12 @@ def _scenarios() -> list[Scenario]:
                  "SBI HSM HART_START of hart 1 with opaque 0x42: it stores a1 at the device, "
                  "makes a hypercall and stops with HART_STOP; hart 0 then shuts down",
                  (StartSecondary(1, 0x42, DEV, 4, (Hypercall(0x5EC, HC_ARGS),)),),
-                 semantic="cpu-on-secondary-runs", images=("riscv64-smp",)),
+                 semantic="cpu-on-secondary-runs", images=("riscv64-smp",),
+                 # Finding: the parked hart is woken onto CPU 1's run queue without an IPI
+                 # (ax-task 0.5.16 src/run_queue.rs:271-272 ignores `resched` for another
+                 # CPU's queue); if CPU 1 sits in WFI with no timer armed, it never runs and
+                 # the VM never stops (1 CI run in ~40). The exits are all logged before that.
+                 may_stick="run VCpu[0] SystemDown"),
     ]
     for width, op in ((1, "b"), (2, "h"), (8, "d")):
         out.append(Scenario(

@@ -144,3 +144,20 @@ def test_a_record_cut_by_stopping_the_machine_is_dropped_whole() -> None:
     cut = b"\x1b[37m[  1.000100 0:5 axvm::vm:527] \x1b[90mNestedPageFault {\r\n    addr: GP"
     assert without_last_record(whole + cut) == whole
     assert without_last_record(b"no records\r\n") == b"no records\r\n"
+
+
+def test_may_stick_ends_like_expect_stuck_once_its_marker_went_by() -> None:
+    import time as _time
+
+    from harness.run.axvisor_console import watch as watch_plain
+    from harness.run.case import console_watcher
+    from harness.scenarios.catalogue import Scenario
+
+    sc = Scenario("s", "riscv64", "x", (), may_stick="run VCpu[0] SystemDown")
+    watch = console_watcher(sc, settle_s=0.05)
+    console = bytearray(b"VM[1] run VCpu[0] SystemDown\n")
+    assert watch(console, 0) is None
+    _time.sleep(0.06)
+    ended = watch(console, len(console))
+    assert ended is not None and ended.startswith("stuck: ")
+    assert console_watcher(Scenario("s", "riscv64", "x", ())) is watch_plain
