@@ -239,9 +239,10 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
 
     console = run.console
     stuck = run.ending is Ending.WATCHER and run.detail.startswith(STUCK)
-    if scenario.may_stick and run.ending is Ending.WATCHDOG and \
-            axvisor_console.logged(run.console, scenario.may_stick):
-        stuck = True  # stayed up without a word: the accepted end of a may_stick scenario
+    stuck_text = scenario.expect_stuck or scenario.may_stick
+    if stuck_text and run.ending is Ending.WATCHDOG and \
+            axvisor_console.logged(run.console, stuck_text):
+        stuck = True  # stayed up without a word after the marker: the same documented end
     if stuck:  # the harness stopped a machine that was still logging: a record may be cut
         console = axvisor_console.without_last_record(console)
     parsed = parse_log(console, gen, source_name=str(casedir / "console.log"))
