@@ -155,7 +155,7 @@ def _start_secondary(action: StartSecondary, label: str) -> EmittedAction:
     off = EmittedAction((f"adr x10, {flag}", "mov w11, #1", "str w11, [x10]",
                          *mov_imm(0, PSCI_CPU_OFF)), ("hvc #0",), {0: PSCI_CPU_OFF},
                         after=("b .",))
-    lines, sites = detached_block(entry, (), [report, *inner], [off], vcpu=action.cpu)
+    lines, sites = detached_block(entry, [report, *inner, off], vcpu=action.cpu)
     data = (".balign 8", f"{flag}:", ".quad 0")
     return EmittedAction(tuple(setup), ("hvc #0",), regs, symbolic=((2, entry),),
                          after=tuple(wait), detached=(*lines, *data), detached_sites=sites)

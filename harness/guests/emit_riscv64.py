@@ -159,7 +159,7 @@ def _start_secondary(action: StartSecondary, label: str) -> EmittedAction:
     off = EmittedAction((f"la x5, {flag}", "li x6, 1", "sw x6, 0(x5)",
                          *[ln for r, v in sorted(stop_regs.items()) for ln in li(r, v)]),
                         ("ecall",), stop_regs, after=("j .",))
-    lines, sites = detached_block(entry, (), [report, *inner], [off], vcpu=action.cpu)
+    lines, sites = detached_block(entry, [report, *inner, off], vcpu=action.cpu)
     data = (".balign 8", f"{flag}:", ".quad 0")
     return EmittedAction(tuple(setup), ("ecall",), regs, symbolic=((11, entry),),
                          after=tuple(wait), detached=(*lines, *data), detached_sites=sites)

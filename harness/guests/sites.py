@@ -58,23 +58,29 @@ def trap_lines(label: str, emitted: EmittedAction) -> list[str]:
     return [*emitted.setup, f".global {label}", f"{label}:", *emitted.trap, f"{label}_end:"]
 
 
-def detached_block(label: str, entry: tuple[str, ...], inner: Sequence[EmittedAction],
-                   tail: Sequence[EmittedAction], *, vcpu: int
+def place(label: str, emitted: EmittedAction, action_index: int | None, vcpu: int = 0
+          ) -> tuple[list[str], TrapSite | None]:
+    """One emitted action's lines, and its trap site (none if it does not trap by itself)."""
+    if not emitted.trap:
+        return [*emitted.setup, *emitted.after], None
+    site = TrapSite(label, tuple(sorted(emitted.gprs.items())), emitted.gpa, action_index,
+                    vcpu, emitted.symbolic)
+    return trap_lines(label, emitted) + list(emitted.after), site
+
+
+def detached_block(label: str, actions: Sequence[EmittedAction], *, vcpu: int
                    ) -> tuple[tuple[str, ...], tuple[TrapSite, ...]]:
-    """A secondary vCPU's code: `<label>:` then `entry` lines, its actions, then `tail`
-    (e.g. mark done and power off); every trap labelled `<label>_<n>`."""
-    lines = [f".global {label}", f"{label}:", *entry]
+    """A secondary vCPU's code: `<label>:` then its actions (ending with e.g. mark done and
+    power off), every trap labelled `<label>_<n>`, their data after the code."""
+    lines = [f".global {label}", f"{label}:"]
     sites = []
     data: list[str] = []
-    for n, emitted in enumerate((*inner, *tail)):
-        site_label = f"{label}_{n}"
+    for n, emitted in enumerate(actions):
         data += emitted.detached
-        if not emitted.trap:  # does not trap by itself
-            lines += [*emitted.setup, *emitted.after]
-            continue
-        lines += trap_lines(site_label, emitted) + list(emitted.after)
-        sites.append(TrapSite(site_label, tuple(sorted(emitted.gprs.items())), emitted.gpa,
-                              None, vcpu, emitted.symbolic))
+        code, site = place(f"{label}_{n}", emitted, None, vcpu)
+        lines += code
+        if site is not None:
+            sites.append(site)
     return (*lines, *data), tuple(sites)
 
 
@@ -94,12 +100,10 @@ def lay_out(actions: Sequence[object], emit_one: Callable[[object, str], Emitted
         label = f"axh_trap_{i}"
         emitted = emit_one(action, label)
         body.append(f"/* action {i}: {type(action).__name__} */")
-        if not emitted.trap:  # an action that does not trap by itself: no site
-            body += [*emitted.setup, *emitted.after]
-        else:
-            body += trap_lines(label, emitted) + list(emitted.after)
-            sites.append(TrapSite(label, tuple(sorted(emitted.gprs.items())), emitted.gpa, i,
-                                  symbolic=emitted.symbolic))
+        code, site = place(label, emitted, i)
+        body += code
+        if site is not None:
+            sites.append(site)
         detached += emitted.detached
         # The started vCPU's traps belong to the action that started it.
         detached_sites += [replace(s, action_index=i) for s in emitted.detached_sites]
