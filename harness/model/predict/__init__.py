@@ -89,10 +89,10 @@ class GuestTrap:
             label = name or f"register {num}"
             raise ModelError(f"prediction needs {label} but GuestTrap.gprs lacks it") from None
 
-    def data_gpa(self) -> int:
-        """The data GPA of a load/store; ModelError if absent."""
+    def data_gpa(self, missing: str = "a load/store trap needs GuestTrap.gpa") -> int:
+        """The GPA the trapping access touches; ModelError(`missing`) if absent."""
         if self.gpa is None:
-            raise ModelError("a load/store trap needs GuestTrap.gpa")
+            raise ModelError(missing)
         return self.gpa
 
 

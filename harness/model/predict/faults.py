@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.model.exits import NestedPageFault
-from harness.model.values import GuestPhysAddr, MappingFlags, ModelError
+from harness.model.values import GuestPhysAddr, MappingFlags
 
 if TYPE_CHECKING:
     from harness.model.predict import GuestTrap
+
+
+def nested_fault(trap: GuestTrap, flags: int, no_gpa: str) -> NestedPageFault:
+    """NestedPageFault at the trap's GPA with `flags` (MappingFlags bits); `no_gpa` is the
+    error when the scenario gave none."""
+    return NestedPageFault(addr=GuestPhysAddr(trap.data_gpa(no_gpa)),
+                           access_flags=MappingFlags(flags))
 
 
 def fetch_fault(trap: GuestTrap) -> NestedPageFault:
@@ -17,7 +24,4 @@ def fetch_fault(trap: GuestTrap) -> NestedPageFault:
     violation with the fetch bit). An instruction fetch is no device access, so it cannot
     be MmioRead: the vCPU hands the fault over as NestedPageFault (exit.rs: "guest accesses
     unmapped memory regions") at the target, with the access it was: EXECUTE."""
-    if trap.gpa is None:
-        raise ModelError("a branch trap needs the target GPA")
-    return NestedPageFault(addr=GuestPhysAddr(trap.gpa),
-                           access_flags=MappingFlags(MappingFlags.EXECUTE))
+    return nested_fault(trap, MappingFlags.EXECUTE, "a branch trap needs the target GPA")

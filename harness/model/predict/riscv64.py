@@ -26,7 +26,7 @@ from harness.model.exits import (
     SystemDown,
 )
 from harness.model.isa import riscv64 as isa
-from harness.model.predict.faults import fetch_fault
+from harness.model.predict.faults import fetch_fault, nested_fault
 from harness.model.values import (
     AccessWidth,
     GuestPhysAddr,
@@ -138,10 +138,8 @@ def _amo(trap: GuestTrap) -> NestedPageFault:
     it cannot be reported as one MmioRead or one MmioWrite: the vCPU must hand the fault over
     as it is (exit.rs: NestedPageFault for an access to an unmapped region), with the access
     it was: read and write."""
-    if trap.gpa is None:
-        raise ModelError("an AMO trap needs the data GPA")
-    return NestedPageFault(addr=GuestPhysAddr(trap.gpa),
-                           access_flags=MappingFlags(MappingFlags.READ | MappingFlags.WRITE))
+    return nested_fault(trap, MappingFlags.READ | MappingFlags.WRITE,
+                        "an AMO trap needs the data GPA")
 
 
 def predict(trap: GuestTrap, gen: Generation) -> ExitReason:

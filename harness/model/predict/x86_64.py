@@ -26,7 +26,7 @@ from harness.model.exits import (
     SystemDown,
 )
 from harness.model.isa import x86_64 as isa
-from harness.model.predict.faults import fetch_fault
+from harness.model.predict.faults import fetch_fault, nested_fault
 from harness.model.values import (
     AccessWidth,
     GuestPhysAddr,
@@ -101,10 +101,8 @@ def _memory(trap: GuestTrap, mov: isa.MemMove) -> NestedPageFault:
     vol. 3C table "Exit Qualification for EPT Violations") and the GPA. So the vCPU reports
     the fault as it is (exit.rs: NestedPageFault, "guest accesses unmapped memory regions")
     and leaves instruction emulation to the hypervisor: READ for a load, WRITE for a store."""
-    if trap.gpa is None:
-        raise ModelError("a memory access trap needs the data GPA")
     flags = MappingFlags.WRITE if mov.is_write else MappingFlags.READ
-    return NestedPageFault(addr=GuestPhysAddr(trap.gpa), access_flags=MappingFlags(flags))
+    return nested_fault(trap, flags, "a memory access trap needs the data GPA")
 
 
 def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
