@@ -145,6 +145,13 @@ def vcpu_of(record: ExitRecord, vcpu_of_cpu: Mapping[int, int]) -> int:
     return vcpu_of_cpu.get(cpu, cpu)
 
 
+def record_json(record: ExitRecord, vcpu_of_cpu: Mapping[int, int]) -> dict[str, object]:
+    """An observed exit as observed.jsonl holds it: exit_to_json, its first console line, and
+    `vcpu` when it is not vCPU 0."""
+    v = vcpu_of(record, vcpu_of_cpu)
+    return {**exit_to_json(record.exit), "line": record.first_line, **({"vcpu": v} if v else {})}
+
+
 def by_vcpu(observed: Sequence[ExitRecord], vcpu_of_cpu: Mapping[int, int]
             ) -> dict[int, list[ExitRecord]]:
     out: dict[int, list[ExitRecord]] = {}

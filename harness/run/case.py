@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.check.compare import ExitDiff, compare_vcpus, fold_repeats, vcpu_of
+from harness.check.compare import ExitDiff, compare_vcpus, fold_repeats, record_json
 from harness.check.verdict import Verdict
 from harness.errors import HarnessError, InfraError
 from harness.guests import emit_x86_64
@@ -247,9 +247,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         console = axvisor_console.without_last_record(console)
     parsed = parse_log(console, gen, source_name=str(casedir / "console.log"))
     pinned = recipe.guest.vcpu_of_cpu
-    observed = tuple({**exit_to_json(r.exit), "line": r.first_line,
-                      **({"vcpu": v} if (v := vcpu_of(r, pinned)) else {})}
-                     for r in parsed.records)
+    observed = tuple(record_json(r, pinned) for r in parsed.records)
     (casedir / "observed.jsonl").write_text("".join(json.dumps(o) + "\n" for o in observed))
     records, folded = list(parsed.records), 0
     if scenario.last_exit_repeats:

@@ -24,16 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from harness.check.compare import ExitDiff, compare_vcpus, vcpu_of
+from harness.check.compare import ExitDiff, compare_vcpus, record_json
 from harness.errors import InfraError, UsageError
 from harness.guests.binutils import assemble, flat_binary_commands, tool_names
 from harness.guests.payload import BuiltPayload, patch_image
 from harness.images.build import PAYLOAD_MAGIC, Image, read_image, sha256_file
 from harness.images.recipe import find_recipes
-from harness.model.exits import ExitReason, Generation, exit_from_json, exit_to_json
+from harness.model.exits import ExitReason, Generation, exit_from_json
 from harness.model.values import ModelError
 from harness.parse import parse_log
-from harness.parse.axlog import ExitRecord
 from harness.paths import repo_root
 from harness.qemu.machine import QemuMachine
 from harness.qemu.profiles import MachineProfile, get_profile
@@ -315,10 +314,7 @@ def _without_line(e: dict[str, Any]) -> dict[str, Any]:
 
 
 def _per_vcpu(exits: tuple[dict[str, Any], ...]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = {}
-    for e in exits:
-        out.setdefault(int(e.get("vcpu", 0)), []).append(_without_line(e))
-    return out
+    return {v: [_without_line(e) for e in es] for v, es in _grouped(exits).items()}
 
 
 def _expected_exits(art: CaseArtifacts) -> dict[int, tuple[ExitReason, ...]] | None:
@@ -343,19 +339,14 @@ def judge(art: CaseArtifacts, ending: str, detail: str, console: bytes) -> Repro
     recorded run)."""
     parsed = parse_log(console, art.generation, source_name="console")
 
-    def tagged(r: ExitRecord) -> dict[str, Any]:
-        v = vcpu_of(r, art.vcpu_of_cpu)
-        return {**exit_to_json(r.exit), "line": r.first_line, **({"vcpu": v} if v else {})}
-
-    observed = tuple(tagged(r) for r in parsed.records)
+    observed = tuple(record_json(r, art.vcpu_of_cpu) for r in parsed.records)
     expected = _expected_exits(art)
-    diffs = None
-    if expected is not None:
-        diffs, _ = compare_vcpus(expected, parsed.records, vcpu_of_cpu=art.vcpu_of_cpu)
-    asynchronous = compare_vcpus(expected or {}, parsed.records,
-                                 vcpu_of_cpu=art.vcpu_of_cpu)[1]
+    diffs_all, asynchronous = compare_vcpus(expected or {}, parsed.records,
+                                            vcpu_of_cpu=art.vcpu_of_cpu)
+    diffs = diffs_all if expected is not None else None
     unpredicted = {id(r) for r in asynchronous}
-    matched = tuple(tagged(r) for r in parsed.records if id(r) not in unpredicted)
+    matched = tuple(record_json(r, art.vcpu_of_cpu) for r in parsed.records
+                    if id(r) not in unpredicted)
     reproduced = None
     if art.recorded is not None:  # each vCPU's exits in order; their interleaving may differ
         reproduced = _per_vcpu(art.recorded) == _per_vcpu(observed)
