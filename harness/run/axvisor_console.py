@@ -44,11 +44,20 @@ _RECORD = re.compile(rb"\x1b\[37m\[\s*\d+\.\d{6} [^\]]*\] \x1b\[\d+m.*?\x1b\[m\r
                      re.DOTALL)
 
 
+_ANSI_BYTES = re.compile(rb"\x1b\[[0-9;]*m")
+
+
+def _without_records(data: bytes | bytearray) -> bytes:
+    """`data` without well-formed log records and colour codes: what was written between
+    them (the guest's output, a panic message)."""
+    return _ANSI_BYTES.sub(b"", _RECORD.sub(b"", bytes(data)))
+
+
 def guest_text(console: bytes) -> str:
     """The console without axvisor's log records: what the guest (and axvisor's banner and
     shell) printed. The guest writes the UART directly while axvisor logs, so a record can
     land inside a guest line (seen: `AX` + a multi-line trace record + `H:GUEST-START`)."""
-    return _ANSI.sub("", _RECORD.sub(b"", console).decode(errors="replace")).replace("\r", "")
+    return _without_records(console).decode(errors="replace").replace("\r", "")
 
 
 def guest_printed(console: bytes, marker: str) -> bool:
@@ -76,10 +85,10 @@ def panic_text(console: bytes) -> str | None:
     the message, and one between the `p` and the `anicked at`)."""
     at = console.find(b"panicked at ")
     if at < 0:
-        at = _without_records(console).find(b"panicked at ")
+        console = _without_records(console)
+        at = console.find(b"panicked at ")
         if at < 0:
             return None
-        console = _without_records(console)
     lines = _unbroken_lines(_ANSI.sub("", console[at: at + 8192].decode(errors="replace")))
     location = lines[0].strip()
     rest = lines[1:]
@@ -87,15 +96,6 @@ def panic_text(console: bytes) -> str | None:
         location += rest.pop(0).strip()
     message = rest[0].strip() if rest else ""
     return f"{location} {message}".strip()
-
-
-_ANSI_BYTES = re.compile(rb"\x1b\[[0-9;]*m")
-
-
-def _without_records(data: bytes | bytearray) -> bytes:
-    """`data` without well-formed log records and colour codes: what was written between
-    them (the guest's output, a panic message)."""
-    return _ANSI_BYTES.sub(b"", _RECORD.sub(b"", bytes(data)))
 
 
 # How far before the new bytes `watch` looks again: a marker can straddle two chunks, and a
