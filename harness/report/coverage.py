@@ -8,7 +8,7 @@ architecture can produce but no scenario produced shows as NOT COVERED.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from harness.check.compare import ASYNC_VARIANTS
@@ -38,6 +38,22 @@ def _unreachable(case: CaseResult, entries: Sequence[Unreachable]) -> dict[str, 
                            str(case.image.get("backend", "")))
 
 
+def _ran(case: CaseResult) -> bool:
+    """Whether the case ran to a verdict (its exits count for coverage)."""
+    return case.verdict not in (Verdict.SKIP, Verdict.INFRA)
+
+
+def _producers(cases: Sequence[CaseResult], who: Callable[[CaseResult], str]
+               ) -> dict[tuple[str, str], set[str]]:
+    """(arch, variant) → who(case) for every case that ran and logged that variant."""
+    out: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for c in cases:
+        if _ran(c):
+            for o in c.observed:
+                out[(c.arch, str(o["variant"]))].add(who(c))
+    return out
+
+
 def arch_summary(cases: Sequence[CaseResult], entries: Sequence[Unreachable] = ()
                  ) -> list[str]:
     """Per architecture (all its images together): how many scenarios produced each variant,
@@ -45,14 +61,10 @@ def arch_summary(cases: Sequence[CaseResult], entries: Sequence[Unreachable] = (
     `0` where one can but nothing did."""
     arches = sorted({c.arch for c in cases})
     gens = {c.arch: str(c.image["generation"]) for c in cases if c.image.get("generation")}
-    produced: dict[tuple[str, str], set[str]] = defaultdict(set)
+    produced = _producers(cases, lambda c: c.case_id)
     ran: dict[str, list[CaseResult]] = defaultdict(list)
-    for c in cases:
-        if c.verdict in (Verdict.SKIP, Verdict.INFRA):
-            continue
+    for c in filter(_ran, cases):
         ran[c.arch].append(c)
-        for o in c.observed:
-            produced[(c.arch, str(o["variant"]))].add(c.case_id)
     names = [cls.VARIANT for cls in Generation.G0_6.variants()]
     out = ["## Variants by architecture", "",
            "Scenarios (over all images of the architecture) whose run produced each variant; "
@@ -86,14 +98,11 @@ def coverage_section(cases: Sequence[CaseResult], entries: Sequence[Unreachable]
            "returns carry the reason read from its source "
            "(tests/conformance/vcpu-reachability.toml).", ""]
     by_recipe: dict[str, list[CaseResult]] = defaultdict(list)
-    elsewhere: dict[tuple[str, str], set[str]] = defaultdict(set)  # (arch, variant) → images
     for c in cases:
         by_recipe[_recipe(c)].append(c)
-        if c.verdict not in (Verdict.SKIP, Verdict.INFRA):
-            for o in c.observed:
-                elsewhere[(c.arch, str(o["variant"]))].add(_recipe(c))
+    elsewhere = _producers(cases, _recipe)  # (arch, variant) → images
     for recipe, items in sorted(by_recipe.items()):
-        ran = [c for c in items if c.verdict not in (Verdict.SKIP, Verdict.INFRA)]
+        ran = [c for c in items if _ran(c)]
         arch = Arch(items[0].arch)
         gen_name = next((str(c.image.get("generation")) for c in items
                          if c.image.get("generation")), "")
@@ -104,15 +113,12 @@ def coverage_section(cases: Sequence[CaseResult], entries: Sequence[Unreachable]
         gen = Generation[gen_name]
         con = contract(arch, gen)
         never = _unreachable(ran[0], entries)
-        produced: dict[str, set[str]] = defaultdict(set)
-        for c in ran:
-            for o in c.observed:
-                produced[str(o["variant"])].add(c.scenario)
+        produced = _producers(ran, lambda c: c.scenario)
         out += [f"### {recipe} (axvisor {items[0].image.get('axvisor')}, schema {gen_name})", "",
                 "| variant | category | produced by | note |", "|---|---|---|---|"]
         for cls in gen.variants():
             name = cls.VARIANT
-            scen = sorted(produced.get(name, ()))
+            scen = sorted(produced.get((arch.value, name), ()))
             if name in con.impossible:
                 note = "cannot occur: " + con.impossible[name]
             elif scen:
