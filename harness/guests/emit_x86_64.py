@@ -122,12 +122,11 @@ def emit_payload(actions: tuple[Action, ...], backend: str = "svm") -> EmittedPa
             return EmittedAction((_mov(RCX, action.loops), f"{label}_delay:", "decl %ecx",
                                   f"jnz {label}_delay"), (), {})
         lines, regs = _emit(action, backend)  # type: ignore[arg-type]
-        if isinstance(action, JumpTo):
-            return EmittedAction((), (lines[-1],), regs, action.addr)
-        if isinstance(action, MmioStore | MmioLoad):  # DS back to the runtime's (0)
-            return EmittedAction(tuple(lines[:-1]), (lines[-1],), regs, action.addr,
-                                 after=("xorw %cx, %cx", "movw %cx, %ds"))
-        return EmittedAction(tuple(lines[:-1]), (lines[-1],), regs)
+        gpa = action.addr if isinstance(action, MmioStore | MmioLoad | JumpTo) else None
+        # DS back to the runtime's (0) after a memory access
+        after = ("xorw %cx, %cx", "movw %cx, %ds") if isinstance(action, MmioStore | MmioLoad) \
+            else ()
+        return EmittedAction(tuple(lines[:-1]), (lines[-1],), regs, gpa, after=after)
 
     return lay_out(actions, one, lambda a: isinstance(a, Spin), _LAYOUT)
 
