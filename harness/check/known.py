@@ -5,16 +5,22 @@ names the architecture, the axvisor versions, the variant and fields, the upstre
 location, what the model expects and what axvisor does, the scenarios where it must show, and
 an expiry date. An entry that no longer matches a scenario it lists (fixed upstream?), or that
 has expired, makes that case an ERROR with a message saying which entry and why.
+
+An entry explains a diff only for the access it documents: in a catalogue scenario, the
+scenarios it lists; in a fuzz program (in no list), an exit whose action is of the entry's
+`access` class. Two entries that both touch `data` of an MmioWrite are two causes, and one
+must not absorb the other's regression because the fields happen to agree.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from harness.check.access import AccessClass, access_from_toml
 from harness.check.compare import ExitDiff
 from harness.check.verdict import Verdict
 from harness.errors import UsageError
@@ -23,10 +29,14 @@ from harness.run.case import CaseResult
 
 _KEYS = {"id", "arch", "axvisor", "variant", "fields", "scenarios", "model", "observed",
          "source", "reviewed", "expires"}
-_OPTIONAL = {"kind"}
+_OPTIONAL = {"kind", "access", "crate"}
 # "fields": the exit comes with the listed fields different; "missing": the exit never comes
 # (axvisor errs or panics instead), `fields` is then empty.
 KINDS = ("fields", "missing")
+_CRATE = re.compile(r"^[A-Za-z0-9_-]+ \d+\.\d+\.\d+\S*$")
+
+# vCPU → the action behind each of its expected exits, in order (None: the runtime's own trap).
+ExitActions = Mapping[int, Sequence[object | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,75 +54,118 @@ class KnownDivergence:
     expires: _dt.date
     line: int
     kind: str = "fields"
+    access: AccessClass | None = None  # None: applies to its listed scenarios only
+    crate: str = ""  # "name version" of the crate the source cites ("" not recorded)
 
-    def covers(self, arch: str, version: str, diff: ExitDiff) -> bool:
-        return (arch == self.arch and version in self.axvisor and diff.kind == self.kind
-                and diff.variant == self.variant
+    def applies(self, arch: str, version: str, scenario: str, action: object | None) -> bool:
+        """This entry may explain a diff of `scenario` whose exit came from `action`."""
+        return arch == self.arch and version in self.axvisor and (
+            scenario in self.scenarios
+            or (action is not None and self.access is not None and self.access.matches(action)))
+
+    def covers(self, diff: ExitDiff) -> bool:
+        """The diff is of the entry's kind and variant, in fields the entry lists."""
+        return (diff.kind == self.kind and diff.variant == self.variant
                 and {f.field for f in diff.fields} <= set(self.fields))
 
 
+def _entry(path: Path, line: int, entry: dict[str, object], seen: set[str]) -> KnownDivergence:
+    def bad(what: str) -> UsageError:
+        return UsageError(f"{path}:{line}: [[divergence]] {what}")
+
+    if not _KEYS <= set(entry) <= _KEYS | _OPTIONAL:
+        missing, extra = _KEYS - set(entry), set(entry) - _KEYS - _OPTIONAL
+        raise bad(f"needs exactly {sorted(_KEYS)} (optionally {sorted(_OPTIONAL)}); "
+                  f"missing {sorted(missing)}, unknown {sorted(extra)}")
+    kind = entry.get("kind", "fields")
+    if kind not in KINDS:
+        raise bad(f"`kind` must be one of {', '.join(KINDS)}, got {kind!r}")
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("axvisor", "fields", "scenarios"):
+        value = entry[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad(f"`{key}` must be a list of strings")
+        lists[key] = tuple(value)
+    if (kind == "missing") != (not lists["fields"]):
+        raise bad("`fields` must be empty exactly when `kind` is \"missing\"")
+    for key in ("reviewed", "expires"):
+        if not isinstance(entry[key], _dt.date):
+            raise bad(f"`{key}` must be a date (YYYY-MM-DD)")
+    strings = {k: entry[k] for k in ("id", "arch", "variant", "model", "observed", "source")}
+    for key, value in strings.items():
+        if not isinstance(value, str):
+            raise bad(f"`{key}` must be a string")
+    kid = str(strings["id"])
+    if not re.match(r"^[a-z0-9][a-z0-9-]*$", kid) or kid in seen:
+        raise bad(f"`id` {kid!r} must be unique, lower-case words joined by -")
+    access = None
+    if "access" in entry:
+        try:
+            access = access_from_toml(entry["access"])
+        except ValueError as exc:
+            raise bad(str(exc)) from None
+    crate = entry.get("crate", "")
+    if crate and (not isinstance(crate, str) or not _CRATE.match(crate)
+                  or not str(strings["source"]).startswith(crate + " ")):
+        raise bad(f"`crate` must be \"NAME VERSION\" and `source` must start with it, got "
+                  f"{crate!r}")
+    seen.add(kid)
+    reviewed, expires = entry["reviewed"], entry["expires"]
+    assert isinstance(reviewed, _dt.date) and isinstance(expires, _dt.date)
+    return KnownDivergence(
+        id=kid, arch=str(strings["arch"]), axvisor=lists["axvisor"],
+        variant=str(strings["variant"]), fields=lists["fields"], scenarios=lists["scenarios"],
+        model=str(strings["model"]), observed=str(strings["observed"]),
+        source=str(strings["source"]), reviewed=reviewed, expires=expires, line=line,
+        kind=str(kind), access=access, crate=str(crate))
+
+
 def load_known(path: Path) -> tuple[KnownDivergence, ...]:
-    out = []
     seen: set[str] = set()
-    for line, entry in read_entries(path, "divergence"):
-
-        def bad(what: str, line: int = line) -> UsageError:
-            return UsageError(f"{path}:{line}: [[divergence]] {what}")
-
-        if not _KEYS <= set(entry) <= _KEYS | _OPTIONAL:
-            missing, extra = _KEYS - set(entry), set(entry) - _KEYS - _OPTIONAL
-            raise bad(f"needs exactly {sorted(_KEYS)} (optionally {sorted(_OPTIONAL)}); "
-                      f"missing {sorted(missing)}, unknown {sorted(extra)}")
-        kind = entry.get("kind", "fields")
-        if kind not in KINDS:
-            raise bad(f"`kind` must be one of {', '.join(KINDS)}, got {kind!r}")
-        for key in ("axvisor", "fields", "scenarios"):
-            if not isinstance(entry[key], list) or not all(isinstance(v, str) for v in entry[key]):
-                raise bad(f"`{key}` must be a list of strings")
-        if (kind == "missing") != (not entry["fields"]):
-            raise bad("`fields` must be empty exactly when `kind` is \"missing\"")
-        for key in ("reviewed", "expires"):
-            if not isinstance(entry[key], _dt.date):
-                raise bad(f"`{key}` must be a date (YYYY-MM-DD)")
-        if not re.match(r"^[a-z0-9][a-z0-9-]*$", str(entry["id"])) or entry["id"] in seen:
-            raise bad(f"`id` {entry['id']!r} must be unique, lower-case words joined by -")
-        seen.add(entry["id"])
-        out.append(KnownDivergence(
-            id=entry["id"], arch=entry["arch"], axvisor=tuple(entry["axvisor"]),
-            variant=entry["variant"], fields=tuple(entry["fields"]),
-            scenarios=tuple(entry["scenarios"]), model=entry["model"],
-            observed=entry["observed"], source=entry["source"], reviewed=entry["reviewed"],
-            expires=entry["expires"], line=line, kind=kind))
-    return tuple(out)
+    return tuple(_entry(path, line, entry, seen)
+                 for line, entry in read_entries(path, "divergence"))
 
 
-def explaining(arch: str, version: str, diff: ExitDiff, known: Sequence[KnownDivergence]
-               ) -> tuple[KnownDivergence, ...]:
-    """Entries that explain `diff`: one entry that covers it, else — for a fields diff —
-    entries of its arch, version and variant whose fields together include every differing
-    field (two reviewed causes in one access, e.g. a sign-extending writeback load on aarch64:
-    SSE ignored *and* the ISV = 0 syndrome decoded). Empty: nothing known explains it."""
-    single = [k for k in known if k.covers(arch, version, diff)]
+def action_of(diff: ExitDiff, actions: ExitActions | None) -> object | None:
+    """The action behind the diff's expected exit (None: not known, or no expected exit)."""
+    if actions is None or diff.expected is None:
+        return None
+    stream = actions.get(diff.vcpu, ())
+    return stream[diff.index] if diff.index < len(stream) else None
+
+
+def explaining(arch: str, version: str, diff: ExitDiff, known: Sequence[KnownDivergence], *,
+               scenario: str, action: object | None = None) -> tuple[KnownDivergence, ...]:
+    """Entries that explain `diff` (of `scenario`, its exit coming from `action` when known):
+    among the entries that apply to it, one that covers it, else — for a fields diff — those
+    of its variant whose fields together include every differing field (two reviewed causes
+    in one access, e.g. a sign-extending writeback load on aarch64: SSE ignored *and* the
+    ISV = 0 syndrome decoded). Empty: nothing known explains it."""
+    usable = [k for k in known if k.applies(arch, version, scenario, action)]
+    single = [k for k in usable if k.covers(diff)]
     if single:
         return (single[0],)
     if diff.kind != "fields":
         return ()
     differing = {f.field for f in diff.fields}
-    parts = tuple(k for k in known if k.arch == arch and version in k.axvisor
-                  and k.variant == diff.variant and differing & set(k.fields))
+    parts = tuple(k for k in usable if k.kind == "fields" and k.variant == diff.variant
+                  and differing & set(k.fields))
     covered: set[str] = set().union(*(set(k.fields) for k in parts)) if parts else set()
     return parts if differing <= covered else ()
 
 
 def apply_known(case: CaseResult, known: Sequence[KnownDivergence],
-                today: _dt.date | None = None) -> CaseResult:
-    """Reclassify one case: DIVERGENCE → XFAIL when every diff is covered; stale → ERROR."""
+                today: _dt.date | None = None, *, actions: ExitActions | None = None
+                ) -> CaseResult:
+    """Reclassify one case: DIVERGENCE → XFAIL when every diff is explained; stale → ERROR.
+    `actions`: the action behind each expected exit (fuzz programs), for entries' `access`."""
     today = today or _dt.date.today()
     version = str(case.image.get("axvisor", ""))
     relevant = [k for k in known if k.arch == case.arch and version in k.axvisor]
     if case.verdict not in (Verdict.PASS, Verdict.DIVERGENCE):
         return case
-    explained = [explaining(case.arch, version, d, relevant) for d in case.diffs]
+    explained = [explaining(case.arch, version, d, relevant, scenario=case.scenario,
+                            action=action_of(d, actions)) for d in case.diffs]
     matched = {k.id for entries in explained for k in entries}
     stale = [k for k in relevant if case.scenario in k.scenarios and k.id not in matched]
     if stale:

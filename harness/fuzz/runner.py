@@ -2,10 +2,11 @@
 case (reference model, known divergences), and every *new* way of failing shrunk with ddmin to
 a minimal program written out as a standalone reproducer.
 
-Known divergences apply through what they cover only — one entry, or several entries of the
-same arch, version and variant whose fields together include a diff's (two reviewed causes in one
-access). An entry's scenario list is for staleness checks of catalogue scenarios; a generated
-program is in no such list, so an entry that does not show in a random program is never stale.
+A generated program is in no entry's scenario list, so a known divergence explains one of its
+diffs only when the action behind that exit is of the entry's `access` class (harness.check.access;
+the action found by harness.fuzz.attribution) — one entry, or several of the same variant whose
+fields together include the diff's (two reviewed causes in one access). Such an entry is never
+stale for a random program that does not show it.
 """
 
 from __future__ import annotations
@@ -22,10 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from harness.check.compare import ExitDiff
-from harness.check.known import KnownDivergence, apply_known, explaining, load_known
+from harness.check.known import (
+    ExitActions,
+    KnownDivergence,
+    action_of,
+    apply_known,
+    explaining,
+    load_known,
+)
 from harness.check.verdict import Verdict
 from harness.errors import HarnessError, InfraError, UsageError
 from harness.fuzz import coverage
+from harness.fuzz.attribution import exit_actions
 from harness.fuzz.coverage import Combo
 from harness.fuzz.generate import generate, make_scenario
 from harness.fuzz.minimize import ddmin_indices
@@ -149,21 +158,20 @@ class FuzzReport:
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
 
 
-def _matching(case: CaseResult, known: Sequence[KnownDivergence], d: ExitDiff
-              ) -> tuple[KnownDivergence, ...]:
-    return explaining(case.arch, str(case.image.get("axvisor", "")), d, known)
+def uncovered(case: CaseResult, known: Sequence[KnownDivergence],
+              actions: ExitActions | None = None) -> tuple[ExitDiff, ...]:
+    """The case's diffs that no known divergence explains; `actions`: the action behind each
+    expected exit (harness.fuzz.attribution), without which no entry applies to a program."""
+    version = str(case.image.get("axvisor", ""))
+    return tuple(d for d in case.diffs if not explaining(
+        case.arch, version, d, known, scenario=case.scenario, action=action_of(d, actions)))
 
 
-def uncovered(case: CaseResult, known: Sequence[KnownDivergence]) -> tuple[ExitDiff, ...]:
-    """The case's diffs that known divergences of its arch and axvisor version do not explain."""
-    return tuple(d for d in case.diffs if not _matching(case, known, d))
-
-
-def judge(raw: CaseResult, known: Sequence[KnownDivergence]
+def judge(raw: CaseResult, known: Sequence[KnownDivergence], actions: ExitActions | None = None
           ) -> tuple[CaseResult, tuple[ExitDiff, ...], Signature | None]:
     """(case with known divergences applied, new diffs, signature of a new failure or None)."""
-    case = apply_known(raw, known)
-    new = uncovered(raw, known)
+    case = apply_known(raw, known, actions=actions)
+    new = uncovered(raw, known, actions)
     if raw.verdict is Verdict.DIVERGENCE and raw.detail.startswith("expected axvisor to panic"):
         return case, new, Signature("divergence", "panic-missing")
     v = case.verdict
@@ -244,7 +252,8 @@ class FuzzSession:
         raw = self._run_once(scenario, casedir)
         if raw.verdict is Verdict.INFRA:
             raw = self._run_once(scenario, casedir)
-        return judge(raw, self.known)
+        return judge(raw, self.known,
+                     exit_actions(scenario.arch, self.recipe.backend, scenario.actions))
 
     def _run_once(self, scenario: Scenario, casedir: Path) -> CaseResult:
         try:

@@ -7,27 +7,50 @@ import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
+from harness.check.access import AccessClass
 from harness.check.compare import ExitDiff, FieldDiff
-from harness.check.known import KnownDivergence
+from harness.check.known import KnownDivergence, load_known
 from harness.check.verdict import Verdict
+from harness.fuzz.attribution import exit_actions
 from harness.fuzz.coverage import Combo
 from harness.fuzz.generate import generate
 from harness.fuzz.runner import FuzzReport, ProgramResult, Signature, judge, uncovered
 from harness.run.case import CaseResult
+from harness.scenarios.actions import (
+    Hypercall,
+    MmioLoad,
+    MmioStore,
+    SbiCall,
+    StartSecondary,
+    SystemOff,
+)
 
 
-def known(kid: str, variant: str, fields: tuple[str, ...], arch: str = "aarch64",
-          scenarios: tuple[str, ...] = ("mmio-store-b",)) -> KnownDivergence:
+def known(kid: str, variant: str, fields: tuple[str, ...], access: AccessClass,
+          arch: str = "aarch64", scenarios: tuple[str, ...] = ("mmio-store-b",)
+          ) -> KnownDivergence:
     return KnownDivergence(id=kid, arch=arch, axvisor=("0.3.0-preview.2",), variant=variant,
                            fields=fields, scenarios=scenarios, model="m", observed="o",
                            source="s", reviewed=dt.date(2026, 1, 1),
-                           expires=dt.date(2099, 1, 1), line=1)
+                           expires=dt.date(2099, 1, 1), line=1, access=access)
 
 
-DATA = known("data-whole-register", "MmioWrite", ("data",))
-SSE = known("sse-false", "MmioRead", ("signed_ext",))
-ISV0 = known("isv0-load", "MmioRead", ("reg", "reg_width", "width"))
+DEV = 0x0800_0E00
+DATA = known("data-whole-register", "MmioWrite", ("data",),
+             AccessClass("MmioStore", (("width", (1, 2, 4)), ("form", ("imm",)))))
+SSE = known("sse-false", "MmioRead", ("signed_ext",),
+            AccessClass("MmioLoad", (("signed", (True,)),)))
+ISV0 = known("isv0-load", "MmioRead", ("reg", "reg_width", "width"),
+             AccessClass("MmioLoad", (("form", ("pre", "post")),)))
 KNOWN = (DATA, SSE, ISV0)
+STRB = MmioStore(DEV, 1, 0x1122, reg=5)
+LDRSB_POST = MmioLoad(DEV, 1, reg=4, signed=True, form="post")
+LDR = MmioLoad(DEV, 8, reg=4)
+
+
+def at(*actions: object) -> dict[int, tuple[object, ...]]:
+    """vCPU 0's expected exits come from these actions, in order."""
+    return {0: actions}
 
 
 def diff(variant: str, *fields: str, kind: str = "fields", index: int = 0) -> ExitDiff:
@@ -44,38 +67,83 @@ def case(verdict: Verdict, *diffs: ExitDiff, detail: str = "d",
 
 
 def test_a_diff_one_entry_covers_is_expected() -> None:
-    res, new, sig = judge(case(Verdict.DIVERGENCE, diff("MmioWrite", "data")), KNOWN)
+    res, new, sig = judge(case(Verdict.DIVERGENCE, diff("MmioWrite", "data")), KNOWN, at(STRB))
     assert res.verdict is Verdict.XFAIL and new == () and sig is None
     assert res.known == ("data-whole-register",)
 
 
 def test_a_diff_in_a_field_no_entry_lists_is_new_and_named_by_kind_variant_fields() -> None:
     c = case(Verdict.DIVERGENCE, diff("MmioWrite", "data"), diff("MmioWrite", "addr", index=1))
-    res, new, sig = judge(c, KNOWN)
+    res, new, sig = judge(c, KNOWN, at(STRB, STRB))
     assert res.verdict is Verdict.DIVERGENCE
     assert [d.index for d in new] == [1]
     assert sig == Signature("divergence", "fields", "MmioWrite", ("addr",))
 
 
 def test_two_entries_of_the_same_variant_together_explain_one_diff() -> None:
-    res, new, sig = judge(case(Verdict.DIVERGENCE,
-                               diff("MmioRead", "reg", "signed_ext", "width")), KNOWN)
+    c = case(Verdict.DIVERGENCE, diff("MmioRead", "reg", "signed_ext", "width"))
+    res, new, sig = judge(c, KNOWN, at(LDRSB_POST))
     assert res.verdict is Verdict.XFAIL and sig is None and new == ()
     assert set(res.known) == {"sse-false", "isv0-load"} and "explained jointly by" in res.detail
+    # an unsigned writeback load: the SSE entry's class does not hold, signed_ext stays new
+    assert judge(c, KNOWN, at(replace(LDRSB_POST, signed=False)))[1] == c.diffs
+
+
+def test_an_entry_explains_a_program_diff_only_for_an_action_of_its_access_class() -> None:
+    c = case(Verdict.DIVERGENCE, diff("MmioWrite", "data"))
+    assert uncovered(c, KNOWN, at(STRB)) == ()
+    for other in (replace(STRB, form="pre"), replace(STRB, width=8), LDR, None):
+        assert uncovered(c, KNOWN, at(other)) == c.diffs, other
+
+
+def test_without_the_actions_behind_its_exits_no_entry_explains_a_program_diff() -> None:
+    res, new, sig = judge(case(Verdict.DIVERGENCE, diff("MmioWrite", "data")), KNOWN)
+    assert res.verdict is Verdict.DIVERGENCE and new == res.diffs
+    assert sig == Signature("divergence", "fields", "MmioWrite", ("data",))
+
+
+def test_the_repository_entries_do_not_absorb_a_narrow_store_without_its_own_entry() -> None:
+    """The masking case of the suite, in a program: with the whole-register entry gone, the
+    ISV = 0 store entry (fields data and width) must not explain an `strb`'s data."""
+    entries = load_known(Path(__file__).parents[1] / "conformance" / "known-divergences.toml")
+    program = (MmioStore(DEV, 1, 0x1122_3344_5566_7788, reg=5),
+               MmioStore(DEV, 4, 0xCAFE_F00D, reg=6, form="pre"))
+    c = case(Verdict.DIVERGENCE, diff("MmioWrite", "data"),
+             diff("MmioWrite", "data", "width", index=1))
+    actions = exit_actions("aarch64", "", program)
+    res, new, _ = judge(c, entries, actions)
+    assert res.verdict is Verdict.XFAIL and set(res.known) == {
+        "a64-mmio-write-data-whole-register", "a64-isv0-store-decoded-from-invalid-syndrome"}
+    without = tuple(k for k in entries if k.id != "a64-mmio-write-data-whole-register")
+    res, new, sig = judge(c, without, actions)
+    assert res.verdict is Verdict.DIVERGENCE and [d.index for d in new] == [0]
+    assert sig == Signature("divergence", "fields", "MmioWrite", ("data",))
+
+
+def test_each_expected_exit_is_attributed_to_the_action_that_traps() -> None:
+    store, hc = MmioStore(DEV, 4, 7, reg=5), Hypercall(0x4AB1, (1, 2, 3, 4, 5, 6))
+    prog = (store, hc, SystemOff("hvc"))
+    # three payload traps, then the runtime's own power-off (its exit never comes here)
+    assert exit_actions("aarch64", "", prog) == {0: (store, hc, SystemOff("hvc"), None)}
+    started = StartSecondary(1, 0x42, 0x0C00_1F00, width=4, actions=(store,))
+    sbi = SbiCall(1, 0, (65,))
+    got = exit_actions("riscv64", "", (sbi, started))
+    assert got[0][:2] == (sbi, started) and got[0][-1] is None
+    assert got[1] and set(got[1]) == {started}  # the started hart's traps: its StartSecondary
 
 
 def test_entries_of_another_variant_or_arch_explain_nothing() -> None:
-    rv = known("rv-data", "MmioWrite", ("data",), arch="riscv64")
+    rv = known("rv-data", "MmioWrite", ("data",), DATA.access or AccessClass(""), arch="riscv64")
     c = case(Verdict.DIVERGENCE, diff("MmioRead", "data"))
-    assert uncovered(c, (DATA, rv)) == c.diffs
+    assert uncovered(c, (DATA, rv), at(STRB)) == c.diffs
     c = case(Verdict.DIVERGENCE, diff("MmioWrite", "data"))
-    assert uncovered(c, (rv,)) == c.diffs
+    assert uncovered(c, (rv,), at(STRB)) == c.diffs
 
 
 def test_variant_missing_and_unexpected_diffs_are_never_covered() -> None:
     for kind in ("variant", "missing", "unexpected"):
         c = case(Verdict.DIVERGENCE, diff("MmioWrite", kind=kind))
-        _, new, sig = judge(c, KNOWN)
+        _, new, sig = judge(c, KNOWN, at(STRB))
         assert new == c.diffs and sig is not None and sig.kind == kind
 
 
