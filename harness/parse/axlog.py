@@ -23,7 +23,8 @@ from typing import cast
 
 from harness.model.exits import ALL_VARIANTS, ExitReason, Generation
 from harness.model.values import ModelError
-from harness.parse.fast import FastParser
+from harness.parse.extent import BODY, END, ESC, Extent, interruption, record_extent, stop_reason
+from harness.parse.fast import fast_parser
 from harness.parse.render import DebugForm
 from harness.parse.rust_debug import DebugSyntaxError, parse_exit
 
@@ -99,34 +100,29 @@ class ParseResult:
 
 
 _NAMES = "|".join(sorted((c.VARIANT for c in ALL_VARIANTS), key=len, reverse=True))
-_ESC = r"\x1b\[[0-9;]*m"
-_END = r"(?=\x1b\[|\n|\Z)"
 # A log message starting with a variant name followed by ` {`, `{`, `(` or end of message,
 # found from the `] ` that ends every axlog prefix (a literal, so the regex engine skips
 # ahead fast).  Groups: 1 variant, then either 2 a complete pretty body, 3 a complete one-line
-# body, end of message (unit variant), or (nothing captured) something the careful path
-# examines.
+# body, 4 end of message (unit variant), or (nothing captured) something the careful path
+# (harness.parse.extent) examines.
 _CAND = re.compile(
-    rf"\] (?:{_ESC})*(?=[CEFHIMNPS])({_NAMES})"  # first-letter guard: cheap rejection
-    rf"(?:( \{{\n(?:    [^\n]*\n)*\}}){_END}|( \{{ [^\n]*? \}}){_END}|{_END}|(?= ?\{{|\())"
+    rf"\] (?:{ESC})*(?=[CEFHIMNPS])({_NAMES})"  # first-letter guard: cheap rejection
+    rf"(?:( \{{\n(?:    {BODY}\n)*\}}){END}|( \{{ [^\n\x1b{{}}]* \}}){END}|(){END}|(?= ?\{{|\())"
 )
 # The prefix that must end exactly at the candidate's `] `: secs, micros, cpu, task, module, line.
-_PREFIX = re.compile(r"\[ *(\d+)\.(\d{6}) (?:(\d+)(?::(\d+))? )?([^\s\[\]]+):(\d+)\] \Z")
-_ANSI_TAIL = re.compile(rf"(?:{_ESC}|\r)+\Z")
-_CONT_LINES = re.compile(r"(?:\n    [^\n]*)*")
-_CLOSE = re.compile(rf"\n([}})])((?:{_ESC}|\r)*)(?=\n|\Z)")
-_TRUNCATED_MARK = "<log truncated>"
-
-
-def _strip_tail(s: str) -> str:
-    if "\x1b" in s or "\r" in s:
-        return _ANSI_TAIL.sub("", s)
-    return s
+_PREFIX = re.compile(
+    r"\[ *([0-9]+)\.([0-9]{6}) (?:([0-9]+)(?::([0-9]+))? )?([^\s\[\]]+):([0-9]+)\] \Z"
+)
+# Its `[` is the last one before the `] ` (no `[` inside); looking further back than this for
+# it would make a long line of candidates quadratic, and no module path is this long.
+_PREFIX_MAX = 512
+_CR_RUN = re.compile(r"(?<!\r)\r+\n")  # the lookbehind keeps long runs of lone CRs linear
 
 
 class LogScanner:
     """Incremental record finder: `feed` chunks as they arrive (records may be split across
-    chunks anywhere, even inside a UTF-8 sequence), then `finish` once."""
+    chunks anywhere, even inside a UTF-8 sequence), then `finish` once.  However the input is
+    chunked, the records and errors are the same."""
 
     def __init__(
         self,
@@ -140,16 +136,19 @@ class LogScanner:
         self.source_name = source_name
         self.compact_form = compact_form
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._buf = ""
+        self._pending: list[str] = []  # decoded text not yet appended to _buf
+        self._cr = ""  # CRs at the end of the input so far: half of a CRLF, maybe
+        self._buf = ""  # starts at a line start, CRLFs already folded
+        self._skip = 0  # candidates before this offset of _buf are done
         self._line = 1  # line number of self._buf[0]
         self._records: list[ExitRecord] = []
         self._errors: list[ParseError] = []
         self._finished = False
         self._fast_pretty = (
-            FastParser(generation, DebugForm.PRETTY_HEX),
-            FastParser(generation, DebugForm.PRETTY),
+            fast_parser(generation, DebugForm.PRETTY_HEX),
+            fast_parser(generation, DebugForm.PRETTY),
         )
-        self._fast_compact = FastParser(generation, compact_form)
+        self._fast_compact = fast_parser(generation, compact_form)
 
     # ------------------------------------------------------------------ public API
 
@@ -158,7 +157,9 @@ class LogScanner:
         if self._finished:
             raise RuntimeError("LogScanner.feed after finish")
         text = self._decoder.decode(data) if isinstance(data, bytes) else data
-        self._buf += text
+        self._pending.append(text)
+        if "\n" not in text:
+            return []  # no new complete line: nothing can be decided yet
         return self._scan(final=False)
 
     def close(self) -> list[ExitRecord | ParseError]:
@@ -166,7 +167,7 @@ class LogScanner:
         open becomes a "truncated record" error."""
         if self._finished:
             return []
-        self._buf += self._decoder.decode(b"", final=True)
+        self._pending.append(self._decoder.decode(b"", final=True))
         items = self._scan(final=True)
         self._finished = True
         return items
@@ -191,12 +192,26 @@ class LogScanner:
         self._errors.append(err)
         out.append(err)
 
+    def _take_pending(self, final: bool) -> None:
+        """Append the pending text to _buf with CRLF (and CR…CRLF) folded to LF.  CRs at the
+        very end wait for the next chunk (they may precede its LF), so the folding never
+        depends on where the input was cut."""
+        text = self._cr + "".join(self._pending)
+        self._pending = []
+        keep = 0 if final else len(text) - len(text.rstrip("\r"))
+        self._cr = text[len(text) - keep :]
+        text = text[: len(text) - keep]
+        if "\r" in text:
+            text = _CR_RUN.sub("\n", text)
+        self._buf += text
+
     def _scan(self, final: bool) -> list[ExitRecord | ParseError]:
         # Millions of small immutable objects and no cycles: the cyclic GC's repeated full
         # traversals would cost more than the parsing itself.
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
+            self._take_pending(final)
             return self._scan_inner(final)
         finally:
             if gc_was_enabled:
@@ -205,33 +220,28 @@ class LogScanner:
     def _scan_inner(self, final: bool) -> list[ExitRecord | ParseError]:
         out: list[ExitRecord | ParseError] = []
         buf = self._buf
-        if "\r" in buf:
-            # Serial consoles turn \n into \r\n (sometimes twice); a trailing \r may be the
-            # first half of a \r\n still to come, so it stays in the buffer.
-            tail = len(buf) - len(buf.rstrip("\r")) if not final else 0
-            head = re.sub(r"\r+\n", "\n", buf[: len(buf) - tail])
-            buf = head + buf[len(buf) - tail :]
-            self._buf = buf
         end = len(buf) if final else buf.rfind("\n") + 1
-        if end == 0:
-            return out
-        pos = 0
-        line = self._line
+        pos = self._skip
+        line = self._line  # line number of buf[line_pos]
         line_pos = 0
+        ls = 0  # start of that line
         keep_from = end
+        search = _CAND.search
         fast_hex, fast_dec = self._fast_pretty
         fast_compact = self._fast_compact
-        for m in _CAND.finditer(buf, 0, end):
+        while (m := search(buf, pos, end)) is not None:
             start = m.start()
-            if start < pos:
-                continue  # inside a record the slow path already consumed
-            ls = buf.rfind("\n", 0, start) + 1
-            pm = _PREFIX.search(buf, ls, start + 2)
+            n = buf.count("\n", line_pos, start)
+            if n:
+                line += n
+                ls = buf.rfind("\n", line_pos, start) + 1
+            line_pos = start
+            at = buf.rfind("[", max(ls, start - _PREFIX_MAX), start)
+            pm = _PREFIX.match(buf, at, start + 2) if at != -1 else None
             if pm is None:
-                continue  # `] Halt` inside some other text
-            line += buf.count("\n", line_pos, ls)
-            line_pos = ls
-            variant, pretty, compact = m.groups()
+                pos = start + 2  # `] Halt` inside some other text
+                continue
+            variant, pretty, compact, unit = m.groups()
             vstart = m.start(1)
             rend = m.end()
             exit_: ExitReason | None = None
@@ -241,7 +251,7 @@ class LogScanner:
                 if exit_ is None:
                     form = DebugForm.PRETTY
                     exit_ = fast_dec.parse_at(variant, buf, vstart, rend)
-            elif compact is not None or rend == m.end(1):
+            elif compact is not None or unit is not None:
                 form = self.compact_form
                 exit_ = fast_compact.parse_at(variant, buf, vstart, rend)
             if exit_ is not None:
@@ -253,20 +263,19 @@ class LogScanner:
                 pos = rend
                 continue
             # Anything unusual: the careful path, which also words the errors.
-            le = buf.find("\n", vstart, end)
-            if le == -1:
-                le = end
+            ext = record_extent(buf, vstart, end, final)
+            if ext is None:  # the record continues past the data we have
+                keep_from, pos = ls, start
+                break
             try:
-                groups = cast(PrefixText, pm.groups())
-                nxt = self._record(out, buf, variant, groups, ls, vstart, le, end, line, final)
+                self._record(
+                    out, buf, variant, cast(PrefixText, pm.groups()), ls, vstart, ext, end, line
+                )
             except Exception as exc:  # safety net: report, never raise on bad input
                 self._error(out, line, vstart - ls + 1, f"internal parser error: {exc!r}")
-                nxt = le
-            if nxt is None:  # record continues past the data we have
-                keep_from = ls
-                break
-            pos = nxt
+            pos = ext.resume
         self._line = line + buf.count("\n", line_pos, keep_from)
+        self._skip = pos - keep_from if keep_from < end else 0  # offset of the waiting record
         self._buf = buf[keep_from:]
         return out
 
@@ -278,60 +287,36 @@ class LogScanner:
         pm: PrefixText,
         ls: int,
         vstart: int,
-        le: int,
+        ext: Extent,
         end: int,
         line: int,
-        final: bool,
-    ) -> int | None:
-        """Handle the record starting at vstart; return where scanning resumes, or None if
-        more input is needed."""
-        first = _strip_tail(buf[vstart:le])
-        col0 = vstart - ls  # 0-based column of the message in the first line
-        if first.endswith((" {", "(")):
-            cont = _CONT_LINES.match(buf, le, end)
-            stop = cont.end() if cont is not None else le  # always matches (may be empty)
-            close = _CLOSE.match(buf, stop, end)
-            if close is None:
-                if stop + 1 >= end and not final:
-                    return None  # the line after the last continuation line is incomplete
-                bad_line = line + buf.count("\n", vstart, stop) + 1
-                nl = buf.find("\n", stop + 1, end)
-                found = buf[stop + 1 : nl if nl != -1 else end]
-                if _TRUNCATED_MARK in buf[vstart:stop] or _TRUNCATED_MARK in found:
-                    why = "record cut by axlog's 2048-byte buffer ('<log truncated>')"
-                elif stop + 1 >= end:
-                    why = "truncated record: not closed by '}' before end of input"
-                else:
-                    why = (
-                        "record interrupted: expected an indented field line or '}', "
-                        f"found {found[:40]!r}"
-                    )
-                self._error(out, bad_line, 1, f"{variant}: {why}")
-                return end if stop + 1 >= end else le
-            text = first + buf[le : close.start(2)]
-            last_line = line + buf.count("\n", le, close.end())
-            resume = close.end()
-        else:
-            if _TRUNCATED_MARK in first:
-                self._error(
-                    out, line, col0 + 1, f"{variant}: record cut by axlog ('<log truncated>')"
-                )
-                return le
-            text = first
-            last_line = line
-            resume = le
+    ) -> None:
+        """Parse, or report, the record `buf[vstart:ext.stop]` (first line `line`, which
+        starts at `ls`)."""
+        text = buf[vstart : ext.stop]
+        if not ext.closed:  # a pretty record whose text stopped early
+            rel = text.count("\n")
+            col = ext.stop - (buf.rfind("\n", vstart, ext.stop) + 1 if rel else ls) + 1
+            self._error(out, line + rel, col, f"{variant}: {stop_reason(buf, ext.stop, end)}")
+            return
         exit_, form, err = self._parse_text(variant, text)
         if err is not None:
             off = err.offset
+            why = (
+                interruption(buf, ext.stop, end) if off >= len(text) and "\n" not in text else None
+            )
+            if why is not None and (ext.stop == end or buf[ext.stop] != "\n"):
+                off, msg = len(text), f"{variant}: {why}"
+            else:
+                msg = err.message
             rel = text.count("\n", 0, off)
-            col = col0 + off + 1 if rel == 0 else off - text.rfind("\n", 0, off)
-            self._error(out, line + rel, col, err.message)
-            return resume
+            col = vstart - ls + off + 1 if rel == 0 else off - text.rfind("\n", 0, off)
+            self._error(out, line + rel, col, msg)
+            return
         assert exit_ is not None and form is not None
-        rec = ExitRecord(exit_, line, last_line, pm, form, text)
+        rec = ExitRecord(exit_, line, line + text.count("\n"), pm, form, text)
         self._records.append(rec)
         out.append(rec)
-        return resume
 
     def _parse_text(
         self, variant: str, text: str

@@ -8,6 +8,7 @@ which either accepts or produces the error message.  Tests check both agree.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import cast
@@ -26,9 +27,7 @@ from harness.parse.render import DebugForm, render_flags
 _DEC = r"(0|[1-9][0-9]*)"
 _HEX = r"(0|[1-9a-f][0-9a-f]*)"
 _FLAG_NAME = "(?:" + "|".join(n for n, _ in MappingFlags.NAMED) + ")"
-_FLAGS = (
-    rf"(0x0|0x[1-9a-f][0-9a-f]*|{_FLAG_NAME}(?: \| {_FLAG_NAME})*(?: \| 0x[1-9a-f][0-9a-f]*)?)"
-)
+_FLAGS = rf"(0x0|0x[1-9a-f][0-9a-f]*|{_FLAG_NAME}(?: \| {_FLAG_NAME})*(?: \| 0x[1-9a-f][0-9a-f]*)?)"
 
 Builder = Callable[[str, int, int], ExitReason | None]
 
@@ -156,3 +155,10 @@ class FastParser:
     def parse(self, variant: str, text: str) -> ExitReason | None:
         """The exit if `text` is exactly Rust's rendering of a `variant` value, else None."""
         return self.parse_at(variant, text, 0, len(text))
+
+
+@functools.cache
+def fast_parser(generation: Generation, form: DebugForm) -> FastParser:
+    """The shared FastParser of one schema and form (building one compiles a regex and a
+    function per variant, which costs more than scanning a short log)."""
+    return FastParser(generation, form)

@@ -267,6 +267,18 @@ def parse_debug(text: str) -> DValue:
 
 _HEX_RE = re.compile(r"[0-9a-f]+")
 _DEC_RE = re.compile(r"[0-9]+")
+# Every integer field is at most 64 bits wide: 16 hex or 20 decimal digits (leading zeros
+# aside).  Longer spellings are refused before int() sees them (a 4,301-digit decimal would
+# trip CPython's conversion limit, and the conversion is quadratic below it).
+_MAX_DIGITS = {16: 16, 10: 20}
+
+
+def _to_int(raw: str, base: int, offset: int, what: str) -> int:
+    """`raw` (digits only, no prefix) as an integer of at most 64 bits."""
+    if len(raw) - len(raw.lstrip("0")) + _MAX_DIGITS[base] < len(raw):
+        shown = raw if len(raw) <= 24 else raw[:20] + f"… ({len(raw)} digits)"
+        raise DebugSyntaxError(offset, f"{what}: {shown} out of range for a 64-bit integer")
+    return int(raw, base)
 
 
 def _plain_ints(node: DValue, kind: FieldKind | None) -> list[DInt | DWord]:
@@ -289,14 +301,14 @@ class _Converter:
             raw = node.raw if isinstance(node, DInt) else node.name
             if self.form is DebugForm.PRETTY_HEX:
                 if raw.startswith("0x") and _HEX_RE.fullmatch(raw, 2):
-                    return int(raw, 16)
+                    return _to_int(raw[2:], 16, node.offset, what)
                 raise DebugSyntaxError(node.offset, f"{what}: expected 0x-prefixed hex integer")
             if self.form is DebugForm.DEBUG_HEX:
                 if _HEX_RE.fullmatch(raw):
-                    return int(raw, 16)
+                    return _to_int(raw, 16, node.offset, what)
                 raise DebugSyntaxError(node.offset, f"{what}: expected bare lowercase hex integer")
             if _DEC_RE.fullmatch(raw):
-                return int(raw)
+                return _to_int(raw, 10, node.offset, what)
             if _HEX_RE.fullmatch(raw) or raw.startswith("0x"):
                 raise DebugSyntaxError(
                     node.offset,
@@ -314,10 +326,12 @@ class _Converter:
                 return node.name == "true"
             raise DebugSyntaxError(node.offset, f"{what}: expected true or false")
         if k is FieldKind.GPA:
-            if isinstance(node, DGpa) and node.raw.startswith("0x") and _HEX_RE.fullmatch(
-                node.raw, 2
+            if (
+                isinstance(node, DGpa)
+                and node.raw.startswith("0x")
+                and _HEX_RE.fullmatch(node.raw, 2)
             ):
-                return GuestPhysAddr(int(node.raw, 16))
+                return GuestPhysAddr(_to_int(node.raw[2:], 16, node.offset, what))
             raise DebugSyntaxError(node.offset, f"{what}: expected GuestPhysAddr 'GPA:0x…'")
         if k is FieldKind.WIDTH:
             if isinstance(node, DWord) and node.name in AccessWidth.__members__:
@@ -332,7 +346,7 @@ class _Converter:
                 and isinstance(node.items[0], DInt)
                 and _DEC_RE.fullmatch(node.items[0].raw)
             ):
-                v = int(node.items[0].raw)
+                v = _to_int(node.items[0].raw, 10, node.items[0].offset, what)
                 return Port(v) if k is FieldKind.PORT else SysRegAddr(v)
             raise DebugSyntaxError(node.offset, f"{what}: expected {tname}(<decimal>)")
         if k is FieldKind.PORT_U16:
@@ -365,10 +379,12 @@ class _Converter:
         for part in parts:
             if isinstance(part, DWord) and part.name in table:
                 bits |= table[part.name]
-            elif isinstance(part, DInt) and part.raw.startswith("0x") and _HEX_RE.fullmatch(
-                part.raw, 2
+            elif (
+                isinstance(part, DInt)
+                and part.raw.startswith("0x")
+                and _HEX_RE.fullmatch(part.raw, 2)
             ):
-                bits |= int(part.raw, 16)
+                bits |= _to_int(part.raw[2:], 16, part.offset, what)
             else:
                 raise DebugSyntaxError(
                     part.offset,
@@ -398,6 +414,10 @@ def tree_to_exit(tree: DValue, generation: Generation, form: DebugForm) -> ExitR
     expected and carry the offending offset."""
     if isinstance(tree, DWord | DStruct):
         name = tree.name
+    elif isinstance(tree, DTuple):
+        raise DebugSyntaxError(
+            tree.offset, f"{tree.name}(…): AxVCpuExitReason has no tuple variant"
+        )
     else:
         raise DebugSyntaxError(tree.offset, "expected an AxVCpuExitReason variant")
     known = generation.variant_names()
@@ -440,8 +460,28 @@ def tree_to_exit(tree: DValue, generation: Generation, form: DebugForm) -> ExitR
     try:
         exit_ = construct(name, kwargs)
     except ModelError as exc:
-        raise DebugSyntaxError(tree.offset, str(exc)) from None
+        raise DebugSyntaxError(_offset_of(tree, str(exc)), str(exc)) from None
     return exit_
+
+
+_WHAT = re.compile(r"\w+\.(\w+)(?:\[(\d+)\])?:")
+
+
+def _offset_of(tree: DStruct | DWord, message: str) -> int:
+    """The offset of the value a model error names (`MmioRead.reg: …`, `Hypercall.args[2]:
+    …`), so a range error points at the number, not at the record's start."""
+    m = _WHAT.match(message)
+    fields = tree.fields if isinstance(tree, DStruct) else ()
+    for f in fields:
+        if m is not None and f.name == m.group(1):
+            node: DValue = f.value
+            if m.group(2) is not None and isinstance(node, DArray | DTuple):
+                i = int(m.group(2))
+                node = node.items[i] if i < len(node.items) else node
+            elif isinstance(node, DTuple) and len(node.items) == 1:
+                node = node.items[0]  # Some(256): the number
+            return node.offset
+    return tree.offset
 
 
 def _first_difference(a: str, b: str) -> int:

@@ -1,0 +1,88 @@
+"""Where an exit record's text stops in an axvisor log (the scanner's careful path).
+
+A record's text never contains an escape code or the start of a log prefix (`[  1.000000 `):
+Rust's Debug output has neither, and ax-log ends every message with `ESC[m`.  So the text
+stops at the first escape, log start or newline of its first line; a first line ending in
+` {` or `(` continues on lines indented by 4 spaces (each stopping the same way) up to a
+`}` or `)` in column 0.  Anything else where the record still needs text (end of input, the
+next log line, guest output, axlog's `<log truncated>`) stops it early: the record is
+reported where its text stops, and scanning resumes right there, so a log line glued to the
+cut record is still read.  Every pattern here runs in time linear in what it reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ESC = r"\x1b\[[0-9;]*m"
+LOG_START = r"\[ *[0-9]+\.[0-9]{6} "
+# The text of one line up to the first newline, escape or log start (atomic: no backtracking).
+BODY = r"(?>[^\n\x1b\[]*(?:\[(?! *[0-9]+\.[0-9]{6} )[^\n\x1b\[]*)*)"
+# End of a message that needs nothing more (a unit variant's name, a closing brace).
+END = rf"(?=\x1b|\n|\Z|{LOG_START})"
+
+_LINE = re.compile(BODY)
+_CONT = re.compile(rf"(?:\n    {BODY})*")
+_CLOSE = re.compile(rf"\n[}})]{END}")
+_AFTER = re.compile(rf"(?:{ESC}|\r)*+(?:(<log truncated>)|({LOG_START}))?")
+
+EOF_REASON = "truncated record: not closed by '}' before end of input"
+
+
+@dataclass(frozen=True, slots=True)
+class Extent:
+    """A record's text `buf[start:stop]`; `closed` if it is all there (a one-line message or
+    a pretty one up to its closing brace), else it stopped early at `stop`."""
+
+    stop: int
+    closed: bool
+    resume: int  # where scanning continues
+
+
+def record_extent(buf: str, vstart: int, end: int, final: bool) -> Extent | None:
+    """The extent of the record starting at `buf[vstart]`, reading no further than `end`
+    (a line boundary unless `final`); None if it depends on text not yet read."""
+    m = _LINE.match(buf, vstart, end)
+    p = m.end() if m is not None else vstart  # always matches
+    if not buf.endswith((" {", "("), vstart, p):
+        return Extent(p, True, p)
+    if p == end or buf[p] != "\n":
+        return Extent(p, False, p)  # stops on its first line
+    c = _CONT.match(buf, p, end)
+    stop = c.end() if c is not None else p  # always matches
+    close = _CLOSE.match(buf, stop, end)
+    if close is not None:
+        return Extent(close.end(), True, close.end())
+    if stop < end and buf[stop] == "\n":
+        if stop + 1 == end and not final:
+            return None  # the next line is still to come
+        return Extent(stop, False, stop + 1)
+    return Extent(stop, False, stop)
+
+
+def interruption(buf: str, stop: int, end: int) -> str | None:
+    """What stopped a record's text at `stop` when it is not an ordinary end of a line: end
+    of input, axlog's truncation marker, or the next log line."""
+    at = stop + 1 if buf.startswith("\n", stop) else stop
+    if at >= end:
+        return EOF_REASON
+    m = _AFTER.match(buf, at, end)
+    if m is not None and m.group(1):
+        return "record cut by axlog's 2048-byte buffer ('<log truncated>')"
+    if m is not None and m.group(2):
+        return "record interrupted by the next log line"
+    return None
+
+
+def stop_reason(buf: str, stop: int, end: int) -> str:
+    """Why a pretty record's text stopped at `stop` before its closing brace."""
+    why = interruption(buf, stop, end)
+    if why is not None:
+        return why
+    at = stop + 1 if buf.startswith("\n", stop) else stop
+    nl = buf.find("\n", at, min(end, at + 40))
+    found = buf[at : nl if nl != -1 else min(end, at + 40)]
+    if at == stop:
+        return f"record interrupted on its line by {found!r}"
+    return f"record interrupted: expected an indented field line or '}}', found {found!r}"
