@@ -40,6 +40,17 @@ class HostCaps:
             return self.svm
         return ""
 
+    def lacking(self, profile: MachineProfile) -> str:
+        """The host capability `profile` needs and this host lacks — "kvm", "kvm-vmx" or
+        "kvm-svm" — or "": why_not's reason as a key results files carry, so that a skip's
+        cause is never read from prose (harness.report.compare)."""
+        for need, why in (("kvm", self.kvm if profile.accel == "kvm" else ""),
+                          ("kvm-vmx", self.vmx if profile.needs == "kvm-vmx" else ""),
+                          ("kvm-svm", self.svm if profile.needs == "kvm-svm" else "")):
+            if why:
+                return need
+        return ""
+
 
 def _supported_cpuid() -> dict[int, tuple[int, int, int, int]]:
     fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)

@@ -5,12 +5,16 @@ The nightly job compares each run with the previous one, so the question answere
 says that). Divergences are compared by their diff text with the console line number removed:
 the boot log's length varies by a few lines from run to run, and a divergence that only moved
 in the log has not changed.
+
+A case that ran before and is skipped now got worse unless the new results say it was skipped
+because this host lacks a capability its image needs (the case's `host_capability`, written by
+harness.report.results from the host probe): a skip for any other reason, or from a results
+file without the marker, is a regression. The reason's prose is never read.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -21,6 +25,7 @@ from typing import Any
 from harness.check.verdict import Verdict
 from harness.errors import UsageError
 from harness.report.results import SCHEMA
+from harness.textfile import read_json
 
 COMPARE_SCHEMA = "axharness-compare/1"
 _CONSOLE_LINE = re.compile(r" \(console line \d+\)")
@@ -35,6 +40,7 @@ class CaseOutcome:
     detail: str
     diffs: tuple[str, ...]  # ExitDiff.describe() texts, in exit order
     known: frozenset[str]  # ids of the known divergences that matched
+    host_capability: str = ""  # a skip: what this host lacks ("kvm-vmx"); "" not recorded
 
     @property
     def divergence_signature(self) -> tuple[str, ...]:
@@ -57,6 +63,7 @@ class ChangeKind(enum.Enum):
 
     NEW_FAILURE = "new failure"
     NOW_XFAIL = "pass → xfail"
+    UNEXPLAINED_SKIP = "skip, not for a host capability"
     REMOVED = "removed"
     FIXED = "fixed"
     NOW_PASS = "xfail → pass"
@@ -68,7 +75,8 @@ class ChangeKind(enum.Enum):
 
     @property
     def is_regression(self) -> bool:
-        return self in (ChangeKind.NEW_FAILURE, ChangeKind.NOW_XFAIL, ChangeKind.REMOVED)
+        return self in (ChangeKind.NEW_FAILURE, ChangeKind.NOW_XFAIL,
+                        ChangeKind.UNEXPLAINED_SKIP, ChangeKind.REMOVED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +138,14 @@ def _case_from_json(obj: object, where: str) -> CaseOutcome:
             raise UsageError(f"{where}: diffs[{i}] has no \"text\"")
         texts.append(text)
     detail = obj.get("detail", "")
+    lacking = obj.get("host_capability", "")
+    if not isinstance(lacking, str):
+        raise UsageError(f"{where}: \"host_capability\" must be a string")
     return CaseOutcome(case=case, verdict=verdict, detail=detail if isinstance(detail, str)
                        else str(detail), diffs=tuple(texts),
                        known=frozenset(_str_list(obj.get("known_divergences", []),
-                                                 f"{where}: known_divergences")))
+                                                 f"{where}: known_divergences")),
+                       host_capability=lacking)
 
 
 def parse_results(doc: object, source: str) -> ResultsFile:
@@ -155,15 +167,7 @@ def parse_results(doc: object, source: str) -> ResultsFile:
 
 def read_results(path: Path) -> ResultsFile:
     """Read and check a results file; every problem is one line naming the file."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    return parse_results(doc, str(path))
+    return parse_results(read_json(path), str(path))
 
 
 # -- comparing ----------------------------------------------------------------------------------
@@ -205,8 +209,12 @@ def classify(old: CaseOutcome | None, new: CaseOutcome | None) -> CaseChange | N
         note = f"known divergence {', '.join(sorted(old.known)) or '?'} no longer diverges"
     elif b is Verdict.PASS:
         kind = ChangeKind.FIXED if a.is_failure else ChangeKind.NEW_PASS
-    elif b is Verdict.SKIP:
+    elif b is Verdict.SKIP and new.host_capability:
         kind = ChangeKind.NEW_SKIP
+        note = f"this host lacks {new.host_capability}: {note}"
+    elif b is Verdict.SKIP:
+        kind = ChangeKind.UNEXPLAINED_SKIP
+        note = f"skipped, not for a host capability: {note}"
     else:  # failure → other failure, failure → xfail, skip → xfail
         kind = ChangeKind.VERDICT
     return CaseChange(new.case, kind, old, new, note)
@@ -277,7 +285,8 @@ def _outcome_json(o: CaseOutcome | None) -> dict[str, Any] | None:
     if o is None:
         return None
     return {"verdict": o.verdict.value, "detail": o.detail, "diffs": list(o.diffs),
-            "known_divergences": sorted(o.known)}
+            "known_divergences": sorted(o.known),
+            **({"host_capability": o.host_capability} if o.host_capability else {})}
 
 
 def comparison_to_json(cmp: Comparison) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""Results of a run: results.json (one object per case, plus provenance) and JUnit XML."""
+"""Results of a run: results.json (one object per case, plus provenance) and JUnit XML.
+
+A skipped case also gets `host_capability`, the capability this host lacks ("kvm-vmx"), from
+the same cached host probe the suite's skip came from: `axharness compare` tells a host that
+cannot run an image from a case that stopped running for another reason by it, not by prose.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from typing import Any
 
 from harness import __version__
 from harness.check.verdict import Verdict
+from harness.qemu.host import probe
+from harness.qemu.profiles import get_profile
 from harness.run.case import CaseResult
 
 SCHEMA = "axharness-results/1"
@@ -27,9 +34,19 @@ def write_results(cases: Sequence[CaseResult], path: Path, extra: dict[str, Any]
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "summary": dict(sorted(counts.items())),
         **extra,
-        "cases": [c.to_json() for c in cases],
+        "cases": [_case_json(c) for c in cases],
     }
     path.write_text(json.dumps(doc, indent=2, default=str))
+
+
+def _case_json(c: CaseResult) -> dict[str, Any]:
+    out = c.to_json()
+    profile = c.qemu.get("profile")
+    if c.verdict is Verdict.SKIP and isinstance(profile, str):
+        lacking = probe().lacking(get_profile(profile))
+        if lacking:
+            out["host_capability"] = lacking
+    return out
 
 
 def load_results(path: Path) -> dict[str, Any]:

@@ -13,6 +13,8 @@ import pytest
 from harness.check.verdict import Verdict
 from harness.cli import main
 from harness.errors import UsageError
+from harness.qemu.host import HostCaps
+from harness.qemu.profiles import get_profile
 from harness.report.compare import (
     ChangeKind,
     compare_results,
@@ -25,12 +27,16 @@ from harness.report.compare import (
 
 
 def case(cid: str, verdict: str = "pass", *, diffs: tuple[str, ...] = (),
-         known: tuple[str, ...] = (), detail: str = "") -> dict[str, Any]:
+         known: tuple[str, ...] = (), detail: str = "", lacking: str = "") -> dict[str, Any]:
     return {"case": cid, "scenario": cid.split("/")[-1], "arch": cid.split("/")[0],
             "verdict": verdict, "detail": detail or f"{verdict} detail",
             "diffs": [{"index": 0, "kind": "fields", "variant": "MmioWrite", "text": t,
                        "fields": []} for t in diffs],
-            "known_divergences": list(known)}
+            "known_divergences": list(known),
+            **({"host_capability": lacking} if lacking else {})}
+
+
+NO_VMX = "host KVM offers no VMX to guests (CPUID.1:ECX.VMX[bit 5] is 0)"
 
 
 def doc(*cases: dict[str, Any]) -> dict[str, Any]:
@@ -105,9 +111,35 @@ def test_a_skip_that_passes_is_a_new_pass() -> None:
     assert kinds(doc(case("a/x", "skip")), doc(case("a/x"))) == {"a/x": ChangeKind.NEW_PASS}
 
 
-def test_a_pass_that_is_skipped_is_a_new_skip_not_a_regression() -> None:
-    assert kinds(doc(case("a/x")), doc(case("a/x", "skip"))) == {"a/x": ChangeKind.NEW_SKIP}
+def test_a_pass_skipped_for_a_host_capability_is_a_new_skip_not_a_regression() -> None:
+    skipped = case("a/x", "skip", detail=NO_VMX, lacking="kvm-vmx")
+    assert kinds(doc(case("a/x")), doc(skipped)) == {"a/x": ChangeKind.NEW_SKIP}
     assert not ChangeKind.NEW_SKIP.is_regression
+
+
+@pytest.mark.parametrize("old", ["pass", "xfail", "divergence"])
+def test_a_case_skipped_for_anything_but_a_host_capability_is_a_regression(old: str) -> None:
+    """The reason's prose does not count: only the results' structured marker does."""
+    got = kinds(doc(case("a/x", old)), doc(case("a/x", "skip", detail=NO_VMX)))
+    assert got == {"a/x": ChangeKind.UNEXPLAINED_SKIP} and ChangeKind.UNEXPLAINED_SKIP.is_regression
+
+
+def test_compare_exits_2_when_84_passes_are_skipped_without_a_host_capability(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ids = [f"aarch64/s{i}" for i in range(84)]
+    old = write(tmp_path, "old.json", doc(*(case(i) for i in ids)))
+    new = write(tmp_path, "new.json", doc(*(case(i, "skip", detail="no reason") for i in ids)))
+    assert main(["compare", str(old), str(new)]) == 2
+    assert "REGRESSION: 84 case(s)" in capsys.readouterr().out
+    lacking = write(tmp_path, "kvm.json", doc(*(case(i, "skip", detail=NO_VMX, lacking="kvm-vmx")
+                                                for i in ids)))
+    assert main(["compare", str(old), str(lacking)]) == 0
+
+
+def test_a_host_capability_that_is_not_a_string_is_refused(tmp_path: Path) -> None:
+    p = write(tmp_path, "r.json", doc({**case("a/x", "skip"), "host_capability": 5}))
+    with pytest.raises(UsageError, match=r"r\.json: cases\[0\] \(a/x\): .*host_capability"):
+        read_results(p)
 
 
 def test_one_failure_turning_into_another_is_a_verdict_change_not_a_new_failure() -> None:
@@ -147,7 +179,7 @@ def test_changes_list_regressions_first() -> None:
 def test_the_table_marks_regressions_and_says_so() -> None:
     cmp = compare_results(parse_results(doc(case("a/x"), case("a/y")), "old.json"),
                           parse_results(doc(case("a/x", "crash", detail="hypervisor panic: boom"),
-                                            case("a/y", "skip")), "new.json"))
+                                            case("a/y", "skip", lacking="kvm")), "new.json"))
     table = render_table(cmp)
     row = next(ln for ln in table.splitlines() if ln.startswith("new failure"))
     assert "a/x" in row and "pass" in row and "crash" in row and "! hypervisor panic: boom" in row
@@ -253,6 +285,35 @@ def test_an_unwritable_json_output_is_a_usage_error(tmp_path: Path,
     assert "out.json" in err
 
 
+@pytest.mark.parametrize("option", ["--json", "--markdown"])
+def test_an_unwritable_output_does_not_hide_a_regression(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str) -> None:
+    old = write(tmp_path, "old.json", doc(case("a/x")))
+    new = write(tmp_path, "new.json", doc(case("a/x", "crash")))
+    out = tmp_path / "no-such-dir" / "out"
+    assert main(["compare", str(old), str(new), option, str(out)]) == 2
+    cap = capsys.readouterr()
+    assert "REGRESSION" in cap.out
+    assert cap.err.count("\n") == 1 and str(out) in cap.err and "Traceback" not in cap.err
+
+
+def test_a_binary_results_file_is_one_line_naming_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ok = write(tmp_path, "ok.json", doc())
+    binary = tmp_path / "results.json"
+    binary.write_bytes(b'{"schema":\n "\xff\xfe\x00"}')
+    err = _usage_error(capsys, ["compare", str(ok), str(binary)])
+    assert f"{binary}:2:3:" in err and "UTF-8" in err
+
+
+def test_deeply_nested_json_is_one_line_naming_file_and_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ok = write(tmp_path, "ok.json", doc())
+    deep = write(tmp_path, "deep.json", "{\n" + '"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    err = _usage_error(capsys, ["compare", str(deep), str(ok)])
+    assert f"{deep}:2:" in err and "nested" in err
+
+
 def test_a_real_results_file_compares_equal_to_itself(tmp_path: Path) -> None:
     """The reader accepts what harness.report.results.write_results produces."""
     from harness.report.results import write_results
@@ -266,3 +327,40 @@ def test_a_real_results_file_compares_equal_to_itself(tmp_path: Path) -> None:
     parsed = read_results(path)
     assert parsed.cases[0].verdict is Verdict.XFAIL and parsed.cases[0].known == {"k"}
     assert compare_results(parsed, parsed).unchanged == 1
+
+
+@pytest.mark.parametrize(("caps", "profile", "lacking"), [
+    (HostCaps("", "KVM offers no VMX", ""), "x86_64-q35-vmx-kvm", "kvm-vmx"),
+    (HostCaps("no /dev/kvm on this host", "no /dev/kvm", "no /dev/kvm"), "x86_64-q35-vmx-kvm",
+     "kvm"),
+    (HostCaps("", "", ""), "x86_64-q35-vmx-kvm", ""),
+    (HostCaps("no /dev/kvm", "no /dev/kvm", "no /dev/kvm"), "aarch64-virt-el2-tcg", ""),
+])
+def test_the_capability_a_profile_lacks_is_named_by_the_probe(
+        caps: HostCaps, profile: str, lacking: str) -> None:
+    assert caps.lacking(get_profile(profile)) == lacking
+
+
+@pytest.mark.parametrize(("caps", "change"), [
+    (HostCaps("", "KVM offers no VMX", ""), ChangeKind.NEW_SKIP),
+    (HostCaps("", "", ""), ChangeKind.UNEXPLAINED_SKIP)])
+def test_a_results_file_marks_a_skip_with_the_capability_this_host_lacks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caps: HostCaps,
+        change: ChangeKind) -> None:
+    """write_results asks the same (cached) probe the suite's skip came from; a skip the probe
+    does not explain carries no marker, and compare then counts it as a regression."""
+    from harness.report import results
+    from harness.run.case import CaseResult
+
+    monkeypatch.setattr(results, "probe", lambda: caps)
+    res = CaseResult(case_id="x86_64-vmx/x", scenario="x", arch="x86_64", verdict=Verdict.SKIP,
+                     detail="KVM offers no VMX", expected=(), observed=(), diffs=(),
+                     duration_s=0.0, artifacts=tmp_path, image={},
+                     qemu={"profile": "x86_64-q35-vmx-kvm"})
+    path = tmp_path / "results.json"
+    results.write_results([res], path, {})
+    written = json.loads(path.read_text())["cases"][0]
+    assert written.get("host_capability", "") == caps.lacking(get_profile("x86_64-q35-vmx-kvm"))
+    passed = parse_results(doc(case("x86_64-vmx/x")), "old.json")
+    assert kinds_of(compare_results(passed, read_results(path)).changes) == {
+        "x86_64-vmx/x": change}
