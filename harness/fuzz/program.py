@@ -3,9 +3,7 @@ type name and fields), so it can be re-run after the generator that produced it 
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -13,68 +11,9 @@ from harness.errors import UsageError
 from harness.fuzz.generate import make_scenario
 from harness.scenarios.actions import Action
 from harness.scenarios.catalogue import Scenario
+from harness.scenarios.codec import action_from_json, action_to_json
 
 FORMAT = "axharness-fuzz-program/1"
-# Every member of the Action union, so a new action type is serialisable without an edit here.
-ACTION_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in typing.get_args(Action)}
-# Written as hex strings: these are addresses and data, read by people next to the disassembly.
-_HEX_FIELDS = frozenset({"addr", "value", "nr", "args", "eid", "fid", "port"})
-
-
-def action_to_json(action: Action) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": type(action).__name__}
-    for f in dataclasses.fields(action):
-        v = getattr(action, f.name)
-        if f.name in _HEX_FIELDS:
-            v = [hex(x) for x in v] if isinstance(v, tuple) else hex(v)
-        out[f.name] = v
-    return out
-
-
-def _int(v: object, where: str) -> int:
-    if isinstance(v, int) and not isinstance(v, bool):
-        return v
-    if isinstance(v, str):
-        try:
-            return int(v, 0)
-        except ValueError:
-            pass
-    raise UsageError(f"{where}: expected an integer or a 0x… string, got {v!r}")
-
-
-def action_from_json(obj: object, where: str) -> Action:
-    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
-        raise UsageError(f"{where}: an action is an object with a \"type\"")
-    cls = ACTION_TYPES.get(obj["type"])
-    if cls is None:
-        raise UsageError(f"{where}: unknown action type {obj['type']!r}; "
-                         f"known: {', '.join(sorted(ACTION_TYPES))}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(obj) - set(fields) - {"type"}
-    if unknown:
-        raise UsageError(f"{where}: {obj['type']} has no field(s) {', '.join(sorted(unknown))}")
-    kw: dict[str, Any] = {}
-    for name, value in obj.items():
-        if name == "type":
-            continue
-        default = fields[name].default
-        if isinstance(value, list):
-            kw[name] = tuple(_int(x, f"{where}.{name}") for x in value)
-        elif isinstance(default, bool) or isinstance(value, bool):
-            if not isinstance(value, bool):
-                raise UsageError(f"{where}.{name}: expected true or false, got {value!r}")
-            kw[name] = value
-        elif isinstance(default, str) and not isinstance(value, str):
-            raise UsageError(f"{where}.{name}: expected a string, got {value!r}")
-        elif isinstance(value, str) and (name not in _HEX_FIELDS):
-            kw[name] = value
-        else:
-            kw[name] = _int(value, f"{where}.{name}")
-    try:
-        action: Action = cls(**kw)
-    except TypeError as exc:
-        raise UsageError(f"{where}: {obj['type']}: {exc}") from None
-    return action
 
 
 def program_to_json(scenario: Scenario, recipe: str, extra: dict[str, Any]) -> dict[str, Any]:

@@ -180,6 +180,12 @@ def _emit_one(action: object, label: str) -> EmittedAction:
     return EmittedAction(tuple(lines[:-1]), (lines[-1],), regs, gpa)
 
 
+# The action types this emitter has a form for (checked when a scenario file is loaded).
+ACTIONS: frozenset[type] = frozenset({MmioStore, MmioLoad, JumpTo, Hypercall, SysRegRead,
+                                      SysRegWrite, PsciCall, SystemOff, WaitForInterrupt,
+                                      StartSecondary, Spin})
+
+
 def emit_payload(actions: tuple[Action, ...]) -> EmittedPayload:
     return lay_out(actions, _emit_one, lambda a: isinstance(a, Spin), _LAYOUT)
 

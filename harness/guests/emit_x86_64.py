@@ -116,6 +116,12 @@ _LAYOUT = PayloadLayout(directives=(".code16",), prologue=(), epilogue=("ret",),
                         spin="jmp .")
 
 
+# The action types this emitter has a form for (checked when a scenario file is loaded).
+ACTIONS: frozenset[type] = frozenset({SysRegWrite, SysRegRead, MmioStore, MmioLoad, JumpTo,
+                                      PortOut, PortIn, Hypercall, WaitForInterrupt, SystemOff,
+                                      Delay, Spin})
+
+
 def emit_payload(actions: tuple[Action, ...], backend: str = "svm") -> EmittedPayload:
     def one(action: object, label: str) -> EmittedAction:
         if isinstance(action, Delay):  # no trap site

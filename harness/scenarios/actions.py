@@ -12,14 +12,32 @@ from dataclasses import dataclass
 
 U64 = (1 << 64) - 1
 
+ADDRESSING = """How an MMIO load or store reaches `addr` (fields `base`, `offset`, `index`,
+`extend`, `scaled` of MmioStore and MmioLoad):
+
+- `base`: the address register, in the architecture's numbering (aarch64 x0..x30, riscv64
+  x1..x31, x86 real mode 3 = BX, 5 = BP, 6 = SI, 7 = DI). Unset: the emitter's own (aarch64 x9,
+  riscv64 t6 = x31, x86 BX), the forms the catalogue always had.
+- `offset`: how far `addr` lies from what the base register holds. Without `index` it is the
+  instruction's immediate (aarch64 [base, #offset], riscv64 offset(base), x86 disp(base)); the
+  emitter loads the base register with addr - offset. A post-index store or load (aarch64)
+  accesses the base itself and adds `offset` afterwards.
+- `index`: a register offset (aarch64 [base, index{, extend {#amount}}]; x86 (base,index) with
+  base BX or BP and index SI or DI): the index register holds `offset` (shifted right by
+  log2(width) when `scaled`), the base addr - offset.
+- `extend` (aarch64 register offset): "lsl" (the 64-bit index), "uxtw", "sxtw" (its low 32 bits,
+  zero- or sign-extended) or "sxtx"; `scaled`: the index is shifted left by log2(width).
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class MmioStore:
     """Store `width` bytes of register `reg` (holding `value`) to guest-physical `addr`.
 
     `reg = 31` on aarch64 / `reg = 0` on riscv64 stores the zero register (value must be 0).
-    `form` is the addressing form: "imm" (base register, no offset), "pre", "post"
-    (aarch64 writeback forms), "compressed" (riscv64 RVC forms).
+    `form` is the addressing form: "imm" (no writeback), "pre", "post" (aarch64 writeback
+    forms), "compressed" (riscv64 RVC forms). The addressing fields are described in
+    ADDRESSING; their defaults give the emitter's own base register and no offset.
     """
 
     addr: int
@@ -27,6 +45,11 @@ class MmioStore:
     value: int
     reg: int = 1
     form: str = "imm"
+    base: int | None = None
+    offset: int = 0
+    index: int | None = None
+    extend: str = "lsl"
+    scaled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +57,7 @@ class MmioLoad:
     """Load `width` bytes from `addr` into register `reg`.
 
     `signed` selects the sign-extending form (ldrs*/lb/lh/lw); `reg64` a 64-bit destination
-    (aarch64 x vs w registers; always 64-bit on riscv64).
+    (aarch64 x vs w registers; always 64-bit on riscv64). Addressing as for MmioStore.
     """
 
     addr: int
@@ -43,6 +66,11 @@ class MmioLoad:
     signed: bool = False
     reg64: bool = True
     form: str = "imm"
+    base: int | None = None
+    offset: int = 0
+    index: int | None = None
+    extend: str = "lsl"
+    scaled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
