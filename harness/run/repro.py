@@ -12,7 +12,6 @@ the one the case recorded.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shlex
 import shutil
@@ -37,6 +36,7 @@ from harness.paths import repo_root
 from harness.qemu.machine import QemuMachine
 from harness.qemu.profiles import MachineProfile, get_profile
 from harness.run import axvisor_console
+from harness.textfile import parse_json, read_json, read_text
 
 ESCAPE = "\x1d"  # Ctrl-]: leaves an interactive console (pexpect's default, telnet's too)
 
@@ -63,17 +63,10 @@ class CaseArtifacts:
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
+    if not path.exists():
         raise UsageError(f"{path}: missing; is {path.parent} a case directory "
-                         "(results/cases/<id>/)?") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+                         "(results/cases/<id>/)?")
+    return read_json(path)
 
 
 def _field(doc: Any, path: Path, *keys: str) -> str:
@@ -94,13 +87,10 @@ def _exit_list(value: Any, path: Path) -> tuple[dict[str, Any], ...]:
 
 def _read_jsonl(path: Path) -> tuple[dict[str, Any], ...]:
     out = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for n, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{path}:{n}:{exc.colno}: not valid JSON: {exc.msg}") from None
+        obj = parse_json(line, path, n)
         if not isinstance(obj, dict) or not isinstance(obj.get("variant"), str):
             raise UsageError(f"{path}:{n}: not an exit record")
         out.append(obj)
@@ -128,11 +118,7 @@ def load_case(casedir: Path) -> CaseArtifacts:
     except KeyError:
         raise UsageError(f"{mf}: unknown image.generation {gen_name!r} (known: "
                          f"{', '.join(g.name for g in Generation)})") from None
-    payload = casedir / "payload.S"
-    try:
-        asm = payload.read_text()
-    except OSError as exc:
-        raise UsageError(f"{payload}: cannot read: {exc.strerror or exc}") from None
+    asm = read_text(casedir / "payload.S")
     exp_path = casedir / "expected.json"
     expected = _exit_list(_read_json(exp_path), exp_path) if exp_path.is_file() else None
     obs_path = casedir / "observed.jsonl"
@@ -162,14 +148,16 @@ def recipe_file(name: str) -> Path:
         try:
             if tomllib.loads(path.read_text()).get("recipe", {}).get("name") == name:
                 return path
-        except (OSError, tomllib.TOMLDecodeError):
-            continue
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue  # a broken recipe is not the one: the hint falls back to the usual name
     return root / "images" / "recipes" / f"{name}.toml"
 
 
-def rebuild_command(art: CaseArtifacts, *, force: bool = False) -> str:
+def rebuild_command(art: CaseArtifacts, cache: Path, *, force: bool = False) -> str:
+    """The build of the case's image into `cache`, where repro looks for it."""
     return (f"axharness images build {'--force ' if force else ''}"
-            f"--recipe {shlex.quote(str(recipe_file(art.recipe)))}")
+            f"--recipe {shlex.quote(str(recipe_file(art.recipe)))} "
+            f"--cache-dir {shlex.quote(str(cache))}")
 
 
 def find_image(art: CaseArtifacts, cache: Path) -> Image:
@@ -179,12 +167,13 @@ def find_image(art: CaseArtifacts, cache: Path) -> Image:
     if not mf.is_file():
         raise InfraError(
             f"image {art.image_key[:12]} of {art.case_id} is not in the cache {cache}; "
-            f"rebuild it with `{rebuild_command(art)}` (same key only if the recipe and "
-            "toolchain are unchanged)")
+            f"rebuild it with `{rebuild_command(art, cache)}` (same key only if the recipe "
+            "and toolchain are unchanged)")
     try:
         image = read_image(d, art.image_key, art.recipe, art.arch, art.profile)
     except InfraError as exc:
-        raise InfraError(f"{exc}; rebuild with `{rebuild_command(art, force=True)}`") from None
+        raise InfraError(f"{exc}; rebuild with `{rebuild_command(art, cache, force=True)}`"
+                         ) from None
     return image
 
 
@@ -490,6 +479,7 @@ def render_script(art: CaseArtifacts, image: Image) -> str:
     recorded = [f"#   #{i} {format_exit(e)}" for i, e in enumerate(art.recorded or ())] \
         or ["#   (none recorded)"]
     payload_body = art.payload_asm if art.payload_asm.endswith("\n") else art.payload_asm + "\n"
+    cache = image.dir.parent.parent  # find_image reads <cache>/images/<key>
     return f"""#!/usr/bin/env bash
 # Re-runs axharness case {art.case_id} (recorded verdict: {art.verdict}) without the harness.
 # Written by `axharness repro --script` from {art.casedir}
@@ -515,7 +505,7 @@ payload_base=0x{image.payload_base:x}
 payload_offset={image.payload_offset}
 payload_capacity={image.payload_capacity}
 patched_sha256={q(art.patched_sha256)}
-rebuild={q(rebuild_command(art))}
+rebuild={q(rebuild_command(art, cache))}
 
 if [ ! -f "$image_dir/$kernel_name" ]; then
     echo "image not found: $image_dir/$kernel_name" >&2

@@ -136,6 +136,36 @@ def test_a_bad_observed_record_names_its_line(tmp_path: Path) -> None:
         repro.load_case(d)
 
 
+def test_a_binary_payload_is_one_line_naming_it_and_the_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = make_case(tmp_path)
+    (d / "payload.S").write_bytes(b"    .text\n    str w1, [x9]\xff\x00\n")
+    with pytest.raises(UsageError, match=r"payload\.S:2:17: not UTF-8"):
+        repro.load_case(d)
+    assert main(["repro", str(d)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "payload.S:2:17" in err and "Traceback" not in err
+
+
+def test_a_binary_observed_record_names_its_line(tmp_path: Path) -> None:
+    d = make_case(tmp_path)
+    (d / "observed.jsonl").write_bytes(json.dumps(exit_to_json(STORE)).encode() + b"\n\x89PNG\n")
+    with pytest.raises(UsageError, match=r"observed\.jsonl:2:1: not UTF-8"):
+        repro.load_case(d)
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "expected.json", "observed.jsonl"])
+def test_deeply_nested_json_in_a_case_directory_is_one_line_naming_file_and_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    d = make_case(tmp_path, recorded=with_lines(STORE))
+    first = json.dumps(exit_to_json(STORE)) + "\n" if name == "observed.jsonl" else ""
+    (d / name).write_text(first + "[" * 50_000 + "]" * 50_000)
+    assert main(["repro", str(d)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{name}:" in err and "nested" in err, err
+    assert "Traceback" not in err
+
+
 def test_the_cli_reports_a_bad_case_directory_in_one_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["repro", str(tmp_path / "nowhere")]) == 1
@@ -159,6 +189,19 @@ def test_the_cli_exits_3_for_a_missing_image(tmp_path: Path,
     d = make_case(tmp_path)
     assert main(["repro", str(d), "--cache-dir", str(tmp_path / "empty")]) == 3
     assert "images build --recipe" in capsys.readouterr().err
+
+
+def test_the_rebuild_hint_keeps_the_cache_dir(tmp_path: Path) -> None:
+    """The image is rebuilt where repro will look for it, not in the default cache."""
+    art = repro.load_case(make_case(tmp_path))
+    cache = tmp_path / "my cache"
+    with pytest.raises(InfraError, match=r"images build --recipe \S+ --cache-dir '.*my cache'"):
+        repro.find_image(art, cache)
+    make_image(cache)
+    with (cache / "images" / KEY / "axvisor.bin").open("r+b") as f:
+        f.write(b"tampered")
+    with pytest.raises(InfraError, match=r"--force --recipe \S+ --cache-dir '.*my cache'"):
+        repro.find_image(art, cache)
 
 
 def test_a_cached_kernel_that_changed_is_refused(tmp_path: Path) -> None:
@@ -269,6 +312,7 @@ def test_the_script_holds_the_payload_and_the_qemu_line(tmp_path: Path) -> None:
     out, _ = _script(tmp_path)
     text = out.read_text()
     assert PAYLOAD in text and "axharness images build --recipe" in text
+    assert f"--cache-dir {tmp_path / 'cache'}" in text
     exec_line = next(ln for ln in text.splitlines() if ln.startswith("exec "))
     assert exec_line.startswith("exec qemu-system-aarch64 ")
     assert '-kernel "$work/$kernel_name"' in exec_line
