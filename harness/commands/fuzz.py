@@ -18,13 +18,17 @@ from harness.images.cache import cache_root
 from harness.paths import repo_root
 
 DEFAULT_SIZE = 8
+# Programs in one run: every one is held in memory until the report, and at about a program a
+# second this is more than a day. A longer campaign is several runs with other --seed values.
+MAX_COUNT = 100_000
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("fuzz", help="run seeded random guest programs against the model")
     p.add_argument("--arch", choices=sorted(GENERATORS), help="architecture to fuzz")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    p.add_argument("--count", type=int, default=10, help="programs: seeds S..S+N-1 (default 10)")
+    p.add_argument("--count", type=int, default=10,
+                   help=f"programs: seeds S..S+N-1, 1..{MAX_COUNT} (default 10)")
     p.add_argument("--size", type=int, default=DEFAULT_SIZE,
                    help=f"actions per program, 1..{MAX_SIZE} (default {DEFAULT_SIZE})")
     p.add_argument("--results", type=Path, default=Path("results/fuzz"),
@@ -94,11 +98,14 @@ def run(args: argparse.Namespace) -> int:
         return _replay(args)
     if args.arch is None:
         raise UsageError("--arch is required (one of: " + ", ".join(sorted(GENERATORS)) + ")")
-    if args.count < 1 or args.seed < 0:
-        raise UsageError("--count must be >= 1 and --seed >= 0")
+    if not 1 <= args.count <= MAX_COUNT:
+        raise UsageError(f"--count must be 1..{MAX_COUNT}, got {args.count} (a longer campaign "
+                         "is several runs with other --seed values)")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     if not 1 <= args.size <= MAX_SIZE:
         raise UsageError(f"--size must be 1..{MAX_SIZE}, got {args.size}")
-    opts = FuzzOptions(arch=args.arch, seeds=tuple(range(args.seed, args.seed + args.count)),
+    opts = FuzzOptions(arch=args.arch, seeds=range(args.seed, args.seed + args.count),
                        size=args.size, results_dir=args.results.resolve(),
                        cache=cache_root(args.cache_dir), jobs=args.jobs,
                        timeout_scale=args.timeout_scale, minimise=not args.no_minimise,

@@ -54,7 +54,7 @@ Log = Callable[[str], None]
 @dataclass(frozen=True, slots=True)
 class FuzzOptions:
     arch: str
-    seeds: tuple[int, ...]
+    seeds: Sequence[int]  # a range: never materialised
     size: int
     results_dir: Path
     cache: Path

@@ -14,8 +14,10 @@ from harness.fuzz.program import write_program
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["fuzz"], "--arch is required"),
-    (["fuzz", "--arch", "riscv64", "--count", "0"], "--count must be >= 1"),
-    (["fuzz", "--arch", "riscv64", "--seed", "-3"], "--seed >= 0"),
+    (["fuzz", "--arch", "riscv64", "--count", "0"], "--count must be 1..100000"),
+    (["fuzz", "--arch", "riscv64", "--count", str(10**23)], "--count must be 1..100000"),
+    (["fuzz", "--arch", "riscv64", "--count", str(10**10)], "--count must be 1..100000"),
+    (["fuzz", "--arch", "riscv64", "--seed", "-3"], "--seed must be >= 0"),
     (["fuzz", "--arch", "riscv64", "--size", "0"], "--size must be 1.."),
     (["fuzz", "--arch", "riscv64", "-j", "0"], "--jobs must be >= 1"),
     (["fuzz", "--arch", "riscv64", "--recipe", "nope"], "no image recipe 'nope'"),
