@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
+from harness.textfile import read_text
 
 
 def read_entries(path: Path, table: str) -> list[tuple[int, dict[str, Any]]]:
     """(line of `[[table]]`, entry) for every entry of the array `table` in `path`."""
+    text = read_text(path)
     try:
-        text = path.read_text()
         data = tomllib.loads(text)
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from exc
     starts = [i + 1 for i, ln in enumerate(text.splitlines()) if ln.strip() == f"[[{table}]]"]

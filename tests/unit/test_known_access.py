@@ -127,3 +127,10 @@ def test_no_entry_class_holds_for_a_scenario_only_another_entry_of_its_variant_l
             assert not any(entry.access.matches(a) for a in actions), (
                 f"{entry.id}'s class {entry.access.describe()} holds in {name}, which only "
                 f"{other.id} lists")
+
+
+def test_a_binary_known_divergences_file_is_named_with_its_line(tmp_path: Path) -> None:
+    p = tmp_path / "k.toml"
+    p.write_bytes(ENTRY.encode().replace(b'model = "m"', b'model = "\xff\xfe"'))
+    with pytest.raises(UsageError, match=r"k\.toml:9:10: not UTF-8"):
+        load_known(p)
