@@ -12,6 +12,7 @@ from harness.fuzz.generate import make_scenario
 from harness.scenarios.actions import Action
 from harness.scenarios.catalogue import Scenario
 from harness.scenarios.codec import action_from_json, action_to_json
+from harness.textfile import read_json
 
 FORMAT = "axharness-fuzz-program/1"
 
@@ -29,12 +30,7 @@ def write_program(path: Path, scenario: Scenario, recipe: str, extra: dict[str, 
 
 def load_program(path: Path) -> tuple[str, Scenario]:
     """(recipe name, scenario) of a program file; any problem is a one-line UsageError."""
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    data = read_json(path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise UsageError(f"{path}: not a fuzz program file (\"format\": \"{FORMAT}\")")
     for key in ("arch", "recipe", "name"):

@@ -49,3 +49,16 @@ def test_replay_refuses_a_program_of_another_architecture(
     assert json.loads(path.read_text())["arch"] == "riscv64"
     assert main(["fuzz", "--replay", str(path), "--arch", "aarch64"]) == 1
     assert "is a riscv64 program, not aarch64" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("content", "where"), [
+    (b'{"format":\n  "\xff"}', ":2:4: not UTF-8"),
+    (b"[" * 50_000 + b"]" * 50_000, ":1:201: JSON nested deeper"),
+])
+def test_replay_of_a_binary_or_deeply_nested_file_is_one_line_naming_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, where: str) -> None:
+    path = tmp_path / "p.json"
+    path.write_bytes(content)
+    assert main(["fuzz", "--replay", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}{where}" in err and err.count("\n") == 1 and "Traceback" not in err
