@@ -15,7 +15,8 @@ from harness.errors import UsageError
 from harness.images.cache import cache_root
 from harness.images.recipe import ARCHES
 from harness.paths import repo_root
-from harness.report.coverage import write_report
+from harness.report.html import write_html
+from harness.report.markdown import write_report
 from harness.report.reachability import REACHABILITY_FILE, load_reachability
 from harness.report.results import write_junit, write_results
 from harness.run.suite import SuiteOptions, run_suite
@@ -75,10 +76,12 @@ def run(args: argparse.Namespace) -> int:
     extra["wall_seconds"] = round(time.monotonic() - started, 1)
     extra["jobs"] = args.jobs
     write_results(cases, results_file, extra)
-    write_junit(cases, results_dir / "junit.xml")
+    write_junit(cases, results_dir / "junit.xml", extra)
     scenarios = {s.case_id: s for a in all_arches() for s in scenarios_for(a)}
     write_report(cases, scenarios, known, results_dir / "report.md",
-                 "axharness " + " ".join(sys.argv[1:]), unreachable)
+                 "axharness " + " ".join(sys.argv[1:]), unreachable, extra)
+    write_html(cases, scenarios, known, results_dir / "report.html",
+               "axharness " + " ".join(sys.argv[1:]), unreachable, extra)
     print(summary_table(cases))
     for c in cases:
         if c.verdict.is_failure or c.verdict is Verdict.XFAIL:

@@ -1,7 +1,7 @@
-"""Generated conformance report: variant coverage per image, the cross-architecture matrix of
-scenarios that do the same thing, and the known divergences that matched.
+"""Variant coverage of a run, per architecture and per image, and the known divergences that
+apply to it, as report sections.
 
-Generated from a results file and the model's contracts, never written by hand: a variant an
+Generated from the cases and the model's contracts, never written by hand: a variant an
 architecture can produce but no scenario produced shows as NOT COVERED.
 """
 
@@ -9,28 +9,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from harness.check.compare import ASYNC_VARIANTS
 from harness.check.known import KnownDivergence
 from harness.check.verdict import Verdict
 from harness.model.arch import Arch, contract
 from harness.model.exits import Generation
+from harness.report import matrix
 from harness.report.reachability import Unreachable, unreachable_for
+from harness.report.tables import COUNT, GAP, IMPL, NA, NONE, Cell, Section, Table, md_section
 from harness.run.case import CaseResult
 from harness.scenarios.catalogue import Scenario
 
 
 def _recipe(case: CaseResult) -> str:
     return case.case_id.split("/", 1)[0]
-
-
-def _fields(obs: dict[str, object]) -> str:
-    fields = obs.get("fields", {})
-    assert isinstance(fields, dict)
-    inner = ", ".join(f"{k}: {hex(v) if isinstance(v, int) and not isinstance(v, bool) else v}"
-                      for k, v in fields.items())
-    return f"{obs['variant']} {{ {inner} }}" if inner else str(obs["variant"])
 
 
 def _unreachable(case: CaseResult, entries: Sequence[Unreachable]) -> dict[str, Unreachable]:
@@ -54,153 +46,148 @@ def _producers(cases: Sequence[CaseResult], who: Callable[[CaseResult], str]
     return out
 
 
-def arch_summary(cases: Sequence[CaseResult], entries: Sequence[Unreachable] = ()
-                 ) -> list[str]:
+def arch_section(cases: Sequence[CaseResult], entries: Sequence[Unreachable] = ()
+                 ) -> Section:
     """Per architecture (all its images together): how many scenarios produced each variant,
     `n/a` where the architecture cannot produce it, `impl` where no image's vCPU returns it,
     `0` where one can but nothing did."""
-    arches = sorted({c.arch for c in cases})
     gens = {c.arch: str(c.image["generation"]) for c in cases if c.image.get("generation")}
+    arches = sorted(gens)
+    not_run = sorted({c.arch for c in cases} - set(gens))
     produced = _producers(cases, lambda c: c.case_id)
     ran: dict[str, list[CaseResult]] = defaultdict(list)
     for c in filter(_ran, cases):
         ran[c.arch].append(c)
-    names = [cls.VARIANT for cls in Generation.G0_6.variants()]
-    out = ["## Variants by architecture", "",
-           "Scenarios (over all images of the architecture) whose run produced each variant; "
-           "`n/a`: the architecture cannot produce it; `impl`: the vCPU implementation of "
-           "every image that ran never returns it (reasons below); `0`: it can, nothing "
-           "did yet.", "", "| variant | " + " | ".join(arches) + " |",
-           "|---|" + "---|" * len(arches)]
-    for name in names:
-        row = []
+    rows = []
+    for name in (cls.VARIANT for cls in Generation.G0_6.variants()):
+        row = [Cell(name)]
         for a in arches:
-            gen = Generation[gens[a]] if a in gens else None
-            if gen is None or not gen.has_variant(name):
-                row.append("not in schema" if gen is not None else "not run")
+            gen = Generation[gens[a]]
+            n = len(produced.get((a, name), ()))
+            if not gen.has_variant(name):
+                row.append(Cell("not in schema", tone=NONE))
             elif name in contract(Arch(a), gen).impossible:
-                row.append("n/a")
-            elif not produced.get((a, name)) and ran[a] and all(
-                    name in _unreachable(c, entries) for c in ran[a]):
-                row.append("impl")
+                row.append(Cell("n/a", tone=NA))
+            elif not n and ran[a] and all(name in _unreachable(c, entries) for c in ran[a]):
+                row.append(Cell("impl", tone=IMPL))
             else:
-                row.append(str(len(produced.get((a, name), ()))))
-        out.append(f"| {name} | " + " | ".join(row) + " |")
-    return [*out, ""]
+                row.append(Cell(str(n), tone=COUNT if n else GAP))
+        rows.append(tuple(row))
+    return Section(
+        "Variants by architecture",
+        "Scenarios (over all images of the architecture) whose run produced each variant; "
+        "`n/a`: the architecture cannot produce it; `impl`: the vCPU implementation of every "
+        "image that ran never returns it (reasons below); `0`: it can, nothing did yet."
+        + (f" Not run on this host: {', '.join(not_run)}." if not_run else ""),
+        Table(("variant", *arches), tuple(rows)), anchor="coverage")
 
 
-def coverage_section(cases: Sequence[CaseResult], entries: Sequence[Unreachable] = ()
-                     ) -> list[str]:
-    out = ["## Variant coverage per image", "",
-           "Which scenarios produced each `AxVCpuExitReason` variant on each image (observed in "
-           "the console, in cases that ran to a verdict). Variants the architecture cannot "
-           "produce carry the model's reason; variants the image's vCPU implementation never "
-           "returns carry the reason read from its source "
-           "(tests/conformance/vcpu-reachability.toml).", ""]
+def image_sections(cases: Sequence[CaseResult], entries: Sequence[Unreachable] = ()
+                   ) -> list[Section]:
+    """One section per image: which scenarios produced each variant, or why none did."""
+    out = [Section(
+        "Variant coverage per image",
+        "Which scenarios produced each `AxVCpuExitReason` variant on each image (observed in "
+        "the console, in cases that ran to a verdict). Variants the architecture cannot "
+        "produce carry the model's reason; variants the image's vCPU implementation never "
+        "returns carry the reason read from its source "
+        "(tests/conformance/vcpu-reachability.toml).", None, anchor="coverage-images")]
     by_recipe: dict[str, list[CaseResult]] = defaultdict(list)
     for c in cases:
         by_recipe[_recipe(c)].append(c)
     elsewhere = _producers(cases, _recipe)  # (arch, variant) → images
     for recipe, items in sorted(by_recipe.items()):
         ran = [c for c in items if _ran(c)]
-        arch = Arch(items[0].arch)
         gen_name = next((str(c.image.get("generation")) for c in items
                          if c.image.get("generation")), "")
         if not ran or not gen_name:
-            why = items[0].detail if items else ""
-            out += [f"### {recipe}", "", f"Not run on this host: {why}", ""]
+            why = items[0].detail.strip() or items[0].verdict.value
+            out.append(Section(recipe, f"Not run on this host: {why}", None, level=3))
             continue
-        gen = Generation[gen_name]
-        con = contract(arch, gen)
-        never = _unreachable(ran[0], entries)
-        produced = _producers(ran, lambda c: c.scenario)
-        out += [f"### {recipe} (axvisor {items[0].image.get('axvisor')}, schema {gen_name})", "",
-                "| variant | category | produced by | note |", "|---|---|---|---|"]
-        for cls in gen.variants():
-            name = cls.VARIANT
-            scen = sorted(produced.get((arch.value, name), ()))
-            if name in con.impossible:
-                note = "cannot occur: " + con.impossible[name]
-            elif scen:
-                note = "" if name not in never else (
-                    f"**produced although listed as never returned by {never[name].vcpu}** "
-                    f"(vcpu-reachability.toml line {never[name].line}: review the entry)")
-            elif name in never:
-                e = never[name]
-                note = f"not returned by {e.vcpu}: {e.why} ({e.source})"
-            elif others := sorted(elsewhere.get((arch.value, name), set()) - {recipe}):
-                note = f"not on this image; produced on {', '.join(others)}"
-            else:
-                note = "**NOT COVERED** (possible on this architecture, no scenario yet)"
-            shown = ", ".join(scen[:6]) + (f" … (+{len(scen) - 6})" if len(scen) > 6 else "")
-            out.append(f"| {name} | {cls.CATEGORY.value} | {shown or '—'} | {note} |")
-        out.append("")
+        out.append(_image_section(recipe, ran, Generation[gen_name], entries, elsewhere))
     return out
 
 
-def matrix_section(cases: Sequence[CaseResult], scenarios: dict[str, Scenario]) -> list[str]:
-    """Same semantic action on every image, side by side."""
-    rows: dict[str, dict[str, CaseResult]] = defaultdict(dict)
-    for c in cases:
-        sc = scenarios.get(f"{c.arch}/{c.scenario}")
-        if sc is not None and sc.semantic:
-            rows[sc.semantic][_recipe(c)] = c
-    recipes = sorted({_recipe(c) for c in cases})
-    out = ["## Cross-architecture matrix", "",
-           "Scenarios that perform the same semantic action on each architecture; each cell is "
-           "the verdict and the first exit observed (asynchronous ones skipped, unless the "
-           "scenario is about one).", "",
-           "| action | " + " | ".join(recipes) + " |", "|---|" + "---|" * len(recipes)]
-    for semantic, cells in sorted(rows.items()):
-        row = []
-        for r in recipes:
-            cell = cells.get(r)
-            if cell is None:
-                row.append("—")
-            elif cell.observed:
-                sc = scenarios.get(f"{cell.arch}/{cell.scenario}")
-                wanted = [o for o in cell.observed
-                          if sc is not None and o["variant"] in sc.expect_async]
-                sync = [o for o in cell.observed if o["variant"] not in ASYNC_VARIANTS]
-                first = (wanted or sync or list(cell.observed))[0]
-                row.append(f"{cell.verdict.value}: `{_fields(first)}`")
-            else:
-                row.append(f"{cell.verdict.value}")
-        out.append(f"| {semantic} | " + " | ".join(row) + " |")
-    return [*out, ""]
+def _image_section(recipe: str, ran: Sequence[CaseResult], gen: Generation,
+                   entries: Sequence[Unreachable],
+                   elsewhere: dict[tuple[str, str], set[str]]) -> Section:
+    arch = Arch(ran[0].arch)
+    con = contract(arch, gen)
+    never = _unreachable(ran[0], entries)
+    produced = _producers(ran, lambda c: c.scenario)
+    rows = []
+    for cls in gen.variants():
+        name = cls.VARIANT
+        scen = sorted(produced.get((arch.value, name), ()))
+        note, tone, strong = "", COUNT, False
+        if name in con.impossible:
+            note, tone = "cannot occur: " + con.impossible[name], NA
+        elif scen and name in never:
+            note, strong = (f"produced although listed as never returned by {never[name].vcpu} "
+                            f"(vcpu-reachability.toml line {never[name].line}: review the "
+                            "entry)"), True
+        elif name in never:
+            e = never[name]
+            note, tone = f"not returned by {e.vcpu}: {e.why} ({e.source})", IMPL
+        elif not scen and (others := sorted(elsewhere.get((arch.value, name), set())
+                                            - {recipe})):
+            note, tone = f"not on this image; produced on {', '.join(others)}", NONE
+        elif not scen:
+            note, tone, strong = ("NOT COVERED (possible on this architecture, no scenario "
+                                  "yet)"), GAP, True
+        shown = ", ".join(scen[:6]) + (f" … (+{len(scen) - 6})" if len(scen) > 6 else "")
+        rows.append((Cell(name), Cell(cls.CATEGORY.value), Cell(shown or "—", tone=tone),
+                     Cell(note, strong=strong)))
+    return Section(f"{recipe} (axvisor {ran[0].image.get('axvisor')}, schema {gen.name})", "",
+                   Table(("variant", "category", "produced by", "note"), tuple(rows)), level=3)
 
 
-def divergence_section(cases: Sequence[CaseResult], known: Sequence[KnownDivergence]
-                       ) -> list[str]:
+def applies(k: KnownDivergence, cases: Sequence[CaseResult]) -> bool:
+    """Whether an entry concerns an image of this run (its architecture and axvisor version)."""
+    return any(c.arch == k.arch and str(c.image.get("axvisor", "")) in k.axvisor
+               for c in cases)
+
+
+def known_section(cases: Sequence[CaseResult], known: Sequence[KnownDivergence]) -> Section:
+    """The entries of known-divergences.toml that concern this run's images, with the cases
+    each matched; entries for other architectures or versions are left out, not `not run`."""
     matched: dict[str, list[str]] = defaultdict(list)
     for case in cases:
         for kid in case.known:
             matched[kid].append(case.case_id)
-    out = ["## Known divergences", "",
-           "From tests/conformance/known-divergences.toml; each shows as xfail, never as pass.",
-           "", "| id | arch | axvisor | variant.fields | model | axvisor does | source | "
-           "matched in |", "|---|---|---|---|---|---|---|---|"]
-    for k in known:
-        out.append(f"| {k.id} | {k.arch} | {', '.join(k.axvisor)} | {k.variant}."
-                   f"{'/'.join(k.fields)} | {k.model} | {k.observed} | {k.source} | "
-                   f"{', '.join(matched.get(k.id, [])) or 'not run'} |")
-    open_divs = [c for c in cases if c.verdict is Verdict.DIVERGENCE]
-    if open_divs:
-        out += ["", "Divergences without a reviewed entry (failures):", ""]
-        out += [f"- {c.case_id}: {c.detail}" for c in open_divs]
-    return [*out, ""]
+    ran = {f"{c.arch}/{c.scenario}" for c in cases if _ran(c)}
+    shown = [k for k in known if applies(k, cases)]
+    rows = []
+    for k in shown:
+        what = (f"{k.variant} (missing)" if k.kind == "missing" or not k.fields
+                else f"{k.variant}.{'/'.join(k.fields)}")
+        if matched.get(k.id):
+            cell = Cell(", ".join(matched[k.id]), tone=Verdict.XFAIL.value)
+        elif any(f"{k.arch}/{s}" in ran for s in k.scenarios):
+            cell = Cell("not matched: see the cases that did not pass", tone=GAP, strong=True)
+        else:
+            cell = Cell("its scenarios were not selected", tone=NONE)
+        rows.append((Cell(k.id), Cell(k.arch), Cell(", ".join(k.axvisor)), Cell(code=what),
+                     Cell(k.model), Cell(k.observed), Cell(k.source), cell))
+    left = len(known) - len(shown)
+    return Section(
+        "Known divergences",
+        "From tests/conformance/known-divergences.toml; each shows as xfail, never as pass."
+        + (f" {left} entries for images not in this run are not shown." if left else ""),
+        Table(("id", "arch", "axvisor", "variant.fields", "model", "axvisor does", "source",
+               "matched in"), tuple(rows)), anchor="known")
 
 
-def write_report(cases: Sequence[CaseResult], scenarios: dict[str, Scenario],
-                 known: Sequence[KnownDivergence], path: Path, command: str,
-                 unreachable: Sequence[Unreachable] = ()) -> None:
-    counts: dict[str, int] = defaultdict(int)
-    for c in cases:
-        counts[c.verdict.value] += 1
-    lines = ["# axvisor conformance report", "",
-             f"Generated by `{command}`; do not edit by hand.", "",
-             "Verdicts: " + ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())), ""]
-    lines += arch_summary(cases, unreachable) + coverage_section(cases, unreachable)
-    lines += matrix_section(cases, scenarios)
-    lines += divergence_section(cases, known)
-    path.write_text("\n".join(lines))
+# The sections as Markdown lines, for callers that want one section alone.
+def arch_summary(cases: Sequence[CaseResult], entries: Sequence[Unreachable] = ()
+                 ) -> list[str]:
+    return md_section(arch_section(cases, entries))
+
+
+def coverage_section(cases: Sequence[CaseResult], entries: Sequence[Unreachable] = ()
+                     ) -> list[str]:
+    return [line for s in image_sections(cases, entries) for line in md_section(s)]
+
+
+def matrix_section(cases: Sequence[CaseResult], scenarios: dict[str, Scenario]) -> list[str]:
+    return md_section(matrix.arch_matrix(cases, scenarios))

@@ -1,0 +1,429 @@
+"""schemas/*.toml → validated, immutable Schema objects.  A bad file is one UsageError naming
+file:line; the checks are those of schemas/README.md (names, shapes, kinds, attributes,
+types, and that every kind the baseline has is accounted for by a [[change]])."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError, UsageError
+from harness.schema.codecs import Codec, Record
+from harness.schema.schema import (
+    ARCHES,
+    FLATTEN,
+    ArchEnum,
+    Change,
+    Field,
+    Schema,
+    Variant,
+)
+from harness.schema.types import TypeDefError, TypeTable, type_expr
+
+CANONICAL = "canonical.toml"
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_TOML_LINE = re.compile(r"at line (\d+)")
+_SHAPES = ("unit", "struct", "tuple")
+_HEADER = re.compile(r"\[\[?\s*[A-Za-z_][\w.-]*\s*\]\]?\s*(#.*)?\Z")
+
+
+class _Lines:
+    """Finds the line of a table header, a key inside it, or a string inside that key."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def _headers(self, name: str) -> list[int]:
+        pat = re.compile(rf"\[\[?\s*{re.escape(name)}\s*\]\]?\s*(#.*)?\Z")
+        return [i for i, line in enumerate(self.lines) if pat.match(line.strip())]
+
+    def line(self, header: str | None = None, index: int = 0, key: str | None = None,
+             needle: str | None = None) -> int:
+        """1-based line; falls back to the header's line, then to 1."""
+        if header is None:
+            start = 0
+        else:
+            found = self._headers(header)
+            if len(found) <= index:
+                return 1
+            start = found[index]
+        end = next((i for i in range(start + 1, len(self.lines))
+                    if _HEADER.match(self.lines[i].strip())), len(self.lines))
+        at = start
+        if key is not None:
+            keyed = re.compile(rf"\s*{re.escape(key)}\s*=")
+            at = next((i for i in range(start, end) if keyed.match(self.lines[i])), start)
+        if needle is not None:
+            at = next((i for i in range(at, end) if needle in self.lines[i]), at)
+        return at + 1
+
+    def error(self, message: str, header: str | None = None, index: int = 0,
+              key: str | None = None, needle: str | None = None) -> UsageError:
+        return UsageError(f"{self.path}:{self.line(header, index, key, needle)}: {message}")
+
+
+def _read(path: Path) -> tuple[dict[str, Any], _Lines]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(f"{path}:1: cannot read schema file: {exc.strerror}") from None
+    where = _Lines(path, text)
+    try:
+        return tomllib.loads(text), where
+    except tomllib.TOMLDecodeError as exc:
+        m = _TOML_LINE.search(str(exc))
+        raise UsageError(f"{path}:{m.group(1) if m else 1}: not TOML: {exc}") from None
+
+
+def _keys(where: _Lines, table: Mapping[str, Any], header: str, index: int,
+          required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    for key in table:
+        if key not in required + optional:
+            raise where.error(f"[{header}]: unknown key `{key}` (allowed: "
+                              f"{', '.join(required + optional)})", header, index, key)
+    for key in required:
+        if key not in table:
+            raise where.error(f"[{header}] lacks `{key}`", header, index)
+
+
+def _str(where: _Lines, table: Mapping[str, Any], header: str, index: int, key: str,
+         empty: bool = False) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or (not value and not empty):
+        raise where.error(f"[{header}] `{key}`: expected a non-empty string", header, index, key)
+    return value
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """canonical.toml: kind → (category, attributes)."""
+
+    categories: tuple[str, ...]
+    kinds: Mapping[str, tuple[str, tuple[str, ...]]]
+
+
+def load_canonical(path: Path) -> Canonical:
+    data, where = _read(path)
+    cats = data.get("category", {}).get("names")
+    if not isinstance(cats, list) or not cats or not all(isinstance(c, str) for c in cats):
+        raise where.error("[category] `names`: expected a list of category names", "category")
+    kinds: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for kind, spec in data.get("kind", {}).items():
+        header = f"kind.{kind}"
+        _keys(where, spec, header, 0, ("category", "attrs"))
+        cat = _str(where, spec, header, 0, "category")
+        if cat not in cats:
+            raise where.error(f"[{header}] category {cat!r} is not one of {cats}", header, 0,
+                              "category")
+        attrs = spec["attrs"]
+        if not isinstance(attrs, list) or not all(isinstance(a, str) and _IDENT.match(a)
+                                                  for a in attrs) or len(set(attrs)) < len(attrs):
+            raise where.error(f"[{header}] `attrs`: expected distinct identifiers", header, 0,
+                              "attrs")
+        kinds[kind] = (cat, tuple(attrs))
+    return Canonical(tuple(cats), kinds)
+
+
+class _FileLoader:
+    """One schema file, checked against the canonical kinds (not yet against its baseline)."""
+
+    def __init__(self, path: Path, canonical: Canonical) -> None:
+        self.path, self.canonical = path, canonical
+        self.data, self.where = _read(path)
+
+    def load(self) -> tuple[Schema, Mapping[str, int]]:
+        data, where = self.data, self.where
+        for key in data:
+            if key not in ("schema", "types", "enum", "change"):
+                raise where.error(f"unknown top-level table `{key}`", key)
+        head = data.get("schema")
+        if not isinstance(head, dict):
+            raise where.error("missing table [schema]")
+        _keys(where, head, "schema", 0, ("id", "title", "crate", "versions", "arches", "source"),
+              ("baseline",))
+        sid = _str(where, head, "schema", 0, "id")
+        if sid != self.path.stem:
+            raise where.error(f"[schema] id {sid!r} must be the file name without .toml "
+                              f"({self.path.stem!r})", "schema", 0, "id")
+        arches = head["arches"]
+        if (not isinstance(arches, list) or not arches or len(set(arches)) < len(arches)
+                or not all(a in ARCHES for a in arches)):
+            raise where.error(f"[schema] `arches`: expected distinct names from {ARCHES}",
+                              "schema", 0, "arches")
+        baseline = head.get("baseline")
+        if baseline is not None and (not isinstance(baseline, str) or baseline == sid):
+            raise where.error("[schema] `baseline`: expected another schema's id", "schema", 0,
+                              "baseline")
+        table = TypeTable(data.get("types", {}))
+        try:
+            table.build_all()
+        except TypeDefError as exc:
+            raise where.error(f"[types] {exc.name}: {exc.message}", "types", 0, exc.name,
+                              None if exc.key == exc.name else exc.key) from None
+        enums, lines = self._enums(tuple(arches), table)
+        changes = self._changes(tuple(arches), enums)
+        schema = Schema.build(
+            id=sid, title=_str(where, head, "schema", 0, "title"),
+            crate=_str(where, head, "schema", 0, "crate"),
+            versions=_str(where, head, "schema", 0, "versions", empty=True),
+            baseline=baseline, source=_str(where, head, "schema", 0, "source"),
+            path=str(self.path), enums=enums, changes=changes, new_only={})
+        return schema, lines
+
+    def _enums(self, arches: tuple[str, ...], table: TypeTable
+               ) -> tuple[dict[str, ArchEnum], dict[str, int]]:
+        where, raw = self.where, self.data.get("enum")
+        if not isinstance(raw, dict) or not raw:
+            raise where.error("missing [enum.<arch>] tables (or one [enum.all])")
+        keys = set(raw)
+        if keys != {"all"} and keys != set(arches):
+            raise where.error(f"[enum.*] tables must be [enum.all] or one per arch in "
+                              f"{list(arches)}, found {sorted(keys)}", f"enum.{sorted(keys)[0]}")
+        enums: dict[str, ArchEnum] = {}
+        lines: dict[str, int] = {}
+        for key, spec in raw.items():
+            header = f"enum.{key}"
+            _keys(where, spec, header, 0, ("name", "source", "variant"))
+            variants = spec["variant"]
+            if not isinstance(variants, list) or not variants:
+                raise where.error(f"[{header}] has no [[{header}.variant]]", header)
+            built = tuple(self._variant(f"{header}.variant", i, v, table)
+                          for i, v in enumerate(variants))
+            for attr in ("kind", "rust"):
+                seen: set[str] = set()
+                for i, v in enumerate(built):
+                    name = getattr(v, attr)
+                    if name in seen:
+                        raise where.error(f"[{header}] two variants with {attr} {name!r}",
+                                          f"{header}.variant", i, attr)
+                    seen.add(name)
+            for arch in arches if key == "all" else (key,):
+                enums[arch] = ArchEnum(arch, _str(where, spec, header, 0, "name"),
+                                       _str(where, spec, header, 0, "source"), built)
+                lines[arch] = where.line(header)
+        return {a: enums[a] for a in arches}, lines
+
+    def _variant(self, header: str, index: int, spec: Any, table: TypeTable) -> Variant:
+        where = self.where
+        _keys(where, spec, header, index, ("rust", "kind", "shape"),
+              ("fields", "logged", "note"))
+        rust = _str(where, spec, header, index, "rust")
+        kind = _str(where, spec, header, index, "kind")
+        shape = _str(where, spec, header, index, "shape")
+        if not _IDENT.match(rust):
+            raise where.error(f"rust name {rust!r} is not an identifier", header, index, "rust")
+        if kind not in self.canonical.kinds:
+            raise where.error(f"kind {kind!r} is not in {CANONICAL}", header, index, "kind")
+        if shape not in _SHAPES:
+            raise where.error(f"shape {shape!r}: expected one of {_SHAPES}", header, index, "shape")
+        category, allowed = self.canonical.kinds[kind]
+        raw = spec.get("fields", [])
+        if not isinstance(raw, list) or (shape == "unit") != (not raw):
+            raise where.error(f"{rust}: a {shape} variant needs "
+                              f"{'no fields' if shape == 'unit' else 'fields'}", header, index,
+                              "fields" if raw else "shape")
+        fields: list[Field] = []
+        for i, f in enumerate(raw):
+            fields.append(self._field(header, index, rust, shape, i, f, table))
+        attrs = [a for f in fields for a in f.attrs()]
+        for a in attrs:
+            if a not in allowed:
+                raise where.error(f"{rust}: attribute {a!r} is not one of {kind}'s {allowed} "
+                                  f"({CANONICAL})", header, index, "fields", f'"{a}"')
+            if attrs.count(a) > 1:
+                raise where.error(f"{rust}: attribute {a!r} appears twice", header, index,
+                                  "fields", f'"{a}"')
+        logged = spec.get("logged", True)
+        note = spec.get("note", "")
+        if not isinstance(logged, bool) or not isinstance(note, str):
+            raise where.error(f"{rust}: `logged` is a bool, `note` a string", header, index)
+        codec = Record(rust, shape, tuple((f.rust, f.codec) for f in fields))
+        return Variant(rust, kind, category, shape, tuple(fields), logged, note, codec)
+
+    def _field(self, header: str, index: int, rust: str, shape: str, i: int, f: Any,
+               table: TypeTable) -> Field:
+        where = self.where
+        if not (isinstance(f, list) and len(f) == 3 and all(isinstance(x, str) for x in f)):
+            raise where.error(f"{rust}: expected [\"<rust field>\", \"<attribute>\", "
+                              f"\"<type>\"], got {f!r}", header, index, "fields")
+        name, attr, text = f
+        at = (header, index, "fields", f'"{name}"')
+        if shape == "tuple" and name != str(i):
+            raise where.error(f"{rust}: field {i} of a tuple variant must be named \"{i}\"", *at)
+        if shape == "struct" and not _IDENT.match(name):
+            raise where.error(f"{rust}: field name {name!r} is not an identifier", *at)
+        try:
+            codec = type_expr(text, table.lookup, (rust, name))
+        except TypeDefError as exc:
+            raise where.error(f"{rust}.{name}: {exc.message}", *at) from None
+        if attr == FLATTEN and not (isinstance(codec, Record) and codec.shape == "struct"):
+            raise where.error(f"{rust}.{name}: \"{FLATTEN}\" needs a struct type", *at)
+        if attr != FLATTEN and not _IDENT.match(attr):
+            raise where.error(f"{rust}.{name}: attribute {attr!r} is not an identifier", *at)
+        return Field(name, attr, text, codec)
+
+    def _changes(self, arches: tuple[str, ...], enums: Mapping[str, ArchEnum]
+                 ) -> tuple[Change, ...]:
+        where, out = self.where, []
+        for i, spec in enumerate(self.data.get("change", [])):
+            _keys(where, spec, "change", i, ("arch", "old", "new", "what", "source"), ("fixed",))
+            arch = _str(where, spec, "change", i, "arch")
+            if arch != "all" and arch not in arches:
+                raise where.error(f"[[change]] arch {arch!r}: expected all or one of {arches}",
+                                  "change", i, "arch")
+            old = _str(where, spec, "change", i, "old", empty=True)
+            new = _str(where, spec, "change", i, "new", empty=True)
+            if not old and not new:
+                raise where.error("[[change]] needs `old`, `new` or both", "change", i)
+            fixed = spec.get("fixed", {})
+            if not isinstance(fixed, dict) or (fixed and not new):
+                raise where.error("[[change]] `fixed`: attribute values of the new kind",
+                                  "change", i, "fixed")
+            for a in arches if arch == "all" else (arch,):
+                if new and new not in [v.kind for v in enums[a].variants]:
+                    raise where.error(f"[[change]] {a}: {new} is not a kind of this schema",
+                                      "change", i, "new")
+                checked = {}
+                for attr, value in fixed.items():
+                    try:
+                        codec: Codec = next(v for v in enums[a].variants
+                                            if v.kind == new).attr_codec(attr)
+                        checked[attr] = codec.check(value, f"{new}.{attr}")
+                    except HarnessError as exc:
+                        raise where.error(f"[[change]] fixed {attr}: {exc}", "change", i,
+                                          "fixed") from None
+                out.append(Change(a, old, new, _str(where, spec, "change", i, "what"),
+                                  _str(where, spec, "change", i, "source"), checked))
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class SchemaSet:
+    """Every schema of a directory, baselines resolved."""
+
+    canonical: Canonical
+    schemas: Mapping[str, Schema]
+
+    def get(self, schema_id: str) -> Schema:
+        if schema_id not in self.schemas:
+            raise UsageError(f"unknown schema {schema_id!r}: known are "
+                             f"{', '.join(sorted(self.schemas))}")
+        return self.schemas[schema_id]
+
+    def __iter__(self) -> Iterator[Schema]:
+        return iter(self.schemas.values())
+
+    def select(self, crate: str, version: str) -> Schema:
+        """The schema describing `crate` at `version` (e.g. axvm 0.8.5, axvcpu 0.5.9)."""
+        hits = [s for s in self if s.crate == crate and _in_range(version, s.versions)]
+        if len(hits) != 1:
+            known = ", ".join(f"{s.id} ({s.crate} {s.versions or 'unpublished'})" for s in self)
+            raise UsageError(f"no single schema for {crate} {version}: known are {known}")
+        return hits[0]
+
+
+def _version(text: str) -> tuple[int, ...]:
+    m = re.match(r"v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", text.strip())
+    if m is None:
+        raise UsageError(f"version {text!r}: expected MAJOR.MINOR[.PATCH]")
+    return tuple(int(g or 0) for g in m.groups())
+
+
+def _in_range(version: str, spec: str) -> bool:
+    if not spec:
+        return False
+    v = _version(version)
+    for part in spec.split(","):
+        m = re.match(r"\s*(>=|<=|<|>|=)\s*(\S+)\s*\Z", part)
+        if m is None:
+            raise UsageError(f"version range {spec!r}: expected comparators like >=0.8, <0.9")
+        op, bound = m.group(1), _version(m.group(2))
+        ok = {">=": v >= bound, "<=": v <= bound, "<": v < bound, ">": v > bound,
+              "=": v == bound}[op]
+        if not ok:
+            return False
+    return True
+
+
+def _resolve(loaded: dict[str, tuple[Schema, Mapping[str, int], _FileLoader]]
+             ) -> dict[str, Schema]:
+    out: dict[str, Schema] = {}
+    for sid, (schema, lines, loader) in loaded.items():
+        where = loader.where
+        chain, b = [sid], schema.baseline
+        while b is not None:
+            if b not in loaded:
+                raise where.error(f"baseline {b!r} is not a schema in {loader.path.parent}",
+                                  "schema", 0, "baseline")
+            if b in chain:
+                raise where.error(f"baseline cycle {' -> '.join([*chain, b])}", "schema", 0,
+                                  "baseline")
+            chain.append(b)
+            b = loaded[b][0].baseline
+        new_only: dict[str, tuple[str, ...]] = {}
+        if schema.baseline is not None:
+            base = loaded[schema.baseline][0]
+            for arch in schema.arches:
+                if arch in base.arches:
+                    _check_changes(schema, base, arch, where, lines[arch])
+                    new_only[arch] = tuple(k for k in schema.kinds(arch)
+                                           if not base.has(arch, k))
+        else:
+            new_only = {a: () for a in schema.arches}
+        out[sid] = Schema.build(
+            id=schema.id, title=schema.title, crate=schema.crate, versions=schema.versions,
+            baseline=schema.baseline, source=schema.source, path=schema.path,
+            enums=schema.enums, changes=schema.changes, new_only=new_only)
+    return out
+
+
+def _check_changes(schema: Schema, base: Schema, arch: str, where: _Lines, line: int) -> None:
+    """Every baseline kind that is gone, new or reshaped on `arch` has a [[change]]."""
+    changes = schema.changes_for(arch)
+    olds = {c.old for c in changes}
+    news = {c.new for c in changes}
+    pairs = {(c.old, c.new) for c in changes}
+    for c in changes:
+        if c.old and not base.has(arch, c.old):
+            raise UsageError(f"{where.path}:{line}: [[change]] {arch}: {c.old} is not a kind "
+                             f"of the baseline {base.id}")
+    for kind in base.kinds(arch):
+        if not schema.has(arch, kind) and kind not in olds:
+            raise UsageError(f"{where.path}:{line}: {arch}: kind {kind} of {base.id} is gone "
+                             "without a [[change]] saying what became of it")
+        if (schema.has(arch, kind) and schema.attrs(arch, kind) != base.attrs(arch, kind)
+                and (kind, kind) not in pairs):
+            raise UsageError(f"{where.path}:{line}: {arch}: kind {kind} changed its attributes "
+                             f"{base.attrs(arch, kind)} -> {schema.attrs(arch, kind)} without "
+                             f"a [[change]] with old = new = {kind!r}")
+    for kind in schema.kinds(arch):
+        if not base.has(arch, kind) and kind not in news:
+            raise UsageError(f"{where.path}:{line}: {arch}: kind {kind} is new since {base.id} "
+                             "but no [[change]] says so")
+
+
+def schema_dir() -> Path:
+    from harness.paths import repo_root
+
+    return repo_root() / "schemas"
+
+
+def load_schemas(directory: Path | None = None) -> SchemaSet:
+    """Every schemas/*.toml plus canonical.toml, validated together."""
+    directory = directory if directory is not None else schema_dir()
+    canonical = load_canonical(directory / CANONICAL)
+    loaded: dict[str, tuple[Schema, Mapping[str, int], _FileLoader]] = {}
+    for path in sorted(directory.glob("*.toml")):
+        if path.name == CANONICAL:
+            continue
+        loader = _FileLoader(path, canonical)
+        schema, lines = loader.load()
+        loaded[schema.id] = (schema, lines, loader)
+    if not loaded:
+        raise UsageError(f"{directory}:1: no schema files")
+    return SchemaSet(canonical, _resolve(loaded))
