@@ -21,6 +21,8 @@ from harness import __version__
 from harness.check.verdict import Verdict
 from harness.qemu.host import probe
 from harness.qemu.profiles import get_profile
+from harness.report.cases import console_tail, relative
+from harness.report.provenance import images_of
 from harness.run.case import CaseResult
 
 SCHEMA = "axharness-results/1"
