@@ -87,7 +87,6 @@ pre {
   border: 1px solid #dde1e8;
   padding: 6px 8px;
   overflow-x: auto;
-  max-height: 360px;
 }
 details > summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
 .legend span {
@@ -146,7 +145,7 @@ def section(s: Section, cls: str = "") -> str:
     if s.intro:
         out.append(f"<p>{prose(s.intro)}</p>")
     if s.table is not None:
-        out.append(table(s.table, cls))
+        out.append(table(s.table, cls) if s.table.rows else "<p>None in this run.</p>")
     if s.notes:
         out.append("<ul>" + "".join(f"<li>{prose(n)}</li>" for n in s.notes) + "</ul>")
     return "\n".join(out)
@@ -154,7 +153,7 @@ def section(s: Section, cls: str = "") -> str:
 
 def badges(counts: Sequence[tuple[str, int]]) -> str:
     return '<div class="badges" id="summary">' + "".join(
-        f'<span class="badge {tone_class(v)}">{esc(v)}<b>{n}</b></span>' for v, n in counts
+        f'<span class="badge {tone_class(v)}">{esc(v)} <b>{n}</b></span>' for v, n in counts
     ) + "</div>"
 
 
@@ -162,7 +161,7 @@ def case_card(v: CaseView) -> str:
     cls = f"case {tone_class(v.verdict)}" + (" fails" if v.failure else "")
     out = [f'<article class="{cls}" id="{esc(v.anchor)}">',
            f'<h3><span class="verdict {tone_class(v.verdict)}">{esc(v.verdict)}</span>'
-           f"{esc(v.case_id)}</h3>"]
+           f" {esc(v.case_id)}</h3>"]
     if v.detail:
         out.append(f'<p class="detail">{prose(v.detail)}</p>')
     if v.fields:
