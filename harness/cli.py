@@ -5,6 +5,7 @@ Exit codes (shared by every sub-command, kvm-unit-tests style):
   1  usage error (bad arguments, unreadable input named by the user)
   2  checks failed: parse errors, conformance divergences, regressions
   3  infrastructure error: missing QEMU/toolchain, image build failed, no KVM when required
+  130, 143  stopped by SIGINT, SIGTERM (128 + the signal's number); children are stopped first
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from harness.errors import HarnessError, UsageError
+from harness import signals
+from harness.errors import HarnessError, Interrupted, UsageError
 
 # Sub-commands, in the order `--help` lists them; each names a module in harness.commands.
 COMMANDS: tuple[str, ...] = ("run", "parse", "images", "compare", "repro", "fuzz", "host")
@@ -53,7 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        rc: int = args.func(args)
+        with signals.handled():  # SIGTERM, like SIGINT, unwinds: children are stopped
+            rc: int = args.func(args)
+    except Interrupted as exc:
+        print(f"axharness: {exc}", file=sys.stderr)
+        return exc.exit_code
     except UsageError as exc:
         print(f"axharness: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

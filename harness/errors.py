@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 
 class HarnessError(Exception):
     """Base of every error the harness reports to a user without a traceback."""
@@ -22,3 +24,24 @@ class InfraError(HarnessError):
 
     kind = "infrastructure error"
     exit_code = 3
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped the command. A KeyboardInterrupt, so `except Exception` never
+    swallows it; the exit status is the shell's 128 + signal number (130, 143)."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"interrupted by {signal_name(signum)}")
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def signal_name(signum: int) -> str:
+    """`SIGTERM` for 15; the bare number for a signal Python does not name."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"

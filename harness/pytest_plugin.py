@@ -3,28 +3,39 @@ boot real axvisor images in real QEMU.
 
 Layers: `axh_options` (session) → `axh_image` (one built image per architecture, session) →
 `axh_case` (run one scenario, one machine, its own artifact directory). After every test a leak
-check fails the test if a QEMU started by this process survived it. Workers of pytest-xdist share
-nothing but the image cache, whose builds are serialised by a lock file.
+check fails the test if a QEMU started by this process survived it (and kills it). Workers of
+pytest-xdist share nothing but the image cache, whose builds are serialised by a lock file.
+
+Infrastructure trouble (a missing QEMU, a failed build) fails the test with one line, never
+skips it; if it is the only failure the session exits 3. SIGINT/SIGTERM unwind the running test
+(its QEMU is stopped), the controller passes the signal on to its xdist workers and waits for
+them, and the session exits 128 + the signal's number.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator
+import signal
+import time
+from collections.abc import Callable, Generator, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from harness import signals
 from harness.check.known import apply_known, load_known
 from harness.check.verdict import Verdict
+from harness.errors import InfraError, UsageError
 from harness.images.build import Image, build_image
 from harness.images.cache import cache_root
 from harness.images.recipe import ImageRecipe, find_recipes, load_recipe
 from harness.paths import repo_root
-from harness.qemu.host import probe
-from harness.qemu.profiles import get_profile
+from harness.qemu.host import missing_tools, probe
+from harness.qemu.profiles import check_timeout_scale, get_profile
 from harness.run.case import CaseResult, run_case
 from harness.run.suite import KNOWN_FILE, case_dirname
 from harness.scenarios.catalogue import Scenario
@@ -60,6 +71,62 @@ def pytest_configure(config: pytest.Config) -> None:
                  "aarch64: needs the aarch64 image", "riscv64: needs the riscv64 image",
                  "x86_64: needs an x86_64 image"):
         config.addinivalue_line("markers", line)
+    try:
+        check_timeout_scale(config.getoption("--timeout-scale"))
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.pluginmanager.register(_Session(config), "axharness-session")
+
+
+INFRA = "axharness-infrastructure"  # user property of a report failed by InfraError
+
+
+class _Session:
+    """Signals and the session's exit status (one per pytest process, workers included)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.controller = not hasattr(config, "workerinput")
+        self.infra = 0
+        self.other = 0
+        self._stack = ExitStack()
+        self.stop = self._stack.enter_context(signals.handled(on_signal=self._forward))
+
+    def _forward(self, signum: int) -> None:
+        """The controller passes the signal on to its workers, which stop their QEMU; xdist
+        then waits for them before the controller exits."""
+        if self.controller:
+            for pid, name in _children():
+                if not name.startswith(b"qemu-system"):  # ours: stopped by unwinding
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signum)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            if any(name == INFRA for name, _ in report.user_properties):
+                self.infra += 1
+            else:
+                self.other += 1
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.stop.requested:
+            session.exitstatus = self.stop.exit_code
+        elif self.infra and not self.other and session.exitstatus == pytest.ExitCode.TESTS_FAILED:
+            session.exitstatus = 3  # the harness's table: infrastructure only
+
+    def pytest_unconfigure(self) -> None:
+        self._stack.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A test failed by InfraError: one line, tagged so the session can exit 3."""
+    report: pytest.TestReport = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(InfraError):
+        report.longrepr = f"infrastructure: {call.excinfo.value}"
+        report.user_properties.append((INFRA, str(call.excinfo.value)))
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +178,9 @@ def axh_image(axh_options: AxhOptions, axh_recipes: dict[str, ImageRecipe]
         profile = get_profile(recipe.qemu_profile)
         if axh_options.accel != "auto" and profile.accel != axh_options.accel:
             pytest.skip(f"{arch} image needs {profile.accel}, --accel {axh_options.accel}")
+        missing = missing_tools([profile.binary])
+        if missing:  # the harness's tool, not the host's capability: never a skip
+            raise InfraError(missing)
         why = probe().why_not(profile)
         if why:
             pytest.skip(f"{arch}: {why}")
@@ -149,12 +219,15 @@ def assert_conformant(res: CaseResult) -> None:
         pytest.xfail(f"known divergence {', '.join(res.known)}: {res.detail}")
     if res.verdict is Verdict.SKIP:
         pytest.skip(res.detail)
+    if res.verdict is Verdict.INFRA:
+        raise InfraError(f"{res.detail} (artifacts: {res.artifacts})")
     lines = [f"{res.verdict.value}: {res.detail}", *(d.describe() for d in res.diffs),
              f"artifacts: {res.artifacts}"]
     pytest.fail("\n".join(lines), pytrace=False)
 
 
-def _qemu_children() -> list[int]:
+def _children() -> list[tuple[int, bytes]]:
+    """(pid, program name) of this process's live children."""
     me = os.getpid()
     out = []
     for pid in os.listdir("/proc"):
@@ -162,13 +235,31 @@ def _qemu_children() -> list[int]:
             continue
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == me and cmd.startswith(b"qemu-system"):
-            out.append(int(pid))
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == me and fields[0] != "Z":
+            out.append((int(pid), os.path.basename(argv0)))
     return out
+
+
+def _qemu_children() -> list[int]:
+    """QEMUs started by this process (pexpect execs them by path: /usr/bin/qemu-system-…)."""
+    return [pid for pid, name in _children() if name.startswith(b"qemu-system")]
+
+
+def _kill(pids: list[int]) -> None:
+    """SIGKILL each leaked QEMU's process group (pexpect made it a session leader) and reap
+    it, so one leak does not spill into the next tests."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    end = time.monotonic() + 2.0
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(pid, os.WNOHANG) == (0, 0) and time.monotonic() < end:
+                time.sleep(0.01)
 
 
 @pytest.fixture(autouse=True)
@@ -178,4 +269,5 @@ def axh_leak_check() -> Iterator[None]:
     yield
     leaked = [p for p in _qemu_children() if p not in before]
     if leaked:
-        pytest.fail(f"QEMU process(es) leaked by this test: {leaked}", pytrace=False)
+        _kill(leaked)
+        pytest.fail(f"QEMU process(es) leaked by this test (killed): {leaked}", pytrace=False)

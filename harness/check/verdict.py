@@ -14,6 +14,7 @@ class Verdict(enum.Enum):
     SKIP = "skip"  # cannot run on this host (reason given)
     ERROR = "error"  # the harness could not judge: parse error, model gap, stale known entry
     INFRA = "infra"  # infrastructure: QEMU/toolchain missing, image build failed
+    INTERRUPTED = "interrupted"  # SIGINT/SIGTERM stopped the run before this case was judged
 
     @property
     def is_failure(self) -> bool:

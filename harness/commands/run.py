@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from harness import signals
 from harness.check.verdict import Verdict
 from harness.errors import UsageError
 from harness.images.cache import cache_root
 from harness.images.recipe import ARCHES
 from harness.paths import repo_root
+from harness.qemu.profiles import check_timeout_scale
 from harness.report.html import write_html
 from harness.report.markdown import write_report
 from harness.report.reachability import REACHABILITY_FILE, load_reachability
 from harness.report.results import write_junit, write_results
-from harness.run.suite import SuiteOptions, run_suite
+from harness.run.suite import SuiteOptions, plan_suite, run_suite
 from harness.scenarios.registry import all_arches, scenarios_for
 
 
@@ -33,7 +37,8 @@ def register(sub: Any) -> None:
     p.add_argument("--results", type=Path, default=Path("results"),
                    help="directory for results.json, junit.xml and case artifacts "
                    "(default: ./results); must not already hold a results.json unless --force")
-    p.add_argument("--force", action="store_true", help="overwrite an existing results.json")
+    p.add_argument("--force", action="store_true",
+                   help="replace a previous run's results and cases/")
     p.add_argument("--cache-dir", type=Path, help="image cache (default ~/.cache/axharness)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                    help="cases run in parallel (default: number of CPUs)")
@@ -47,33 +52,78 @@ def register(sub: Any) -> None:
 def summary_table(cases: list[Any]) -> str:
     arches = sorted({c.arch for c in cases})
     verdicts = [v.value for v in Verdict]
+    width = max(len(v) for v in verdicts) + 1
     counts = Counter((c.arch, c.verdict.value) for c in cases)
-    head = f"{'arch':10}" + "".join(f"{v:>11}" for v in verdicts)
+    head = f"{'arch':10}" + "".join(f"{v:>{width}}" for v in verdicts)
     rows = [head, "-" * len(head)]
     for a in arches:
-        rows.append(f"{a:10}" + "".join(f"{counts[(a, v)]:>11}" for v in verdicts))
+        rows.append(f"{a:10}" + "".join(f"{counts[(a, v)]:>{width}}" for v in verdicts))
     return "\n".join(rows)
 
 
+OUTPUTS = ("results.json", "junit.xml", "report.md", "report.html")
+
+
+def prepare_results_dir(results_dir: Path, force: bool) -> None:
+    """Make sure the run can write its results before any case runs (one-line UsageError
+    otherwise); with `force`, clear the previous run's outputs and cases/ so that the two
+    runs never mix."""
+    where = f"--results {results_dir}"
+    if results_dir.exists() and not results_dir.is_dir():
+        raise UsageError(f"{where} is not a directory")
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {where}: {exc.strerror or exc}") from None
+    for name in (*OUTPUTS, "cases"):
+        path = results_dir / name
+        if path.exists() and path.is_dir() != (name == "cases"):
+            kind = "not a directory" if name == "cases" else "a directory, not a file"
+            raise UsageError(f"{path} is {kind}; remove it or choose another --results")
+    previous = [results_dir / n for n in ("results.json", "cases") if (results_dir / n).exists()]
+    if previous and not force:
+        raise UsageError(f"{previous[0]} exists; pass --force or choose another --results")
+    try:
+        with tempfile.TemporaryFile(dir=results_dir):
+            pass
+        if force:
+            for name in OUTPUTS:
+                (results_dir / name).unlink(missing_ok=True)
+            if (results_dir / "cases").exists():
+                shutil.rmtree(results_dir / "cases")
+    except OSError as exc:
+        raise UsageError(f"cannot write in {where}: {exc.strerror or exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.jobs < 1 or args.timeout_scale <= 0:
-        raise UsageError("--jobs must be >= 1 and --timeout-scale > 0")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be >= 1")
+    check_timeout_scale(args.timeout_scale)
+    # A signal only records a stop from here on: the running cases end `interrupted`, and the
+    # results of the others are still written (the builds in run_suite opt into raising).
+    with signals.current().deferred():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    stop = signals.current()
     results_dir: Path = args.results.resolve()
     results_file = results_dir / "results.json"
-    if results_file.exists() and not args.force:
-        raise UsageError(f"{results_file} exists; pass --force or choose another --results")
-    results_dir.mkdir(parents=True, exist_ok=True)
     opts = SuiteOptions(arches=tuple(args.arch or ()), pattern=args.scenario,
                         results_dir=results_dir, cache=cache_root(args.cache_dir),
                         jobs=args.jobs, timeout_scale=args.timeout_scale,
                         keep_artifacts=args.keep_artifacts, recipes=tuple(args.recipe or ()))
+    plan = plan_suite(repo_root(), opts)
+    if not plan:
+        raise UsageError(f"no scenario matches --scenario {args.scenario!r}")
+    prepare_results_dir(results_dir, args.force)
     reach_file = repo_root() / REACHABILITY_FILE
     unreachable = load_reachability(reach_file) if reach_file.is_file() else ()
     started = time.monotonic()
-    cases, extra, known = run_suite(repo_root(), opts)
-    if not cases:
-        raise UsageError(f"no scenario matches --scenario {args.scenario!r}")
+    cases, extra, known = run_suite(repo_root(), opts, plan)
     extra["wall_seconds"] = round(time.monotonic() - started, 1)
+    if stop.requested:
+        extra["interrupted_by"] = stop.name
     extra["jobs"] = args.jobs
     write_results(cases, results_file, extra)
     write_junit(cases, results_dir / "junit.xml", extra)
@@ -84,10 +134,14 @@ def run(args: argparse.Namespace) -> int:
                "axharness " + " ".join(sys.argv[1:]), unreachable, extra)
     print(summary_table(cases))
     for c in cases:
-        if c.verdict.is_failure or c.verdict is Verdict.XFAIL:
+        if (c.verdict.is_failure or c.verdict is Verdict.XFAIL) \
+                and c.verdict is not Verdict.INTERRUPTED:
             print(f"{c.verdict.value.upper():10} {c.case_id}: {c.detail}")
     print(f"\n{len(cases)} cases in {extra['wall_seconds']}s; results: {results_file}; "
           f"report: {results_dir / 'report.md'}")
+    if stop.requested:
+        print(f"axharness: interrupted by {stop.name}", file=sys.stderr)
+        return stop.exit_code
     failures = [c for c in cases if c.verdict.is_failure]
     if not failures:
         return 0

@@ -114,18 +114,57 @@ def _load_cached(recipe: ImageRecipe, key: str, root: Path) -> Image | None:
 
 
 def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> None:
+    """Run a build step, output to `log`. The step (cargo, with its rustc and build-script
+    children) gets its own process group, killed with it when the harness is interrupted
+    (Interrupted or KeyboardInterrupt raised here, or a stop request polled every 0.2 s), and
+    dies with the harness if the harness is killed outright (PR_SET_PDEATHSIG)."""
+    import ctypes
+    import signal
+
+    from harness import signals
+    from harness.errors import Interrupted
+
+    stop = signals.current()
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not in the forked child
     with log.open("ab") as f:
         f.write(("$ " + " ".join(cmd) + "\n").encode())
         f.flush()
-        res = subprocess.run(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT,
-                             check=False)
-    if res.returncode != 0:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT,
+                                process_group=0,  # SIGKILL when this thread ends:
+                                preexec_fn=lambda: prctl(1, signal.SIGKILL))  # PDEATHSIG
+        try:
+            while True:
+                try:
+                    returncode = proc.wait(timeout=0.2)
+                    break
+                except subprocess.TimeoutExpired:
+                    if stop.requested:
+                        raise Interrupted(stop.signum) from None
+        except BaseException:
+            _kill_group(proc)
+            raise
+    if returncode != 0:
         text = log.read_text(errors="replace").splitlines()
         errors = [ln for ln in text if ln.startswith("error")][:5] or text[-15:]
         raise InfraError(
-            f"`{' '.join(cmd[:3])} …` failed (exit {res.returncode}); build log: {log}\n  "
+            f"`{' '.join(cmd[:3])} …` failed (exit {returncode}); build log: {log}\n  "
             + "\n  ".join(errors)
         )
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the step's process group, SIGKILL after 5 s; returns once it is gone."""
+    import contextlib
+    import signal
+
+    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=wait_s)
+            with contextlib.suppress(ProcessLookupError):  # its children, if cargo went first
+                os.killpg(proc.pid, signal.SIGKILL)
+            return
 
 
 def _apply_patch(patch: Path, tree: Path, log: Path) -> None:

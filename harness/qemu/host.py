@@ -11,10 +11,16 @@ import array
 import fcntl
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
 from harness.qemu.profiles import MachineProfile
+
+# The Debian package of each QEMU binary (QEMU 10 from bookworm-backports: riscv has its own).
+QEMU_PACKAGES = {"qemu-system-aarch64": "qemu-system-arm",
+                 "qemu-system-riscv64": "qemu-system-riscv",
+                 "qemu-system-x86_64": "qemu-system-x86"}
 
 _KVMIO = 0xAE
 _KVM_GET_SUPPORTED_CPUID = 0xC008AE05  # _IOWR(KVMIO, 0x05, struct kvm_cpuid2)
@@ -29,9 +35,12 @@ class HostCaps:
     svm: str
 
     def why_not(self, profile: MachineProfile) -> str:
-        """Empty if the profile can run here, else the precise reason it cannot."""
-        if shutil.which(profile.binary) is None:
-            return f"{profile.binary} is not installed (run ci/install-host-deps.sh as root)"
+        """Empty if the profile can run here, else the precise reason it cannot. A missing
+        binary is among the reasons, but it is the harness's tool, not a property of the host:
+        callers that turn reasons into skips ask `missing_tools` first (infrastructure)."""
+        missing = missing_tools([profile.binary])
+        if missing:
+            return missing
         if profile.accel == "kvm" and self.kvm:
             return self.kvm
         if profile.needs == "kvm-vmx" and self.vmx:
@@ -50,6 +59,17 @@ class HostCaps:
             if why:
                 return need
         return ""
+
+
+def missing_tools(binaries: Iterable[str]) -> str:
+    """One line naming the binaries not on PATH and how to install them, or ""."""
+    absent = sorted({b for b in binaries if shutil.which(b) is None})
+    if not absent:
+        return ""
+    packages = " ".join(sorted({QEMU_PACKAGES.get(b, b) for b in absent}))
+    return (f"{', '.join(absent)} not found on PATH; install QEMU 10 "
+            f"(`apt-get install -t bookworm-backports {packages}`, "
+            "or run ci/install-host-deps.sh as root)")
 
 
 def _supported_cpuid() -> dict[int, tuple[int, int, int, int]]:

@@ -7,7 +7,9 @@ process group: QMP `quit`, then SIGTERM, then SIGKILL, each with a bounded wait.
 
 The console is read by `run_until`, which feeds a caller-supplied watcher with every chunk and
 stops on: the watcher's verdict, a QMP event that ends the run, QEMU exiting, the wall-clock
-timeout, or the no-output watchdog. Before killing a machine that timed out, `diagnostics`
+timeout, the no-output watchdog, or a stop request (SIGINT/SIGTERM to the harness, see
+harness.signals). A QEMU that dies by a signal it did not get from us is told apart (KILLED):
+that run says nothing about the guest. Before killing a machine that timed out, `diagnostics`
 collects `query-status`, the registers of every vCPU and the tail of the console.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -29,7 +32,9 @@ from typing import Any
 
 import pexpect
 
-from harness.errors import InfraError
+from harness import signals
+from harness.errors import InfraError, signal_name
+from harness.qemu.host import missing_tools
 from harness.qemu.profiles import MachineProfile
 from harness.qemu.qmp_session import QmpError, QmpSession
 
@@ -44,6 +49,12 @@ class Ending(enum.Enum):
     QEMU_EXITED = "qemu-exited"  # the process ended (EOF on the console)
     TIMEOUT = "timeout"  # wall clock exceeded
     WATCHDOG = "watchdog"  # no console output for too long
+    INTERRUPTED = "interrupted"  # the harness was asked to stop (SIGINT/SIGTERM)
+    KILLED = "killed"  # QEMU died by a signal from outside the harness
+
+
+# QEMU's own report when a signal makes it quit (system/runstate.c qemu_kill_report).
+_KILL_REPORT = re.compile(rb"terminating on signal (\d+)(?: from pid (\d+))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,7 @@ class RunResult:
     duration_s: float
     console: bytes
     exit_status: int | None
+    exit_signal: int | None = None  # the signal QEMU died by, if it is dead
 
 
 class MachineError(InfraError):
@@ -76,6 +88,7 @@ class QemuMachine:
         extra_args: tuple[str, ...] = (),
         gdb: bool = False,
         paused: bool = False,
+        stop: signals.StopRequest | None = None,
     ) -> None:
         self.profile = profile
         self.kernel = kernel
@@ -84,6 +97,7 @@ class QemuMachine:
         self.extra_args = extra_args
         self.gdb = gdb
         self.paused = paused  # leave the vCPUs stopped after start-up (e.g. for gdb)
+        self.stop_request = stop if stop is not None else signals.current()
         self._sockdir = Path(tempfile.mkdtemp(prefix="axh-"))  # short path: sun_path is 108 bytes
         self.qmp_socket = self._sockdir / "qmp.sock"
         self.gdb_socket = self._sockdir / "gdb.sock"
@@ -114,10 +128,7 @@ class QemuMachine:
     def launch(self) -> None:
         binary = shutil.which(self.profile.binary)
         if binary is None:
-            raise MachineError(
-                f"{self.profile.binary} not found on PATH; run ci/install-host-deps.sh as root "
-                "(QEMU 10 from bookworm-backports)"
-            )
+            raise MachineError(missing_tools([self.profile.binary]))
         self.rundir.mkdir(parents=True, exist_ok=True)
         argv = self.argv()
         (self.rundir / "cmdline.sh").write_text(
@@ -144,7 +155,11 @@ class QemuMachine:
         self.started_at = time.monotonic()
 
     def __enter__(self) -> QemuMachine:
-        self.launch()
+        try:
+            self.launch()
+        except BaseException:
+            self.stop()  # `with` calls no __exit__ when __enter__ raises: no socket dir left
+            raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -201,6 +216,10 @@ class QemuMachine:
                     break
             if not alive:
                 break
+            if self.stop_request.requested:
+                ending = Ending.INTERRUPTED
+                detail = f"interrupted by {self.stop_request.name}"
+                break
             now = time.monotonic()
             if now - start > self.timeout_s:
                 ending, detail = Ending.TIMEOUT, f"no end after {self.timeout_s:.0f}s"
@@ -208,9 +227,35 @@ class QemuMachine:
             if now - self._last_output > self.watchdog_s:
                 ending, detail = Ending.WATCHDOG, f"console silent for {self.watchdog_s:.0f}s"
                 break
-        status = self._child.exitstatus if self._child is not None and \
-            not self._child.isalive() else None
-        return RunResult(ending, detail, time.monotonic() - start, self.console, status)
+        status, killed_by = self._exit_status(wait_s=2.0 if ending is Ending.QEMU_EXITED else 0)
+        if killed_by is not None:
+            ending, detail = Ending.KILLED, f"QEMU was killed by {signal_name(killed_by)}"
+        elif ending is Ending.SHUTDOWN and "host-signal" in detail:
+            ending, detail = Ending.KILLED, self._host_signal()
+        return RunResult(ending, detail, time.monotonic() - start, self.console, status,
+                         killed_by)
+
+    def _exit_status(self, wait_s: float) -> tuple[int | None, int | None]:
+        """(exit status, signal) of a QEMU that has ended, waiting up to `wait_s` for a
+        process whose console already closed to be reaped; (None, None) while it runs."""
+        child = self._child
+        if child is None:
+            return None, None
+        end = time.monotonic() + wait_s
+        while child.isalive():
+            if time.monotonic() >= end:
+                return None, None
+            time.sleep(0.01)
+        return child.exitstatus, child.signalstatus
+
+    def _host_signal(self) -> str:
+        """What QEMU said when a signal made it shut down (SHUTDOWN reason host-signal)."""
+        self._drain(0.1)
+        m = _KILL_REPORT.search(self._console)
+        if m is None:
+            return "QEMU was stopped by a signal (QMP SHUTDOWN, reason host-signal)"
+        sender = f" from pid {int(m[2])}" if m[2] else ""
+        return f"QEMU was stopped by {signal_name(int(m[1]))}{sender}"
 
     @staticmethod
     def _ending_event(events: list[dict[str, Any]]) -> tuple[Ending, str] | None:
@@ -243,13 +288,18 @@ class QemuMachine:
         return out
 
     def stop(self) -> None:
-        """QMP quit, then SIGTERM, then SIGKILL to the process group; always bounded."""
+        """QMP quit, then SIGTERM, then SIGKILL to the process group; always bounded. After a
+        second SIGINT/SIGTERM to the harness (signals.StopRequest.hard), SIGKILL at once."""
         child, self._child = self._child, None
+        hard = self.stop_request.hard
         if child is not None:
-            if child.isalive() and self.qmp is not None and self.qmp.connected:
+            if child.isalive() and self.qmp is not None and self.qmp.connected \
+                    and not hard.is_set():
                 with contextlib.suppress(QmpError):
                     self.qmp.command("quit")
             for sig, wait_s in ((None, 3.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
+                if hard.is_set() and sig is not signal.SIGKILL:
+                    continue
                 if sig is not None and child.isalive():
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(child.pid, sig)

@@ -6,6 +6,7 @@ wall-clock budget of one run under TCG; KVM runs get a fraction of it (see `scal
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from harness.errors import UsageError
@@ -40,8 +41,22 @@ class MachineProfile:
 
     def scaled(self, scale: float) -> tuple[float, float]:
         """(timeout, watchdog) for this accelerator and the user's --timeout-scale."""
+        check_timeout_scale(scale)
         factor = scale * (0.25 if self.accel == "kvm" else 1.0)
         return self.timeout_s * factor, self.watchdog_s * factor
+
+
+# 120 s × 1000 is 33 hours: beyond that a "timeout" no longer bounds anything.
+MAX_TIMEOUT_SCALE = 1000.0
+
+
+def check_timeout_scale(scale: float) -> float:
+    """`scale` if it is a usable --timeout-scale: NaN or infinity would switch every timeout
+    off (a case could run forever), zero or less would end every run at once."""
+    if not (math.isfinite(scale) and 0 < scale <= MAX_TIMEOUT_SCALE):
+        raise UsageError(f"--timeout-scale must be a number > 0 and <= {MAX_TIMEOUT_SCALE:g}, "
+                         f"not {scale!r}")
+    return scale
 
 
 PROFILES: dict[str, MachineProfile] = {

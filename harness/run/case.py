@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import signals
 from harness.check.compare import ExitDiff, compare_vcpus, fold_repeats, record_json
 from harness.check.verdict import Verdict
 from harness.errors import HarnessError, InfraError
@@ -201,6 +202,9 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         (casedir / "manifest.json").write_text(json.dumps(res.to_json(), indent=2, default=str))
         return res
 
+    stop = signals.current()
+    if stop.requested:
+        return result(Verdict.INTERRUPTED, f"interrupted by {stop.name} before QEMU started")
     payload = build_payload(image, scenario.actions, recipe.guest.source, recipe.guest.entry,
                             recipe.backend)
     (casedir / "payload.S").write_text(payload.asm)
@@ -219,7 +223,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
 
     if scenario.expect_hang or scenario.may_stick:  # a silent console is an accepted end
         timeout_scale = min(timeout_scale, HANG_TIMEOUT_SCALE)
-    machine = QemuMachine(profile, kernel, casedir, timeout_scale=timeout_scale)
+    machine = QemuMachine(profile, kernel, casedir, timeout_scale=timeout_scale, stop=stop)
     diagnostics: dict[str, Any] = {}
     try:
         with machine:
@@ -234,6 +238,13 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         return result(Verdict.INFRA, str(exc), expected=exp_json)
     if machine.leaked():
         return result(Verdict.ERROR, f"QEMU process group {machine.pid} survived teardown",
+                      expected=exp_json)
+    # Neither says anything about axvisor: judged before any of the scenario's declared ends.
+    if run.ending is Ending.KILLED:
+        return result(Verdict.INFRA, f"{run.detail} after {run.duration_s:.1f}s: the run was "
+                      "cut short, not a verdict about axvisor", expected=exp_json)
+    if run.ending is Ending.INTERRUPTED:
+        return result(Verdict.INTERRUPTED, f"{run.detail} after {run.duration_s:.1f}s",
                       expected=exp_json)
     qemu_info["run_seconds"] = round(run.duration_s, 3)
 

@@ -1,5 +1,9 @@
 """The conformance suite: for every architecture this host can run, build its image and run
-every scenario, in parallel up to --jobs; infrastructure trouble is reported as such."""
+every scenario, in parallel up to --jobs; infrastructure trouble is reported as such.
+
+A missing QEMU stops the suite before anything runs (InfraError). After SIGINT/SIGTERM
+(harness.signals) no case starts: the running ones end `interrupted`, the others are listed
+`interrupted` without a case directory, and the results so far are returned as usual."""
 
 from __future__ import annotations
 
@@ -9,15 +13,16 @@ import sys
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
+from harness import signals
 from harness.check.known import KnownDivergence, apply_known, load_known
 from harness.check.verdict import Verdict
-from harness.errors import HarnessError, UsageError
+from harness.errors import HarnessError, InfraError, Interrupted, UsageError
 from harness.images.build import Image, build_image
 from harness.images.recipe import ImageRecipe, find_recipes, load_recipe
-from harness.qemu.host import probe
+from harness.qemu.host import missing_tools, probe
 from harness.qemu.profiles import get_profile
 from harness.run.case import CaseResult, case_id, run_case
 from harness.scenarios.catalogue import Scenario
@@ -52,11 +57,14 @@ def case_dirname(recipe: ImageRecipe, scenario: Scenario) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", case_id(recipe, scenario))
 
 
-def run_suite(root: Path, opts: SuiteOptions,
-              log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)
-              ) -> tuple[list[CaseResult], dict[str, object], tuple[KnownDivergence, ...]]:
-    known: tuple[KnownDivergence, ...] = load_known(root / KNOWN_FILE) \
-        if (root / KNOWN_FILE).is_file() else ()
+Plan = tuple[tuple[ImageRecipe, tuple[Scenario, ...]], ...]
+
+
+def plan_suite(root: Path, opts: SuiteOptions) -> Plan:
+    """The recipes chosen by the options, each with its matching scenarios (none: omitted).
+    Raises InfraError naming the QEMU binaries the plan needs and this host lacks: the
+    harness's own tools missing is the host's fault, not a property of an image, so it is
+    one line and exit 3 before anything is built or run, never a skip."""
     recipes = [load_recipe(p, root) for p in find_recipes(root)]
     if opts.arches:
         recipes = [r for r in recipes if r.arch in opts.arches]
@@ -66,39 +74,47 @@ def run_suite(root: Path, opts: SuiteOptions,
             raise UsageError(f"no recipe named {', '.join(sorted(unknown))} in images/recipes/ "
                              "(for the chosen architectures)")
         recipes = [r for r in recipes if r.name in opts.recipes]
+    plan = tuple((r, s) for r in recipes
+                 if (s := scenarios_for_recipe(r.name, r.arch, r.own_scenarios_only,
+                                               opts.pattern)))
+    missing = missing_tools(get_profile(r.qemu_profile).binary for r, _ in plan)
+    if missing:
+        raise InfraError(missing)
+    return plan
+
+
+def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
+              log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)
+              ) -> tuple[list[CaseResult], dict[str, object], tuple[KnownDivergence, ...]]:
+    known: tuple[KnownDivergence, ...] = load_known(root / KNOWN_FILE) \
+        if (root / KNOWN_FILE).is_file() else ()
+    if plan is None:
+        plan = plan_suite(root, opts)
     host = probe()
+    stop = signals.current()
     results: list[CaseResult] = []
     images: dict[str, object] = {}
     work: list[tuple[ImageRecipe, Image, Scenario]] = []
     cases_dir = opts.results_dir / "cases"
-    for recipe in recipes:
-        scenarios = scenarios_for_recipe(recipe.name, recipe.arch, recipe.own_scenarios_only,
-                                         opts.pattern)
-        if not scenarios:
-            continue
-        profile = get_profile(recipe.qemu_profile)
-        why = host.why_not(profile)
-        if why:
-            results += [_placeholder(recipe, s, Verdict.SKIP, why,
-                                     cases_dir / case_dirname(recipe, s)) for s in scenarios]
-            log(f"skip {recipe.name}: {why}")
-            continue
-        try:
-            image = build_image(recipe, opts.cache, progress=log)
-        except HarnessError as exc:
-            results += [_placeholder(recipe, s, Verdict.INFRA, f"image build failed: {exc}",
-                                     cases_dir / case_dirname(recipe, s)) for s in scenarios]
-            log(f"infra {recipe.name}: {exc}")
-            continue
-        images[recipe.name] = {"key": image.key, "kernel": str(image.kernel),
-                               "manifest": str(image.manifest_path),
-                               "axvisor": image.axvisor_version, "axvcpu": image.axvcpu_version,
-                               "build_seconds": image.manifest().get("build_seconds")}
-        work += [(recipe, image, s) for s in scenarios]
+    try:
+        with stop.raising():  # a build polls nothing: the signal raises, cargo is killed
+            for recipe, scenarios in plan:
+                results += _prepare(recipe, scenarios, host.why_not(
+                    get_profile(recipe.qemu_profile)), opts, images, work, log)
+    except Interrupted:
+        work.clear()  # nothing has started yet: every case not judged is interrupted
+        have = {r.case_id for r in results}
+        results += [_placeholder(r, s, Verdict.INTERRUPTED, f"interrupted by {stop.name} "
+                                 "while preparing the images", cases_dir / case_dirname(r, s))
+                    for r, scenarios in plan for s in scenarios
+                    if case_id(r, s) not in have]
 
     def one(item: tuple[ImageRecipe, Image, Scenario]) -> CaseResult:
         recipe, image, scenario = item
         casedir = cases_dir / case_dirname(recipe, scenario)
+        if stop.requested:  # listed, never started: no case directory
+            return _placeholder(recipe, scenario, Verdict.INTERRUPTED,
+                                f"not started: interrupted by {stop.name}", casedir)
         try:
             res = run_case(image, recipe, scenario, get_profile(recipe.qemu_profile), casedir,
                            timeout_scale=opts.timeout_scale)
@@ -121,8 +137,38 @@ def run_suite(root: Path, opts: SuiteOptions,
         if not opts.keep_artifacts and not res.verdict.is_failure and casedir.is_dir():
             for heavy in casedir.glob("axvisor.*"):
                 heavy.unlink()  # the patched image is rebuilt from payload.S + the cached image
-        return replace(res)
+        return res
 
-    with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
+    # The workers poll the stop request; this thread only waits (a signal is just recorded).
+    with stop.deferred(), ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
         results += list(pool.map(one, work))
+    if stop.requested:
+        done = sum(r.verdict is not Verdict.INTERRUPTED for r in results)
+        log(f"interrupted by {stop.name}: {done} case(s) judged, "
+            f"{len(results) - done} interrupted")
     return results, {"images": images}, known
+
+
+def _prepare(recipe: ImageRecipe, scenarios: tuple[Scenario, ...], why_not: str,
+             opts: SuiteOptions, images: dict[str, object],
+             work: list[tuple[ImageRecipe, Image, Scenario]],
+             log: Callable[[str], None]) -> list[CaseResult]:
+    """Build `recipe`'s image and queue its scenarios on `work`; the placeholders of the
+    scenarios that cannot run (skip: the host cannot; infra: the build failed)."""
+    cases_dir = opts.results_dir / "cases"
+    if why_not:
+        log(f"skip {recipe.name}: {why_not}")
+        return [_placeholder(recipe, s, Verdict.SKIP, why_not,
+                             cases_dir / case_dirname(recipe, s)) for s in scenarios]
+    try:
+        image = build_image(recipe, opts.cache, progress=log)
+    except HarnessError as exc:
+        log(f"infra {recipe.name}: {exc}")
+        return [_placeholder(recipe, s, Verdict.INFRA, f"image build failed: {exc}",
+                             cases_dir / case_dirname(recipe, s)) for s in scenarios]
+    images[recipe.name] = {"key": image.key, "kernel": str(image.kernel),
+                           "manifest": str(image.manifest_path),
+                           "axvisor": image.axvisor_version, "axvcpu": image.axvcpu_version,
+                           "build_seconds": image.manifest().get("build_seconds")}
+    work += [(recipe, image, s) for s in scenarios]
+    return []
