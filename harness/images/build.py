@@ -22,9 +22,11 @@ from typing import Any
 
 from harness.errors import InfraError
 from harness.guests.binutils import assemble, binutils_for
+from harness.images import prepare
 from harness.images.crates_io import fetch_crate, lock_checksum, unpack_crate
 from harness.images.recipe import ImageRecipe, render_vm_config
-from harness.images.toolchain import Toolchain, detect
+from harness.images.recipe_check import schema_of_axvcpu
+from harness.images.toolchain import Toolchain, detect, find_libclang
 
 BUILDER_VERSION = "1"  # bump when the build procedure changes what it produces
 PAYLOAD_MAGIC = b"AXH-PAYLOAD-AREA"
@@ -46,6 +48,10 @@ class Image:
     payload_offset: int  # file offset of the payload hole in `kernel`
     payload_capacity: int
     payload_base: int  # guest-physical address of the payload hole
+    # The exit schema id the image reports with ("axvcpu-0.2", "axvm-0.8", …) and how its
+    # exits reach the console (recipe.EXIT_LOGS); derived from axvcpu for old manifests.
+    schema: str = ""
+    exit_log: str = "trace"
 
     @property
     def manifest_path(self) -> Path:
@@ -71,6 +77,8 @@ def cache_key(recipe: ImageRecipe, tc: Toolchain) -> str:
         "binutils": binutils_for(recipe.arch).version(),
         "builder": BUILDER_VERSION,
     }
+    if recipe.libclang:  # bindgen's output follows the libclang version
+        parts["libclang"] = find_libclang().version
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -93,23 +101,35 @@ def read_image(d: Path, key: str, recipe: str, arch: str, qemu_profile: str) -> 
         for name, digest in m["outputs"].items():
             if sha256_file(d / name) != digest:
                 raise InfraError(f"{d / name}: not the file its manifest records")
+        axvcpu = m["resolved"]["axvcpu"]
+        axvcpu = "" if axvcpu == "absent" else str(axvcpu)
         return Image(
             recipe=recipe, arch=arch, key=key, dir=d, kernel=d / m["kernel"],
             elf=d / "axvisor.elf", axvisor_version=m["axvisor"]["version"],
-            axvcpu_version=m["resolved"]["axvcpu"], qemu_profile=qemu_profile,
+            axvcpu_version=axvcpu, qemu_profile=qemu_profile,
             payload_offset=int(m["payload"]["offset"]),
             payload_capacity=int(m["payload"]["capacity"]),
             payload_base=int(m["payload"]["base"]),
+            schema=str(m.get("schema") or schema_of_axvcpu(axvcpu)),
+            exit_log=str(m.get("exit_log", "trace")),
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except OSError as exc:
+        raise InfraError(f"{mf}: an output is unreadable ({exc.filename}: {exc.strerror})"
+                         ) from None
+    except (ValueError, KeyError, TypeError) as exc:
         raise InfraError(f"{mf}: unreadable image manifest or output ({exc!r})") from None
 
 
-def _load_cached(recipe: ImageRecipe, key: str, root: Path) -> Image | None:
+def _load_cached(recipe: ImageRecipe, key: str, root: Path, progress: Any) -> Image | None:
+    """The cached image, or None; a cache entry that exists but cannot be trusted is reported
+    (with what is wrong) before it is rebuilt."""
+    d = root / "images" / key
+    if not d.exists():
+        return None
     try:
-        return read_image(root / "images" / key, key, recipe.name, recipe.arch,
-                          recipe.qemu_profile)
-    except InfraError:
+        return read_image(d, key, recipe.name, recipe.arch, recipe.qemu_profile)
+    except InfraError as exc:
+        progress(f"cached image {key[:12]} of {recipe.name} is unusable, rebuilding: {exc}")
         return None
 
 
@@ -194,7 +214,7 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
     tc = detect()
     key = cache_key(recipe, tc)
     if not force:
-        hit = _load_cached(recipe, key, cache)
+        hit = _load_cached(recipe, key, cache, progress)
         if hit is not None:
             return hit
     started = time.monotonic()
@@ -217,20 +237,8 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(extra.source, dest)
 
-    patch_lines = []
-    for p in recipe.crate_patches:
-        dep = fetch_crate(p.crate, p.version, lock_checksum(lock, p.crate, p.version),
-                          cache / "downloads")
-        # Shared by every recipe that applies the same patch, so that their dependents keep
-        # one build in the shared target directory instead of one per recipe.
-        shared = cache / "patched" / f"{p.crate}-{p.version}-{sha256_file(p.patch)[:12]}"
-        dep_tree = shared / f"{p.crate}-{p.version}"
-        if not (shared / ".applied").is_file():
-            shutil.rmtree(shared, ignore_errors=True)
-            unpack_crate(dep, shared)
-            _apply_patch(p.patch, dep_tree, log)
-            (shared / ".applied").write_text(str(p.patch) + "\n")
-        patch_lines.append(f'{p.crate} = {{ path = "{dep_tree}" }}')
+    patch_lines = prepare.patch_lines(recipe, lock, cache,
+                                      lambda patch, tree: _apply_patch(patch, tree, log))
     if patch_lines:
         with (tree / "Cargo.toml").open("a") as f:
             f.write("\n[patch.crates-io]\n" + "\n".join(patch_lines) + "\n")
@@ -246,6 +254,10 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
     (axh / "guest.bin").write_bytes(guest_bin)
     (axh / "vm.toml").write_text(_render_vm_config(recipe, "guest.bin"))
 
+    # One target directory per axvisor version: recipes that differ only in features or
+    # target (x86 SVM and VMX, riscv64) reuse each other's dependency builds.
+    target_dir = cache / "target" / f"axvisor-{recipe.axvisor_version}"
+    cargo = prepare.cargo_build(recipe, tc, target_dir, cache)
     env = dict(os.environ)
     env.update(tc.env())
     env.update(dict(recipe.env))
@@ -254,30 +266,24 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
         "AX_ARCH": recipe.arch,
         "AX_TARGET": recipe.target,
         "AXVISOR_VM_CONFIGS": str(axh / "vm.toml"),
-        "RUSTFLAGS": " ".join(recipe.rustflags),
         "CARGO_TERM_COLOR": "never",
         "CARGO_TERM_PROGRESS_WHEN": "never",
+        **cargo.env,
     })
     if axconfig_path is not None:
         env["AX_CONFIG_PATH"] = str(axconfig_path)
-    # One target directory per axvisor version: recipes that differ only in features or
-    # target (x86 SVM and VMX, riscv64) reuse each other's dependency builds.
-    target_dir = cache / "target" / f"axvisor-{recipe.axvisor_version}"
-    features = [*recipe.features, f"log/release_max_level_{recipe.log_level}"]
-    _run([str(tc.cargo), "build", "--release", "--target", recipe.target,
-          "-Zbuild-std=core,alloc", "--bin", "axvisor", "--features", ",".join(features),
-          "--target-dir", str(target_dir)], cwd=tree, env=env, log=log)
+    _run(cargo.argv, cwd=tree, env=env, log=log)
 
-    elf = target_dir / recipe.target / "release" / "axvisor"
+    elf = cargo.elf
     resolved = tomllib.loads(lock.read_text())
-    versions = {p["name"]: p["version"] for p in resolved.get("package", [])
-                if "version" in p}
+    all_versions: dict[str, list[str]] = {}
+    for pkg in resolved.get("package", []):
+        if "version" in pkg:
+            all_versions.setdefault(pkg["name"], []).append(pkg["version"])
+    versions = {name: vs[-1] for name, vs in all_versions.items()}
     axvcpu = versions.get("axvcpu", "absent")
-    if axvcpu != recipe.axvcpu_version:
-        raise InfraError(
-            f"{recipe.path}: the build resolved axvcpu {axvcpu}, the recipe says "
-            f"{recipe.axvcpu_version}; fix the recipe so the model uses the right generation"
-        )
+    prepare.check_exit_crate(recipe, all_versions)
+    prepare.check_exit_log(recipe, elf)
 
     out = cache / "images" / key
     tmp_out = out.with_name(key + ".part")
@@ -307,6 +313,9 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
         "recipe": {"path": str(recipe.path), "digest": recipe.digest(),
                    "canonical": recipe.canonical()},
         "axvisor": {"version": recipe.axvisor_version, "sha256": recipe.axvisor_sha256},
+        "schema": recipe.schema,
+        "exit_crate": " ".join(recipe.exit_crate),
+        "exit_log": recipe.exit_log,
         "resolved": {"axvcpu": axvcpu, "crates": versions,
                      "changed_from_published_lock": _lock_diff(published_lock, lock.read_text())},
         "patches": [{"crate": p.crate, "version": p.version, "file": str(p.patch),

@@ -1,10 +1,11 @@
 """Image recipes: the declarative TOML files in images/recipes/, loaded into typed values.
 
 A recipe says everything that determines an image: the axvisor release (exact version and the
-sha256 crates.io publishes for it), cargo target, features, log level, rustflags, environment,
-files and crate patches the published sources need, the guest it embeds and the QEMU profile it
-is meant for. Every key is checked; an unknown key or a bad value is a UsageError naming the
-file, the line and what was expected.
+sha256 crates.io publishes for it), the exit schema it reports with, cargo target (or a std
+build for a custom target spec), features, log level, rustflags, environment, files and crate
+patches the published sources need, the guest it embeds and the QEMU profile it is meant for.
+Every key is checked; an unknown key or a bad value is a UsageError naming the file, the line
+and what was expected.
 """
 
 from __future__ import annotations
@@ -18,17 +19,26 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
+from harness.images.recipe_check import Checker, exit_schema, std_spec
+from harness.images.std_target import StdSpec
 
 ARCHES = ("aarch64", "riscv64", "x86_64")
 LOG_LEVELS = ("off", "error", "warn", "info", "debug", "trace")
-_SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+# How the image puts exits on the console: the upstream trace record, printed synchronously
+# ("trace"); the same record through a queue that can drop it ("lossy-trace"); one
+# `AXH-EXIT vm=… vcpu=…` line per exit written synchronously by an instrumentation patch
+# ("sync").
+EXIT_LOGS = ("trace", "lossy-trace", "sync")
+SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_CRATE = re.compile(r"^[A-Za-z0-9_-]+$")
+CRATE = re.compile(r"^[A-Za-z0-9_-]+$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 @dataclass(frozen=True, slots=True)
 class CratePatch:
-    """A unified diff (our own) applied to one crates.io dependency, used via [patch.crates-io]."""
+    """A unified diff (our own) applied to one crates.io dependency, used via [patch.crates-io].
+    Several patches of one crate are applied in recipe order."""
 
     crate: str
     version: str
@@ -81,7 +91,7 @@ class ImageRecipe:
     arch: str
     axvisor_version: str
     axvisor_sha256: str
-    axvcpu_version: str  # the AxVCpuExitReason generation this image reports with
+    axvcpu_version: str  # the AxVCpuExitReason generation this image reports with ("" if none)
     target: str
     features: tuple[str, ...]
     log_level: str
@@ -95,6 +105,13 @@ class ImageRecipe:
     axconfig: AxConfigSpec | None = None
     notes: str = field(default="")
     own_scenarios_only: bool = False  # run only scenarios that name this recipe
+    # The exit schema id (the model's data file) and the crate + version it is pinned to; for
+    # recipes that name `axvcpu` both are derived from it.
+    schema: str = ""
+    exit_crate: tuple[str, str] = ("", "")
+    exit_log: str = "trace"
+    std: StdSpec | None = None  # a std build for a custom target spec, else core+alloc
+    libclang: bool = False  # a build script runs bindgen, which loads libclang
 
     @property
     def backend(self) -> str:
@@ -104,8 +121,10 @@ class ImageRecipe:
         return "svm" if "svm" in self.features else "vmx"
 
     def canonical(self) -> dict[str, Any]:
-        """Everything that determines the build output, in a stable form (for the cache key)."""
-        return {
+        """Everything that determines the build output, in a stable form (for the cache key).
+        Keys a recipe of the first format cannot have are added only when used, so those
+        recipes keep their keys."""
+        out: dict[str, Any] = {
             "name": self.name,
             "arch": self.arch,
             "axvisor": [self.axvisor_version, self.axvisor_sha256],
@@ -126,6 +145,15 @@ class ImageRecipe:
                 self.axconfig.base_crate, self.axconfig.base_file, self.axconfig.platform_crate,
                 [list(kv) for kv in self.axconfig.overrides]],
         }
+        if not self.axvcpu_version:
+            out["schema"] = [self.schema, *self.exit_crate]
+        if self.exit_log != "trace":
+            out["exit_log"] = self.exit_log
+        if self.std is not None:
+            out["std"] = self.std.canonical()
+        if self.libclang:
+            out["libclang"] = True
+        return out
 
     def digest(self) -> str:
         blob = json.dumps(self.canonical(), sort_keys=True).encode()
@@ -136,172 +164,110 @@ def _sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-class _Checker:
-    """Validates one TOML table at a time, naming the file and the line of each key."""
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read recipe {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise UsageError(f"{path}:{line}: not a UTF-8 text file (a recipe is TOML; byte "
+                         f"{exc.start} is {exc.object[exc.start]:#04x})") from None
 
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.lines = text.splitlines()
 
-    def line_of(self, key: str, table: str | None = None) -> int:
-        in_table = table is None
-        for no, raw in enumerate(self.lines, 1):
-            line = raw.strip()
-            if line.startswith("["):
-                in_table = table is not None and line.strip("[] ") == table
-                continue
-            if in_table and re.match(rf"^{re.escape(key)}\s*=", line):
-                return no
-        for no, raw in enumerate(self.lines, 1):
-            if raw.strip().strip("[] ") == (table or key):
-                return no
-        return 1
-
-    def fail(self, table: str | None, key: str, expected: str) -> UsageError:
-        where = f"{table}.{key}" if table else key
-        return UsageError(
-            f"{self.path}:{self.line_of(key, table)}: `{where}`: expected {expected}"
-        )
-
-    def table(self, data: dict[str, Any], name: str, allowed: set[str],
-              required: set[str]) -> dict[str, Any]:
-        value = data.get(name)
-        if not isinstance(value, dict):
-            raise UsageError(f"{self.path}:1: missing table [{name}]")
-        for key in value:
-            if key not in allowed:
-                raise UsageError(
-                    f"{self.path}:{self.line_of(key, name)}: unknown key `{name}.{key}` "
-                    f"(allowed: {', '.join(sorted(allowed))})"
-                )
-        for key in sorted(required):
-            if key not in value:
-                raise UsageError(f"{self.path}:{self.line_of(name)}: [{name}] lacks `{key}`")
-        return value
-
-    def string(self, tbl: dict[str, Any], table: str, key: str, pattern: re.Pattern[str] | None
-               = None, choices: tuple[str, ...] | None = None, default: str | None = None) -> str:
-        value = tbl.get(key, default)
-        if not isinstance(value, str):
-            raise self.fail(table, key, "a string")
-        if pattern is not None and not pattern.match(value):
-            raise self.fail(table, key, f"a string matching {pattern.pattern}, got {value!r}")
-        if choices is not None and value not in choices:
-            raise self.fail(table, key, f"one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    def strings(self, tbl: dict[str, Any], table: str, key: str) -> tuple[str, ...]:
-        value = tbl.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(table, key, "a list of strings")
-        return tuple(value)
-
-    def existing(self, base: Path, tbl: dict[str, Any], table: str, key: str) -> Path:
-        rel = self.string(tbl, table, key)
-        path = (base / rel).resolve()
-        if not path.is_file():
-            raise self.fail(table, key, f"an existing file (relative to {base}), {path} is missing")
-        return path
+_TOP = {"recipe", "axvisor", "build", "patch", "file", "guest", "qemu", "axconfig", "std"}
 
 
 def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
     """Load and validate one recipe file; paths inside are relative to images/ and guest-src/."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UsageError(f"cannot read recipe {path}: {exc.strerror}") from exc
+    text = _read(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from exc
-    c = _Checker(path, text)
-    top_allowed = {"recipe", "axvisor", "build", "patch", "file", "guest", "qemu", "axconfig"}
+    c = Checker(path, text)
     for key in data:
-        if key not in top_allowed:
-            raise UsageError(f"{path}:{c.line_of(key)}: unknown table or key `{key}`")
+        if key not in _TOP:
+            raise c.at((key,), f"unknown table or key `{key}`")
     images_dir = repo_root / "images"
     r = c.table(data, "recipe", {"name", "arch", "notes", "own_scenarios_only"},
                 {"name", "arch"})
-    own_only = r.get("own_scenarios_only", False)
-    if not isinstance(own_only, bool):
-        raise c.fail("recipe", "own_scenarios_only", "true or false")
-    a = c.table(data, "axvisor", {"version", "sha256", "axvcpu"}, {"version", "sha256", "axvcpu"})
-    b = c.table(data, "build", {"target", "features", "log_level", "rustflags", "env", "to_bin"},
-                {"target", "log_level"})
+    a = c.table(data, "axvisor", {"version", "sha256", "axvcpu", "schema", "exit_crate",
+                                  "exit_log"}, {"version", "sha256"})
+    b = c.table(data, "build", {"target", "features", "log_level", "rustflags", "env", "to_bin",
+                                "libclang"}, {"target", "log_level"})
     g = c.table(data, "guest", {"source", "vm_config", "entry"}, {"source", "vm_config", "entry"})
     q = c.table(data, "qemu", {"profile"}, {"profile"})
 
     env = b.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
-        raise c.fail("build", "env", "a table of string values")
-    to_bin = b.get("to_bin", False)
-    if not isinstance(to_bin, bool):
-        raise c.fail("build", "to_bin", "true or false")
+        raise c.fail(("build", "env"), "a table of string values")
     entry = g.get("entry")
-    if not isinstance(entry, int) or entry < 0:
-        raise c.fail("guest", "entry", "a non-negative integer address")
+    if not isinstance(entry, int) or isinstance(entry, bool) or entry < 0:
+        raise c.fail(("guest", "entry"), "a non-negative integer address")
+    axvcpu, schema, exit_crate = exit_schema(c, a, SEMVER, CRATE)
 
     patches = []
-    for i, p in enumerate(data.get("patch", [])):
-        tbl = f"patch[{i}]"
-        if not isinstance(p, dict) or set(p) - {"crate", "version", "file", "why"} or \
-                {"crate", "version", "file", "why"} - set(p):
-            raise UsageError(f"{path}:{c.line_of('patch')}: each [[patch]] needs exactly "
-                             "crate, version, file, why")
+    for i, p in enumerate(c.entries(data, "patch", {"crate", "version", "file", "why"})):
+        at = ("patch", i)
         patches.append(CratePatch(
-            crate=c.string(p, tbl, "crate", _CRATE),
-            version=c.string(p, tbl, "version", _SEMVER),
-            patch=c.existing(images_dir, p, tbl, "file"),
-            why=c.string(p, tbl, "why"),
+            crate=c.string(p, (*at, "crate"), CRATE),
+            version=c.string(p, (*at, "version"), SEMVER),
+            patch=c.existing(images_dir, p, (*at, "file")),
+            why=c.string(p, (*at, "why")),
         ))
     files = []
-    for i, f in enumerate(data.get("file", [])):
-        tbl = f"file[{i}]"
-        if not isinstance(f, dict) or set(f) != {"dest", "source", "why"}:
-            raise UsageError(f"{path}:{c.line_of('file')}: each [[file]] needs exactly "
-                             "dest, source, why")
-        dest = c.string(f, tbl, "dest")
+    for i, f in enumerate(c.entries(data, "file", {"dest", "source", "why"})):
+        at = ("file", i)
+        dest = c.string(f, (*at, "dest"))
         if dest.startswith("/") or ".." in Path(dest).parts:
-            raise c.fail(tbl, "dest", "a path inside the crate")
-        files.append(ExtraFile(dest=dest, source=c.existing(images_dir, f, tbl, "source"),
-                               why=c.string(f, tbl, "why")))
+            raise c.fail((*at, "dest"), "a path inside the crate")
+        files.append(ExtraFile(dest=dest, source=c.existing(images_dir, f, (*at, "source")),
+                               why=c.string(f, (*at, "why"))))
 
     axconfig = None
     if "axconfig" in data:
         x = c.table(data, "axconfig", {"base_crate", "base_file", "platform_crate", "overrides"},
                     {"base_crate", "base_file", "platform_crate"})
         ov = x.get("overrides", {})
-        if not isinstance(ov, dict) or not all(isinstance(v, int | str) for v in ov.values()):
-            raise c.fail("axconfig", "overrides", "a table of dotted keys to integers or strings")
+        if not isinstance(ov, dict) or not all(c.is_int(v) or isinstance(v, str)
+                                               for v in ov.values()):
+            raise c.fail(("axconfig", "overrides"),
+                         "a table of dotted keys to integers or strings")
         axconfig = AxConfigSpec(
-            base_crate=c.string(x, "axconfig", "base_crate", _CRATE),
-            base_file=c.string(x, "axconfig", "base_file"),
-            platform_crate=c.string(x, "axconfig", "platform_crate", _CRATE),
+            base_crate=c.string(x, ("axconfig", "base_crate"), CRATE),
+            base_file=c.string(x, ("axconfig", "base_file")),
+            platform_crate=c.string(x, ("axconfig", "platform_crate"), CRATE),
             overrides=tuple(sorted((str(k), v) for k, v in ov.items())),
         )
 
-    vm_config = c.existing(images_dir, g, "guest", "vm_config")
+    vm_config = c.existing(images_dir, g, ("guest", "vm_config"))
     return ImageRecipe(
         path=path,
         axconfig=axconfig,
-        own_scenarios_only=own_only,
-        name=c.string(r, "recipe", "name", re.compile(r"^[a-z0-9][a-z0-9_-]*$")),
-        arch=c.string(r, "recipe", "arch", choices=ARCHES),
-        notes=c.string(r, "recipe", "notes", default=""),
-        axvisor_version=c.string(a, "axvisor", "version", _SEMVER),
-        axvisor_sha256=c.string(a, "axvisor", "sha256", _SHA256),
-        axvcpu_version=c.string(a, "axvisor", "axvcpu", _SEMVER),
-        target=c.string(b, "build", "target"),
-        features=c.strings(b, "build", "features"),
-        log_level=c.string(b, "build", "log_level", choices=LOG_LEVELS),
-        rustflags=c.strings(b, "build", "rustflags"),
+        own_scenarios_only=c.boolean(r, ("recipe", "own_scenarios_only")),
+        name=c.string(r, ("recipe", "name"), _NAME),
+        arch=c.string(r, ("recipe", "arch"), choices=ARCHES),
+        notes=c.string(r, ("recipe", "notes"), default=""),
+        axvisor_version=c.string(a, ("axvisor", "version"), SEMVER),
+        axvisor_sha256=c.string(a, ("axvisor", "sha256"), _SHA256),
+        axvcpu_version=axvcpu,
+        schema=schema,
+        exit_crate=exit_crate,
+        exit_log=c.string(a, ("axvisor", "exit_log"), choices=EXIT_LOGS, default="trace"),
+        target=c.string(b, ("build", "target"), CRATE),
+        features=c.strings(b, ("build", "features")),
+        log_level=c.string(b, ("build", "log_level"), choices=LOG_LEVELS),
+        rustflags=c.strings(b, ("build", "rustflags")),
         env=tuple(sorted((str(k), str(v)) for k, v in env.items())),
-        to_bin=to_bin,
+        to_bin=c.boolean(b, ("build", "to_bin")),
+        libclang=c.boolean(b, ("build", "libclang")),
+        std=std_spec(c, data) if "std" in data else None,
         extra_files=tuple(files),
         crate_patches=tuple(patches),
-        qemu_profile=c.string(q, "qemu", "profile"),
+        qemu_profile=c.string(q, ("qemu", "profile")),
         guest=GuestSpec(
-            source=c.existing(repo_root / "guest-src", g, "guest", "source"),
+            source=c.existing(repo_root / "guest-src", g, ("guest", "source")),
             vm_config=vm_config,
             entry=entry,
             phys_cpu_ids=_phys_cpu_ids(vm_config, entry),
@@ -318,7 +284,7 @@ def _phys_cpu_ids(path: Path, entry: int) -> tuple[int, ...]:
     """base.phys_cpu_ids of a VM config template (default: vCPU i on CPU i)."""
     try:
         data = tomllib.loads(render_vm_config(path.read_text(), "guest.bin", entry))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{path}: not a readable TOML VM config: {exc}") from exc
     base = data.get("base")
     if not isinstance(base, dict) or not isinstance(base.get("cpu_num"), int):

@@ -9,6 +9,7 @@ toolchain (e.g. the nightly upstream pins); it must have rust-src.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -82,4 +83,39 @@ def detect() -> Toolchain:
         llvm_version=llvm,
         kind=kind,
         objcopy=Path(objcopy),
+    )
+
+
+# Debian packages with the libclang that bindgen loads (clang-sys) and clang's own headers.
+LIBCLANG_PACKAGES = "libclang1-22 libclang-common-22-dev"
+
+
+@dataclass(frozen=True, slots=True)
+class LibClang:
+    """The libclang a build script's bindgen loads: LIBCLANG_PATH and the version it had."""
+
+    dir: Path
+    version: str  # the major version of the LLVM directory or library it was found in
+
+
+def _llvm_major(path: Path) -> int:
+    m = re.search(r"llvm-(\d+)", str(path))
+    return int(m.group(1)) if m else 0
+
+
+def find_libclang() -> LibClang:
+    """$LIBCLANG_PATH if set, else the newest /usr/lib/llvm-N/lib with a libclang and clang's
+    resource headers (stddef.h, which bindgen needs to parse C headers)."""
+    env = os.environ.get("LIBCLANG_PATH")
+    dirs = [Path(env)] if env else sorted(Path("/usr/lib").glob("llvm-*/lib"), key=_llvm_major,
+                                          reverse=True)
+    for d in dirs:
+        libs = [p for p in d.glob("libclang*.so*") if not p.name.startswith("libclang-cpp")]
+        headers = list(d.glob("clang/*/include/stddef.h"))
+        if libs and headers:
+            return LibClang(dir=d, version=str(_llvm_major(d) or sorted(libs)[0].name))
+    where = f"LIBCLANG_PATH={env}" if env else "/usr/lib/llvm-*/lib"
+    raise InfraError(
+        f"no libclang with clang's headers in {where}; bindgen (ax-posix-api's build script) "
+        f"needs it: run ci/install-host-deps.sh as root, or install {LIBCLANG_PACKAGES}"
     )
