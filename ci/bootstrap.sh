@@ -11,6 +11,6 @@ fi
 stamp="$here/.venv/.axharness-installed"
 if [ ! -e "$stamp" ] || [ "$here/pyproject.toml" -nt "$stamp" ]; then
     "$here/.venv/bin/pip" install -q --upgrade pip
-    "$here/.venv/bin/pip" install -q -e "$here[test,dev]"
+    "$here/.venv/bin/pip" install -q -e "${here}[test,dev]"
     touch "$stamp"
 fi

@@ -7,6 +7,20 @@ bash "$here/ci/bootstrap.sh"
 cd "$here"
 .venv/bin/ruff check harness tests bench
 .venv/bin/mypy --strict harness
+# The workflow and the shell scripts. actionlint is a Go program: built once into the venv from
+# the Go module proxy (pinned); it also runs shellcheck on the workflow's `run:` scripts.
+actionlint_version=v1.7.12
+if [ "$(.venv/bin/actionlint -version 2>/dev/null | head -n 1)" != "$actionlint_version" ]; then
+    go=$(command -v go || echo /usr/local/go/bin/go)
+    if [ ! -x "$go" ]; then
+        echo "ci/test.sh: actionlint $actionlint_version is built with Go, and there is no go" >&2
+        exit 3
+    fi
+    GOBIN="$here/.venv/bin" "$go" install \
+        "github.com/rhysd/actionlint/cmd/actionlint@$actionlint_version"
+fi
+.venv/bin/actionlint
+shellcheck ci/*.sh .ci/run
 # Build every image first, once, so parallel workers do not wait on each other's builds.
 .venv/bin/axharness images build
 exec .venv/bin/pytest -n "${AXH_JOBS:-2}" -p no:cacheprovider --junitxml=results/pytest-junit.xml "$@" tests
