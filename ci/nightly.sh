@@ -1,17 +1,40 @@
 #!/usr/bin/env bash
-# The nightly job (ci/github/nightly.yml runs exactly this in each matrix job): set-up, images,
-# the suite into results/nightly/, and a comparison with the previous night's results.
+# The nightly job (.github/workflows/nightly.yml runs exactly this in each matrix job): set-up,
+# images, the suite into results/nightly/, and a comparison with the previous night's results.
 #
 #   ci/nightly.sh [PREVIOUS_RESULTS.json]
+#   ci/nightly.sh --image-keys    set-up, then one line per image of AXH_ARCH: "recipe key", the
+#                                 content key of its cache entry (recipe and the files it names,
+#                                 toolchain, binutils, builder version), without building
 #
 # Environment: AXH_ARCH  space-separated architectures (default: every one with a recipe)
 #              AXH_JOBS  cases in parallel (default: number of CPUs)
-# Writes results/nightly/{results.json,junit.xml,cases/,run.log,summary.md} and, with a previous
-# file, results/nightly/compare.json.
+# Writes results/nightly/{results.json,junit.xml,report.md,report.html,cases/,run.log,summary.md}
+# and, with a previous file, results/nightly/compare.json.
 # Exit code: the suite's (0 ok, 2 failures, 3 infrastructure); when the suite passes, the
 # comparison's (2 on a regression: pass → xfail or a case gone; 1 if PREVIOUS is unreadable).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" = --image-keys ]; then
+    bash "$here/ci/bootstrap.sh" >&2
+    cd "$here"
+    exec .venv/bin/python - <<'PY'
+import os
+
+from harness.images.build import cache_key
+from harness.images.recipe import find_recipes, load_recipe
+from harness.images.toolchain import detect
+from harness.paths import repo_root
+
+root, toolchain = repo_root(), detect()
+arches = os.environ.get("AXH_ARCH", "").split()
+for path in find_recipes(root):
+    recipe = load_recipe(path, root)
+    if not arches or recipe.arch in arches:
+        print(recipe.name, cache_key(recipe, toolchain))
+PY
+fi
+
 previous=${1:-}
 if [ -n "$previous" ]; then
     previous=$(realpath -m -- "$previous")  # relative to the caller's directory, not ours
