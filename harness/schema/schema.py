@@ -243,8 +243,9 @@ class Schema:
         v = self.by_rust_name(arch, m.group()) if m else None
         if v is None:
             found = repr(m.group()) if m else repr(text[:1])
-            raise CodecError(0, f"expected a {enum.name} variant ({self.id}), found {found}: "
-                             f"known are {', '.join(x.rust for x in enum.variants)}")
+            known = ", ".join(x.rust for x in enum.variants)
+            raise CodecError(0, f"expected a variant of {enum.name} ({self.id}, {arch}), found "
+                             f"{found}: known are {known}")
         if form is not None:
             forms: tuple[Form, ...] = (form,)
         elif "\n" in text or not v.fields:
