@@ -63,7 +63,7 @@ class Locations:
             self._skip(newlines=True)
             if self._pos >= len(self._text):
                 return
-            line = self._line
+            start, line = self._pos, self._line
             if self._peek(2) == "[[":
                 self._advance(2)
                 keys = self._key()
@@ -81,6 +81,8 @@ class Locations:
                 self.lines[current] = line
             else:
                 self._pair(current)
+            if self._pos == start:  # text tomllib would reject: never loop on it
+                self._advance()
 
     def _resolve(self, keys: Path_) -> Path_:
         """A header's dotted key with the current element of every array of tables in it."""
@@ -129,10 +131,13 @@ class Locations:
                 if self._peek() in ("}", ""):
                     self._advance()
                     return
+                start = self._pos
                 if self._peek() == ",":
                     self._advance()
                     continue
                 self._pair(path)
+                if self._pos == start:
+                    self._advance()
         elif c == "[":
             self._advance()
             index = 0
@@ -144,9 +149,12 @@ class Locations:
                 if self._peek() == ",":
                     self._advance()
                     continue
+                start = self._pos
                 self.lines[(*path, index)] = self._line
                 self._value((*path, index))
                 index += 1
+                if self._pos == start:
+                    self._advance()
         elif c in "\"'":
             self._string()
         else:

@@ -1,0 +1,162 @@
+"""Scenario files: what loads, and every mistake as one line naming the file and its line."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from harness.errors import UsageError
+from harness.scenarios.actions import Hypercall, MmioLoad, MmioStore, StartSecondary
+from harness.scenarios.catalogue import Scenario
+from harness.scenarios.load import EMITTERS, load_file, shipped_files
+
+GOOD = '''arch = "aarch64"
+
+[values]
+DEV = 0x0800_0E00
+NEXT = "$DEV + 0x10"
+ARGS = [1, 2, 3, 4, 5, 6]
+PANIC = "boom"
+
+[[scenario]]
+name = "one"
+summary = "a store and a hypercall"
+actions = [
+  { type = "MmioStore", addr = "$NEXT", width = 4, value = "0xdead", reg = 2 },
+  { type = "Hypercall", nr = 7, args = "$ARGS" },
+]
+
+[[scenario]]
+name = "two"
+summary = "a load that panics"
+images = ["aarch64"]
+actions = [{ type = "MmioLoad", addr = "$DEV - 0x10", width = 8 }]
+expect_panic = "$PANIC"
+console_input = "x"
+'''
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "mine.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_file_loads_to_scenarios_with_its_values_resolved(tmp_path: Path) -> None:
+    got = load_file(write(tmp_path, GOOD))
+    assert got.arch == "aarch64" and got.values["NEXT"] == 0x0800_0E10
+    assert got.scenarios == (
+        Scenario("one", "aarch64", "a store and a hypercall",
+                 (MmioStore(0x0800_0E10, 4, 0xDEAD, reg=2), Hypercall(7, (1, 2, 3, 4, 5, 6)))),
+        Scenario("two", "aarch64", "a load that panics", (MmioLoad(0x0800_0DF0, 8),),
+                 images=("aarch64",), expect_panic="boom", console_input=b"x"),
+    )
+
+
+def test_a_started_vcpu_declares_its_own_actions(tmp_path: Path) -> None:
+    text = GOOD.replace('{ type = "Hypercall", nr = 7, args = "$ARGS" }',
+                        '{ type = "StartSecondary", cpu = 1, arg = 0x42, report_arg_to = "$DEV",'
+                        ' actions = [{ type = "Hypercall", nr = 7, args = "$ARGS" }] }')
+    action = load_file(write(tmp_path, text)).scenarios[0].actions[1]
+    assert action == StartSecondary(1, 0x42, 0x0800_0E00, actions=(Hypercall(7, (1, 2, 3, 4, 5,
+                                                                                     6)),))
+
+
+# (what to replace in GOOD, by what, the line the error must name, a fragment of the message)
+MISTAKES = [
+    ('arch = "aarch64"', 'arch = "mips"', 1, "expected `arch` = one of"),
+    ('arch = "aarch64"', 'arch = "aarch64"\ncolour = 1', 2, "unknown top-level key `colour`"),
+    ('NEXT = "$DEV + 0x10"', 'NEXT = "$DEVICE + 0x10"', 5, "names no entry of [values]"),
+    ('PANIC = "boom"', 'PANIC = true', 7, "expected an integer"),
+    ('name = "two"', 'name = "one"', 18, "expected a new name"),
+    ('name = "two"', 'name = "two words"', 18, "expected a new name"),
+    ('summary = "a load that panics"', 'summary = """two\nlines"""', 19, "one-line summary"),
+    ('summary = "a load that panics"\n', '', 17, "lacks `summary`"),
+    ('images = ["aarch64"]', 'images = "aarch64"', 20, "expected a list of strings"),
+    ('images = ["aarch64"]', 'colour = "red"', 20, "unknown key `colour`"),
+    ('console_input = "x"', 'expect_hang = "yes"', 23, "expected true or false"),
+    ('console_input = "x"', 'expect_async = ["ExternalInterupt"]', 23,
+     "expected exit variant names"),
+    ('expect_panic = "$PANIC"', 'expect_panic = "$ARGS"', 22, "names no string"),
+    ('  { type = "Hypercall", nr = 7, args = "$ARGS" },',
+     '  { type = "Hypercall", nr = 7, args = [1, 2] },', 14, "a list of 6 integers"),
+    ('  { type = "Hypercall", nr = 7, args = "$ARGS" },',
+     '  { type = "Teleport" },', 14, "unknown action type 'Teleport'"),
+    ('value = "0xdead"', 'value = "lots"', 13, "expected an integer or a 0x… string"),
+    ('value = "0xdead"', 'value = "$ARGS"', 13, "expected an integer, but '$ARGS' is"),
+    ('value = "0xdead"', 'value = "$PANIC + 1"', 13, "only an integer value takes an offset"),
+    ('reg = 2 }', 'reg = 2, colour = 1 }', 13, "MmioStore has no field(s) colour"),
+    ('{ type = "MmioLoad", addr = "$DEV - 0x10", width = 8 }',
+     '{ type = "MmioLoad", addr = "$DEV - 0x10" }', 21, "missing 1 required"),
+    # the emitter's own checks, at load time
+    ('{ type = "MmioLoad", addr = "$DEV - 0x10", width = 8 }',
+     '{ type = "MmioLoad", addr = "$DEV - 0x10", width = 8, signed = true }', 21,
+     "no sign-extending 64-bit load"),
+    ('{ type = "MmioLoad", addr = "$DEV - 0x10", width = 8 }',
+     '{ type = "SbiCall", eid = 1, fid = 0 }', 21, "no aarch64 form for SbiCall"),
+    ('reg = 2 }', 'reg = 20 }', 13, "register x20 is not available"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "line", "message"), MISTAKES,
+                         ids=[m[3][:40] for m in MISTAKES])
+def test_every_mistake_is_one_line_naming_file_and_line(
+        tmp_path: Path, old: str, new: str, line: int, message: str) -> None:
+    assert old in GOOD
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(UsageError) as err:
+        load_file(path)
+    text = str(err.value)
+    assert "\n" not in text
+    assert text.startswith(f"{path}:{line}: "), text
+    assert message in text, text
+
+
+def test_a_riscv64_file_cannot_use_an_aarch64_action(tmp_path: Path) -> None:
+    path = write(tmp_path, 'arch = "riscv64"\n\n[[scenario]]\nname = "w"\nsummary = "s"\n'
+                           'actions = [\n  { type = "SbiCall", eid = 1, fid = 0 },\n'
+                           '  { type = "WaitForInterrupt" },\n]\n')
+    with pytest.raises(UsageError, match=rf"^{path}:8: no riscv64 form for WaitForInterrupt"):
+        load_file(path)
+
+
+def test_invalid_toml_names_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace('name = "two"', 'name = two'))
+    with pytest.raises(UsageError, match=rf"^{path}:18: not valid TOML"):
+        load_file(path)
+
+
+def test_an_unreadable_or_empty_file_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="cannot read scenario file"):
+        load_file(tmp_path / "absent.toml")
+    with pytest.raises(UsageError, match=r":1: expected at least one \[\[scenario\]\]"):
+        load_file(write(tmp_path, 'arch = "x86_64"\n'))
+
+
+def _header(path: Path) -> str:
+    lines = path.read_text().splitlines()
+    return "\n".join(ln for ln in lines[: lines.index(next(x for x in lines
+                                                          if not x.startswith("#")))])
+
+
+@pytest.mark.parametrize("path", shipped_files(), ids=lambda p: p.name)
+def test_each_shipped_file_documents_every_key_and_action_field_at_its_top(path: Path) -> None:
+    header = _header(path)
+    arch = load_file(path).arch
+    for f in dataclasses.fields(Scenario):
+        if f.name != "arch":
+            assert f"#     {f.name} " in header, f"{path.name} does not document {f.name}"
+    for cls in EMITTERS[arch].ACTIONS:
+        found = re.search(rf"^#   {cls.__name__} .*(?:\n#    +.*)*", header, re.M)
+        assert found, f"{path.name} lacks action {cls.__name__}"
+        for f in dataclasses.fields(cls):
+            if arch == "x86_64" and f.name in ("reg", "signed", "reg64", "form", "extend",
+                                               "scaled"):
+                continue  # real mode: AL/AX/EAX, 16-bit addressing (said in the header)
+            if arch == "riscv64" and f.name in ("reg64", "index", "extend", "scaled"):
+                continue  # always 64-bit registers, no register offset (said in the header)
+            assert re.search(rf"\b{f.name}\b", found.group()), \
+                f"{path.name}: {cls.__name__}.{f.name} undocumented"
