@@ -10,10 +10,10 @@ payload runs with its own translation off, so logged fault addresses are guest-p
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.check.compare import by_vcpu
-from harness.guests.payload import ResolvedTrap
 from harness.images.build import Image
 from harness.images.recipe import ImageRecipe, render_vm_config
 from harness.model.arch import Arch
@@ -23,7 +23,7 @@ from harness.oracle.context import TrapContext
 from harness.oracle.expect import Judgement, Outcome, judge
 from harness.oracle.pairing import PairingReport, Rules, pair
 from harness.oracle.predict import expect
-from harness.oracle.records import Trap
+from harness.oracle.records import Trap, syndrome
 from harness.oracle.traplog import TrapLogError, parse_trap_dir
 from harness.parse import parse_log
 from harness.run import axvisor_console
@@ -61,8 +61,22 @@ def guest_windows(recipe: ImageRecipe) -> tuple[tuple[int, int], ...]:
                  if int(r[0]) <= entry < int(r[0]) + int(r[1]))
 
 
-def _sites(cap: Capture, vcpu: int) -> list[ResolvedTrap]:
-    return [t for t in cap.payload.traps if t.site.vcpu == vcpu]
+def _runs(traps: Mapping[int, Sequence[Trap]], rules: Rules, pinned: Mapping[int, int]
+          ) -> dict[int, list[list[Trap]]]:
+    """Per vCPU, its synchronous guest traps in order, an instruction's immediate repeats (the
+    hypervisor re-ran it: an unhandled fault, or riscv64's exit reported for the wrong cause)
+    grouped with it: one group per executed trap site."""
+    runs: dict[int, list[list[Trap]]] = {}
+    for cpu, ts in traps.items():
+        groups = runs.setdefault(pinned.get(cpu, cpu), [])
+        for t in ts:
+            if not rules.is_guest(t) or t.is_async:
+                continue
+            if groups and syndrome(groups[-1][-1]) == syndrome(t):
+                groups[-1].append(t)
+            else:
+                groups.append([t])
+    return runs
 
 
 def judge_capture(cap: Capture, image: Image, recipe: ImageRecipe, scenario: Scenario,
@@ -79,12 +93,17 @@ def judge_capture(cap: Capture, image: Image, recipe: ImageRecipe, scenario: Sce
     pinned = recipe.guest.vcpu_of_cpu
     backend = recipe.backend
 
-    def context(vcpu: int, index: int | None, trap: Trap) -> TrapContext:
-        sites = _sites(cap, vcpu)
-        gprs = dict(sites[index].site.gprs) if index is not None and index < len(sites) else {}
-        return TrapContext(gen, gprs, stage1_off=True)
-
     rules = Rules(guest_pc=guest_windows(recipe))
+    runs = _runs(traps, rules, pinned)
+    registers: dict[tuple[int, int], dict[int, int]] = {}  # (cpu, log line) -> the site's gprs
+    for vcpu, groups in runs.items():
+        sites = [t for t in cap.payload.traps if t.site.vcpu == vcpu]
+        for site, group in zip(sites, groups, strict=False):
+            registers.update({(t.cpu, t.line): dict(site.site.gprs) for t in group})
+
+    def context(vcpu: int, index: int | None, trap: Trap) -> TrapContext:
+        return TrapContext(gen, registers.get((trap.cpu, trap.line), {}), stage1_off=True)
+
     report = pair(traps, by_vcpu(records, pinned), pinned, rules, context)
     spin = next((i for i, a in enumerate(scenario.actions) if isinstance(a, Spin)), None)
     predicted = expected_exits(
@@ -93,14 +112,14 @@ def judge_capture(cap: Capture, image: Image, recipe: ImageRecipe, scenario: Sce
     rows: list[Agreement] = []
     unmatched = 0
     for vcpu, exits in predicted.items():
-        guest = [t for cpu, ts in traps.items() if pinned.get(cpu, cpu) == vcpu
-                 for t in ts if rules.is_guest(t) and not t.is_async]
+        groups = runs.get(vcpu, [])
         for i, exit in enumerate(exits):
-            if i >= len(guest):
+            if i >= len(groups):
                 unmatched += 1
                 continue
-            exp = expect(guest[i], context(vcpu, i, guest[i]))
-            rows.append(Agreement(vcpu, i, guest[i], exit, judge(exp, exit)))
+            first = groups[i][0]
+            exp = expect(first, context(vcpu, i, first))
+            rows.append(Agreement(vcpu, i, first, exit, judge(exp, exit)))
     return RunVerdict(report, tuple(rows), unmatched)
 
 

@@ -15,7 +15,9 @@ one, in order. What is not a trap of the guest is left out first, by rule:
 `Rules.silent` names traps a hypervisor handles without logging an exit (none for the pinned
 axvisor 0.3.0-preview.2 / 0.5.8: their timer, IPI and SBI console traffic is logged as
 `Nothing`). A trap left without an exit (a panic, a run stopped mid-way) and an exit without a
-trap are reported as such, never dropped.
+trap are reported as such, never dropped. A pair whose next trap is the same syndrome again is
+marked `retried`: the hypervisor re-entered the guest without completing the instruction (an
+unhandled fault repeating, or an exit reported for the wrong cause and the instruction re-run).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 
 from harness.oracle.expect import Expectation, Judgement, Outcome, judge
 from harness.oracle.predict import TrapContext, expect
-from harness.oracle.records import RvTrap, Trap
+from harness.oracle.records import RvTrap, Trap, syndrome
 from harness.oracle.riscv64 import VS_INTERRUPTS
 from harness.parse.axlog import ExitRecord
 
@@ -62,14 +64,16 @@ class Pair:
     record: ExitRecord | None = None
     expectation: Expectation | None = None
     judgement: Judgement | None = None
+    retried: bool = False  # the same instruction trapped again right after this exit
 
     def describe(self) -> str:
         where = (f"trap log line {self.trap.line}" if self.trap else "") + \
             (f", console line {self.record.first_line}" if self.record else "")
         head = f"vCPU {self.vcpu} {self.kind.value} ({where.lstrip(', ')})"
+        again = " (the guest re-ran the instruction: it trapped again)" if self.retried else ""
         if self.judgement is not None and self.judgement.problems:
-            return f"{head}: {'; '.join(self.judgement.problems)}"
-        return head
+            return f"{head}: {'; '.join(self.judgement.problems)}{again}"
+        return head + again
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +105,8 @@ def pair_vcpu(vcpu: int, traps: Sequence[Trap], records: Sequence[ExitRecord], r
     out: list[Pair] = []
     rec = iter(records)
     sync = 0
-    for trap in traps:
+    for n, trap in enumerate(traps):
+        retried = n + 1 < len(traps) and syndrome(traps[n + 1]) == syndrome(trap)
         index = None if trap.is_async else sync
         sync += 0 if trap.is_async else 1
         if rules.silent(trap):
@@ -112,7 +117,8 @@ def pair_vcpu(vcpu: int, traps: Sequence[Trap], records: Sequence[ExitRecord], r
         if record is None:
             out.append(Pair(vcpu, Kind.TRAP_WITHOUT_EXIT, trap, expectation=exp))
             continue
-        out.append(Pair(vcpu, Kind.PAIRED, trap, record, exp, judge(exp, record.exit)))
+        out.append(Pair(vcpu, Kind.PAIRED, trap, record, exp, judge(exp, record.exit),
+                        retried))
     out += [Pair(vcpu, Kind.EXIT_WITHOUT_TRAP, record=r) for r in rec]
     return out
 

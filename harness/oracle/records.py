@@ -91,4 +91,14 @@ class SvmExit:
 
 Trap = A64Trap | RvTrap | SvmExit
 
+
+def syndrome(trap: Trap) -> tuple[int | None, ...]:
+    """What the hardware reported, without where in the log: equal for an instruction that
+    traps again after the hypervisor re-entered the guest without completing it."""
+    if isinstance(trap, A64Trap):
+        return (trap.index, trap.esr, trap.far, trap.elr)
+    if isinstance(trap, RvTrap):
+        return (int(trap.is_async), trap.cause, trap.epc, trap.tval)
+    return (trap.exitcode, trap.exitinfo1, trap.exitinfo2, trap.rip)
+
 ARCH_OF: dict[type, Arch] = {A64Trap: Arch.AARCH64, RvTrap: Arch.RISCV64, SvmExit: Arch.X86_64}
