@@ -51,8 +51,8 @@ a:hover { text-decoration: underline; }
 table { border-collapse: collapse; margin: 6px 0 10px; }
 th, td { border: 1px solid #cfd5e0; padding: 3px 7px; text-align: left; vertical-align: top; }
 th { background: #eef1f6; position: sticky; top: 0; }
-td code { white-space: nowrap; }
-.wrap td code { white-space: normal; }
+td code { font-size: 12px; }
+td:first-child { white-space: nowrap; }
 .v-pass { background: #d3f0d8; }
 .v-xfail { background: #fbe7a8; }
 .v-skip { background: #e6e8ec; color: #4a5160; }

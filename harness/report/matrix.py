@@ -55,6 +55,8 @@ def arch_matrix(cases: Sequence[CaseResult], scenarios: dict[str, Scenario]) -> 
                           if sc is not None and o["variant"] in sc.expect_async]
                 sync = [o for o in cell.observed if o["variant"] not in ASYNC_VARIANTS]
                 code = fmt_value((wanted or sync or list(cell.observed))[0])
+            elif cell.diffs:  # nothing observed: what was expected and is missing
+                code = first_field(cell.diffs[0])
             row.append(Cell(f"{cell.verdict.value}:" if code else cell.verdict.value, code,
                             tone=cell.verdict.value, href=_link(cell), title=cell.detail))
         body.append(tuple(row))

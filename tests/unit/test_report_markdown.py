@@ -105,3 +105,15 @@ def test_every_case_that_did_not_pass_is_listed_with_its_first_diff(tmp_path: Pa
     assert "**riscv64/boom** crash: axvisor panicked: oops" in section
     assert "skip (2): no VMX: x86_64-vmx/a, x86_64-vmx/b" in section
     assert section.index("riscv64/bad") < section.index("riscv64/amo")  # failures first
+
+
+def test_a_matrix_cell_without_an_observed_exit_names_the_missing_one(tmp_path: Path) -> None:
+    from harness.scenarios.catalogue import Scenario
+
+    missing = ExitDiff(0, "missing", {"variant": "NestedPageFault", "fields": {}}, None, None)
+    cases = [case("riscv64/fetch", Verdict.XFAIL, diffs=(missing,), known=("f",))]
+    path = tmp_path / "report.md"
+    write_report(cases, {"riscv64/fetch": Scenario("fetch", "riscv64", "x", (),
+                                                   semantic="fetch-unmapped")}, [], path, "x")
+    row = next(ln for ln in path.read_text().splitlines() if ln.startswith("| fetch-unmapped "))
+    assert cells_of(row)[1].strip() == "xfail: `NestedPageFault missing`"
