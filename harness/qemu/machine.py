@@ -150,8 +150,11 @@ class QemuMachine:
         except QmpError:
             self._drain(0.2)
             tail = bytes(self._console[-2000:]).decode(errors="replace")
+            _, killed_by = self._exit_status(wait_s=0.5)
             self.stop()
-            raise MachineError(f"QEMU did not come up under QMP; console tail:\n{tail}") from None
+            why = f"was killed by {signal_name(killed_by)} while starting" if killed_by \
+                else "did not come up under QMP"
+            raise MachineError(f"QEMU {why}; console tail:\n{tail}") from None
         self.started_at = time.monotonic()
 
     def __enter__(self) -> QemuMachine:

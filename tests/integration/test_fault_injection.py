@@ -1,17 +1,23 @@
-"""Fault injection: infrastructure trouble is reported as infrastructure (never a pass or a
-conformance failure), broken caches are rebuilt, and a vanished QMP connection or a missing
-artifacts directory do not hang or leak."""
+"""Fault injection: infrastructure trouble is reported as infrastructure (never a pass, a skip
+or a conformance failure), broken caches are rebuilt, a vanished QMP connection or a missing
+artifacts directory do not hang or leak, and a QEMU left behind by a test is caught."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from harness.check.verdict import Verdict
 from harness.errors import InfraError
 from harness.images.build import Image, _load_cached
 from harness.images.recipe import ImageRecipe
@@ -19,10 +25,135 @@ from harness.qemu.host import HostCaps
 from harness.qemu.machine import Ending, MachineError, QemuMachine
 from harness.qemu.profiles import get_profile
 from harness.run import axvisor_console
-from harness.run.case import run_case
+from harness.run.case import CaseResult, run_case
 from harness.scenarios.registry import scenarios_for
 
 pytestmark = [pytest.mark.integration]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def path_without_qemu(farm: Path) -> str:
+    """$PATH with every directory that holds a qemu-system-* replaced by `farm`: links to
+    all its other programs."""
+    farm.mkdir()
+    out: list[str] = []
+    for d in os.environ["PATH"].split(os.pathsep):
+        if not Path(d).is_dir() or not any(Path(d).glob("qemu-system-*")):
+            out.append(d)
+            continue
+        for exe in Path(d).iterdir():
+            if not exe.name.startswith("qemu-system-") and not os.path.lexists(farm / exe.name):
+                (farm / exe.name).symlink_to(exe)
+        if str(farm) not in out:
+            out.append(str(farm))
+    return os.pathsep.join(out)
+
+
+def test_run_without_qemu_is_one_infrastructure_line_and_exit_3(
+        axh_image: Callable[[str], tuple[ImageRecipe, Image]], tmp_path: Path) -> None:
+    axh_image("aarch64")  # cached: only QEMU is missing
+    env = dict(os.environ, PATH=path_without_qemu(tmp_path / "bin"))
+    res = subprocess.run([sys.executable, "-m", "harness", "run", "--scenario", "first-guest",
+                          "--results", str(tmp_path / "r")], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=False, timeout=120)
+    assert res.returncode == 3, res.stdout + res.stderr
+    (line,) = res.stderr.splitlines()
+    assert line.startswith("axharness: infrastructure error: qemu-system-aarch64, "
+                           "qemu-system-riscv64, qemu-system-x86_64 not found on PATH"), line
+    assert "apt-get install -t bookworm-backports qemu-system-arm qemu-system-riscv " \
+        "qemu-system-x86" in line
+    assert not (tmp_path / "r" / "cases").exists()  # nothing ran
+
+
+def test_pytest_without_qemu_fails_as_infrastructure_never_skips(
+        axh_image: Callable[[str], tuple[ImageRecipe, Image]], tmp_path: Path) -> None:
+    axh_image("aarch64")
+    env = dict(os.environ, PATH=path_without_qemu(tmp_path / "bin"))
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+         "-q", "-rfE", "-m", "conformance", "--axh-results", str(tmp_path / "r"),
+         "tests/conformance/test_conformance.py::test_scenario_conforms[aarch64/first-guest]"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+    assert res.returncode == 3, res.stdout[-3000:]
+    assert "infrastructure: qemu-system-aarch64 not found on PATH" in res.stdout
+    last = res.stdout.splitlines()[-1]
+    assert "1 failed" in last and "passed" not in last and "skipped" not in last, last
+
+
+def _kill_qemu_of(case: str, sig: signal.Signals) -> threading.Thread:
+    """Sends `sig` to the QEMU whose command line names `case` once axvisor has started
+    printing (the harness does not know: someone else killed it)."""
+    def kill() -> None:
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if b"qemu-system" in argv[0] and case.encode() in b" ".join(argv):
+                    console = Path(argv[argv.index(b"-kernel") + 1].decode()).parent \
+                        / "console.log"
+                    while console.stat().st_size < 200 and time.monotonic() < end:
+                        time.sleep(0.01)
+                    os.kill(int(pid), sig)
+                    return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.aarch64
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=lambda s: s.name)
+def test_a_qemu_killed_from_outside_is_infrastructure_naming_the_signal(
+        axh_case: Callable[..., CaseResult], sig: signal.Signals) -> None:
+    # The scenario declares a hypervisor panic as its end: judged first, a QEMU that died
+    # before the panic was reported as axvisor not panicking (a divergence).
+    (declared,) = scenarios_for("aarch64", "psci-cpu-on-absent")
+    scenario = dataclasses.replace(declared, name=f"psci-cpu-on-absent-{sig.name}")
+    killer = _kill_qemu_of(scenario.name, sig)
+    res = axh_case(scenario)
+    killer.join()
+    assert res.verdict is Verdict.INFRA, res.detail
+    assert f"QEMU was {'killed' if sig is signal.SIGKILL else 'stopped'} by {sig.name}" \
+        in res.detail
+    assert "not a verdict about axvisor" in res.detail
+    assert json.loads((res.artifacts / "manifest.json").read_text())["verdict"] == "infra"
+
+
+@pytest.mark.aarch64
+def test_the_leak_check_reports_and_kills_a_qemu_a_test_leaves_behind(
+        axh_image: Callable[[str], tuple[ImageRecipe, Image]], tmp_path: Path) -> None:
+    axh_image("aarch64")
+    pidfile = tmp_path / "qemu.pid"
+    (tmp_path / "test_leaky.py").write_text(f"""
+from pathlib import Path
+from harness.qemu.machine import QemuMachine
+from harness.qemu.profiles import get_profile
+
+LEFT = []  # keeps pexpect from closing the console (which would end QEMU by SIGHUP)
+
+def test_leaves_its_qemu_running(axh_image, tmp_path):
+    recipe, image = axh_image("aarch64")
+    machine = QemuMachine(get_profile(recipe.qemu_profile), image.kernel, tmp_path)
+    machine.launch()  # never stopped
+    LEFT.append(machine)
+    Path({str(pidfile)!r}).write_text(str(machine.pid))
+""")
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+         "-q", "test_leaky.py", "--axh-results", str(tmp_path / "r")],
+        cwd=tmp_path, env=dict(os.environ, TMPDIR=str(tmp_path), PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True, check=False, timeout=120)
+    pid = int(pidfile.read_text())
+    assert f"QEMU process(es) leaked by this test (killed): [{pid}]" in res.stdout, \
+        res.stdout[-3000:]
+    assert res.returncode == 1
+    assert not Path(f"/proc/{pid}").exists()  # killed and reaped by the check
 
 
 def test_a_missing_qemu_binary_is_a_machine_error_naming_it(tmp_path: Path) -> None:
@@ -49,11 +180,13 @@ def test_a_corrupted_cached_image_is_not_trusted(
     import shutil
 
     shutil.copytree(image.dir, copy)
-    assert _load_cached(recipe, image.key, fake_cache) is not None
+    said: list[str] = []
+    assert _load_cached(recipe, image.key, fake_cache, said.append) is not None
     data = bytearray((copy / image.kernel.name).read_bytes())
     data[100] ^= 0xFF
     (copy / image.kernel.name).write_bytes(bytes(data))
-    assert _load_cached(recipe, image.key, fake_cache) is None  # → rebuilt, never booted
+    assert _load_cached(recipe, image.key, fake_cache, said.append) is None  # → rebuilt
+    assert len(said) == 1 and "unusable, rebuilding" in said[0]
 
 
 @pytest.mark.aarch64
