@@ -103,18 +103,31 @@ def resemblances(log: str | bytes, schemas: Iterable[Schema]) -> list[Resemblanc
     return sorted(out, key=lambda r: -r.parsed)
 
 
+def _who(best: list[Resemblance], every: list[Schema]) -> str:
+    """`the axvm-0.8 aarch64 schema`, `the axvcpu-0.6 schema` (every arch alike), or `one of
+    …` when several schemas fit equally."""
+    arches: dict[str, list[str]] = {}
+    for r in best:
+        arches.setdefault(r.schema, []).append(r.arch)
+    names = []
+    for sid, found in arches.items():
+        all_arches = next(s.arches for s in every if s.id == sid)
+        names.append(sid if tuple(found) == all_arches else f"{sid} {'/'.join(found)}")
+    return f"the {names[0]} schema" if len(names) == 1 else "one of " + ", ".join(names)
+
+
 def explain(log: str | bytes, schemas: Iterable[Schema], told: Schema, arch: str) -> str | None:
     """None if `told`/`arch` parses every record found; else one sentence saying what the log
     looks like instead."""
-    ranked = resemblances(log, schemas)
+    every = list(schemas)
+    ranked = resemblances(log, every)
     mine = next(r for r in ranked if r.schema == told.id and r.arch == arch)
     if mine.total == 0 or mine.parsed == mine.total:
         return None
-    best = [r for r in ranked if r.parsed == ranked[0].parsed and r != mine]
-    if not best or best[0].parsed <= mine.parsed:
+    top = ranked[0].parsed
+    if top <= mine.parsed:
         return (f"no known schema fits this log better than {mine.label()} "
                 f"({mine.parsed} of {mine.total} records parse)")
-    who = (f"the {best[0].label()} schema" if len(best) == 1
-           else "one of " + ", ".join(r.label() for r in best))
-    return (f"this looks like {who} ({best[0].parsed} of {best[0].total} records parse), "
+    best = [r for r in ranked if r.parsed == top]
+    return (f"this looks like {_who(best, every)} ({top} of {mine.total} records parse), "
             f"not {mine.label()} ({mine.parsed} of {mine.total})")

@@ -298,7 +298,8 @@ class _FileLoader:
                         raise where.error(f"[[change]] fixed {attr}: {exc}", "change", i,
                                           "fixed") from None
                 out.append(Change(a, old, new, _str(where, spec, "change", i, "what"),
-                                  _str(where, spec, "change", i, "source"), checked))
+                                  _str(where, spec, "change", i, "source"), checked,
+                                  where.line("change", i)))
         return tuple(out)
 
 
@@ -390,7 +391,7 @@ def _check_changes(schema: Schema, base: Schema, arch: str, where: _Lines, line:
     pairs = {(c.old, c.new) for c in changes}
     for c in changes:
         if c.old and not base.has(arch, c.old):
-            raise UsageError(f"{where.path}:{line}: [[change]] {arch}: {c.old} is not a kind "
+            raise UsageError(f"{where.path}:{c.line}: [[change]] {arch}: {c.old} is not a kind "
                              f"of the baseline {base.id}")
     for kind in base.kinds(arch):
         if not schema.has(arch, kind) and kind not in olds:

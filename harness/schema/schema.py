@@ -115,7 +115,8 @@ class ArchEnum:
 @dataclass(frozen=True, slots=True)
 class Change:
     """What became of a baseline kind on one architecture (`old` "" = new kind, `new` "" =
-    gone); `fixed` are attribute values the new variant always has in that case."""
+    gone); `fixed` are attribute values the new variant always has in that case; `line` is
+    where the entry starts in its file."""
 
     arch: str
     old: str
@@ -123,6 +124,7 @@ class Change:
     what: str
     source: str
     fixed: Mapping[str, Value]
+    line: int
 
 
 @dataclass(frozen=True, slots=True)
