@@ -19,9 +19,11 @@ from harness.errors import HarnessError
 from harness.qemu.profiles import get_profile
 from harness.run.case import CaseResult
 
-# The crates that carry the vCPU exits, in the order a reader looks for them (axvcpu and its
-# per-arch backends up to axvisor 0.5; axvm and ax-cpu from 0.6 on).
-VCPU_CRATES = ("axvcpu", "arm_vcpu", "riscv_vcpu", "x86_vcpu", "axvm", "ax-cpu")
+# The crates that carry the vCPU exits (axvcpu and the architecture's backend up to axvisor
+# 0.5; axvm and ax-cpu from 0.6 on). A lock file lists every architecture's backend: only the
+# image's own counts.
+VCPU_CRATES = ("axvcpu", "axvm", "ax-cpu")
+BACKENDS = {"aarch64": "arm_vcpu", "riscv64": "riscv_vcpu", "x86_64": "x86_vcpu"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,8 @@ def _image(recipe: str, cases: Sequence[CaseResult], built: Mapping[str, Any]
             pass
     manifest = _manifest(built.get("manifest", ""))
     crates = manifest.get("resolved", {}).get("crates", {})
-    vcpu = tuple((n, str(crates[n])) for n in VCPU_CRATES if n in crates)
+    names = (VCPU_CRATES[0], BACKENDS.get(first.arch, ""), *VCPU_CRATES[1:])
+    vcpu = tuple((n, str(crates[n])) for n in names if n in crates)
     if not vcpu and image.get("axvcpu"):
         vcpu = (("axvcpu", str(image["axvcpu"])),)
     tc = manifest.get("toolchain", {})

@@ -47,8 +47,8 @@ def junit(tmp_path: Path) -> ET.Element:
     # colours, a NUL and a lone escape byte: none may reach the XML
     (crashed / "console.log").write_bytes(b"boot\n\x1b[31mpanicked at x.rs:1\x1b[0m\x00\x1b\n")
     manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({"resolved": {"crates": {"x86_vcpu": "0.5.1",
-                                                            "axvcpu": "0.5.9", "serde": "1"}},
+    crates = {"x86_vcpu": "0.5.1", "axvcpu": "0.5.9", "serde": "1", "arm_vcpu": "0.2.2"}
+    manifest.write_text(json.dumps({"resolved": {"crates": crates},
                                     "toolchain": {"rustc_version": "rustc 1.96.0"}}))
     diff = ExitDiff(0, "fields", None, None, 7, (FieldDiff("data", 1, 2),))
     cases = [case("x86_64-svm/first-guest", Verdict.CRASH, crashed, detail="panicked <here>"),
@@ -86,7 +86,7 @@ def test_each_image_suite_carries_its_provenance(junit: ET.Element) -> None:
         "property")}
     assert svm["axvisor"] == "0.5.8" and svm["image_key"] == "key-of-x86_64-svm"
     assert svm["crate.x86_vcpu"] == "0.5.1" and svm["crate.axvcpu"] == "0.5.9"
-    assert "crate.serde" not in svm
+    assert "crate.serde" not in svm and "crate.arm_vcpu" not in svm  # not this arch's
     assert svm["qemu"] == "QEMU emulator version 10.0.2" and svm["accelerator"] == "tcg"
     assert svm["toolchain"] == "rustc 1.96.0"
     assert suites["conformance.x86_64-svm"].get("failures") == "1"
