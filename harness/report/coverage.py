@@ -32,7 +32,7 @@ def _unreachable(case: CaseResult, entries: Sequence[Unreachable]) -> dict[str, 
 
 def _ran(case: CaseResult) -> bool:
     """Whether the case ran to a verdict (its exits count for coverage)."""
-    return case.verdict not in (Verdict.SKIP, Verdict.INFRA)
+    return case.verdict not in (Verdict.SKIP, Verdict.INFRA, Verdict.INTERRUPTED)
 
 
 def _producers(cases: Sequence[CaseResult], who: Callable[[CaseResult], str]

@@ -60,7 +60,8 @@ def test_qemu_killed_mid_run_ends_the_run_and_leaves_nothing(
         threading.Timer(0.3, lambda: os.kill(pid, signal.SIGKILL)).start()
         # A watcher never satisfied: only the kill ends the run.
         run = machine.run_until(lambda console, new_from: None)
-    assert run.ending in (Ending.QEMU_EXITED, Ending.SHUTDOWN)
+    assert run.ending is Ending.KILLED and run.exit_signal == signal.SIGKILL
+    assert run.detail == "QEMU was killed by SIGKILL"
     assert not machine.leaked()
     assert (tmp_path / "console.log").exists() and (tmp_path / "cmdline.sh").exists()
 
