@@ -1,4 +1,5 @@
-"""Debug spellings as combinators: the only code that knows how a field type prints.
+"""Debug spellings as combinators: with harness.schema.derived (the containers), the only code
+that knows how a field type prints.
 
 Each codec renders a JSON-like value exactly as Rust's `{:?}`, `{:x?}`, `{:#?}` and `{:#x?}`
 would, reads that text back (strictly: only the canonical layout), gives a regex for it, and
@@ -28,12 +29,13 @@ from harness.errors import HarnessError
 
 Value: TypeAlias = "int | bool | str | tuple[Value, ...] | Mapping[str, Value] | None"
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DIGITS = {
     "dec": r"0|[1-9][0-9]*",
     "hex": r"0|[1-9a-f][0-9a-f]*",
     "0xhex": r"0x(?:0|[1-9a-f][0-9a-f]*)",
 }
+_HEX0X = re.compile(_DIGITS["0xhex"])
 
 
 class Form(enum.Enum):
@@ -70,7 +72,8 @@ class DomainError(HarnessError):
     kind = "model error"
 
 
-def _found(text: str, pos: int) -> str:
+def found_at(text: str, pos: int) -> str:
+    """What is at `pos`, for error messages."""
     if pos >= len(text):
         return "end of text"
     m = re.compile(r"[A-Za-z0-9_]+|\S|\s").match(text, pos)
@@ -81,10 +84,11 @@ def expect(text: str, pos: int, literal: str) -> int:
     """Position after `literal` at `pos`, or a CodecError naming what was found."""
     if text.startswith(literal, pos):
         return pos + len(literal)
-    raise CodecError(pos, f"expected {literal!r}, found {_found(text, pos)}")
+    raise CodecError(pos, f"expected {literal!r}, found {found_at(text, pos)}")
 
 
-def _indent(text: str) -> str:
+def indent_lines(text: str) -> str:
+    """A nested value's text as PadAdapter writes it one level deeper."""
     return text.replace("\n", "\n    ")
 
 
@@ -148,7 +152,7 @@ class Int(Codec):
         m = self._res[sp].match(text, pos)
         if m is None or (m.end() < len(text) and text[m.end()].isalnum()):
             want = {"dec": "decimal", "hex": "bare lowercase hex", "0xhex": "0x-prefixed hex"}
-            raise CodecError(pos, f"expected {want[sp]} {self.rust}, found {_found(text, pos)}")
+            raise CodecError(pos, f"expected {want[sp]} {self.rust}, found {found_at(text, pos)}")
         raw = m.group()
         value = int(raw, 10) if sp == "dec" else int(raw.removeprefix("0x"), 16)
         if value >= 1 << self.bits:
@@ -174,9 +178,9 @@ class Bool(Codec):
     def read(self, text: str, pos: int, form: Form, indent: str) -> tuple[Value, int]:
         for word, value in (("true", True), ("false", False)):
             end = pos + len(word)
-            if text.startswith(word, pos) and not _IDENT.match(text, end):
+            if text.startswith(word, pos) and not IDENT.match(text, end):
                 return value, end
-        raise CodecError(pos, f"expected true or false, found {_found(text, pos)}")
+        raise CodecError(pos, f"expected true or false, found {found_at(text, pos)}")
 
     def pattern(self, form: Form, indent: str) -> str:
         return "(?:true|false)"
@@ -200,7 +204,7 @@ class Text(Codec):
 
     def read(self, text: str, pos: int, form: Form, indent: str) -> tuple[Value, int]:
         if not text.startswith(self.prefix, pos):
-            raise CodecError(pos, f"expected {self.describe()}, found {_found(text, pos)}")
+            raise CodecError(pos, f"expected {self.describe()}, found {found_at(text, pos)}")
         value, pos = self.number.read(text, pos + len(self.prefix), form, indent)
         return value, expect(text, pos, self.suffix)
 
@@ -229,10 +233,10 @@ class UnitEnum(Codec):
         return value
 
     def read(self, text: str, pos: int, form: Form, indent: str) -> tuple[Value, int]:
-        m = _IDENT.match(text, pos)
+        m = IDENT.match(text, pos)
         if m is None or m.group() not in self.names:
             want = ", ".join(self.names)
-            raise CodecError(pos, f"expected {self.rust} ({want}), found {_found(text, pos)}")
+            raise CodecError(pos, f"expected {self.rust} ({want}), found {found_at(text, pos)}")
         return m.group(), m.end()
 
     def pattern(self, form: Form, indent: str) -> str:
@@ -268,12 +272,13 @@ class Flags(Codec):
         start, bits = pos, 0
         while True:
             m = self._name.match(text, pos)
-            if m and not _IDENT.match(text, m.end()):
+            if m and not IDENT.match(text, m.end()):
                 bits |= 1 << self.names.index(m.group())
             else:
-                m = re.compile(_DIGITS["0xhex"]).match(text, pos)
+                m = _HEX0X.match(text, pos)
                 if m is None:
-                    raise CodecError(pos, f"expected {self.describe()}, found {_found(text, pos)}")
+                    found = found_at(text, pos)
+                    raise CodecError(pos, f"expected {self.describe()}, found {found}")
                 bits |= int(m.group()[2:], 16)
             pos = m.end()
             if not text.startswith(" | ", pos):
@@ -289,191 +294,6 @@ class Flags(Codec):
         return f"(?:0x0|{name}(?: \\| {name})*(?: \\| {hexa})?|{hexa})"
 
 
-class Newtype(Codec):
-    """A derived tuple struct with one field, `Name(inner)`; transparent value.  `Option`'s
-    `Some` is one too (see Optional)."""
-
-    def __init__(self, rust: str, inner: Codec) -> None:
-        self.rust, self.inner = rust, inner
-
-    def describe(self) -> str:
-        return f"{self.rust}({self.inner.describe()})"
-
-    def check(self, value: object, what: str) -> Value:
-        return self.inner.check(value, what)
-
-    def render(self, value: Value, form: Form) -> str:
-        inner = self.inner.render(value, form)
-        if form.pretty:
-            return f"{self.rust}(\n    {_indent(inner)},\n)"
-        return f"{self.rust}({inner})"
-
-    def read(self, text: str, pos: int, form: Form, indent: str) -> tuple[Value, int]:
-        if not text.startswith(self.rust + "(", pos):
-            raise CodecError(pos, f"expected {self.describe()}, found {_found(text, pos)}")
-        pos += len(self.rust) + 1
-        if form.pretty:
-            pos = expect(text, pos, "\n" + indent + "    ")
-            value, pos = self.inner.read(text, pos, form, indent + "    ")
-            return value, expect(text, pos, ",\n" + indent + ")")
-        value, pos = self.inner.read(text, pos, form, indent)
-        return value, expect(text, pos, ")")
-
-    def pattern(self, form: Form, indent: str) -> str:
-        inner = self.inner.pattern(form, indent + "    ")
-        if form.pretty:
-            return f"{re.escape(self.rust)}\\(\\n{indent}    {inner},\\n{indent}\\)"
-        return f"{re.escape(self.rust)}\\({inner}\\)"
-
-
-class Optional(Codec):
-    """`Option<T>`: `None` or `Some(…)` (a derived tuple variant); the value is None or T's."""
-
-    def __init__(self, inner: Codec) -> None:
-        self.inner = inner
-        self._some = Newtype("Some", inner)
-
-    def describe(self) -> str:
-        return f"None | Some({self.inner.describe()})"
-
-    def check(self, value: object, what: str) -> Value:
-        return None if value is None else self.inner.check(value, what)
-
-    def render(self, value: Value, form: Form) -> str:
-        return "None" if value is None else self._some.render(value, form)
-
-    def read(self, text: str, pos: int, form: Form, indent: str) -> tuple[Value, int]:
-        if text.startswith("None", pos) and not _IDENT.match(text, pos + 4):
-            return None, pos + 4
-        if not text.startswith("Some(", pos):
-            raise CodecError(pos, f"expected {self.describe()}, found {_found(text, pos)}")
-        return self._some.read(text, pos, form, indent)
-
-    def pattern(self, form: Form, indent: str) -> str:
-        return f"(?:None|{self._some.pattern(form, indent)})"
-
-
-class Array(Codec):
-    """`[T; N]`: the value is a tuple of N."""
-
-    def __init__(self, inner: Codec, length: int) -> None:
-        self.inner, self.length = inner, length
-
-    def describe(self) -> str:
-        return f"[{self.inner.describe()}; {self.length}]"
-
-    def check(self, value: object, what: str) -> Value:
-        if not isinstance(value, tuple | list) or len(value) != self.length:
-            raise DomainError(f"{what}: expected {self.length} elements, got {value!r}")
-        return tuple(self.inner.check(v, f"{what}[{i}]") for i, v in enumerate(value))
-
-    def render(self, value: Value, form: Form) -> str:
-        assert isinstance(value, tuple)
-        items = [self.inner.render(v, form) for v in value]
-        if not items:
-            return "[]"
-        if form.pretty:
-            return "[\n" + "".join(f"    {_indent(it)},\n" for it in items) + "]"
-        return "[" + ", ".join(items) + "]"
-
-    def read(self, text: str, pos: int, form: Form, indent: str) -> tuple[Value, int]:
-        pos = expect(text, pos, "[")
-        out: list[Value] = []
-        for i in range(self.length):
-            if form.pretty:
-                pos = expect(text, pos, "\n" + indent + "    ")
-                value, pos = self.inner.read(text, pos, form, indent + "    ")
-                pos = expect(text, pos, ",")
-            else:
-                pos = expect(text, pos, ", ") if i else pos
-                value, pos = self.inner.read(text, pos, form, indent)
-            out.append(value)
-        if form.pretty and self.length:
-            pos = expect(text, pos, "\n" + indent)
-        return tuple(out), expect(text, pos, "]")
-
-    def pattern(self, form: Form, indent: str) -> str:
-        item = self.inner.pattern(form, indent + "    ")
-        if not self.length:
-            return r"\[\]"
-        if form.pretty:
-            return r"\[\n" + f"{indent}    {item},\\n" * self.length + indent + r"\]"
-        return r"\[" + ", ".join([item] * self.length) + r"\]"
-
-
-class Record(Codec):
-    """A derived struct (`shape` "struct"), tuple struct or tuple variant ("tuple", fields
-    named "0", "1", …) or unit variant ("unit"); the value maps field names to values."""
-
-    def __init__(self, rust: str, shape: str, fields: tuple[tuple[str, Codec], ...]) -> None:
-        assert shape in ("struct", "tuple", "unit") and (shape == "unit") == (not fields)
-        self.rust, self.shape, self.fields = rust, shape, fields
-
-    def describe(self) -> str:
-        if self.shape == "unit":
-            return self.rust
-        if self.shape == "tuple":
-            return f"{self.rust}({', '.join(c.describe() for _, c in self.fields)})"
-        return f"{self.rust} {{ {', '.join(n for n, _ in self.fields)} }}"
-
-    def check(self, value: object, what: str) -> Value:
-        names = [n for n, _ in self.fields]
-        if not isinstance(value, Mapping) or sorted(value) != sorted(names):
-            raise DomainError(f"{what}: expected fields {names}, got {value!r}")
-        return {n: c.check(value[n], f"{what}.{n}") for n, c in self.fields}
-
-    def render(self, value: Value, form: Form) -> str:
-        assert isinstance(value, Mapping)
-        if self.shape == "unit":
-            return self.rust
-        items = [(n, c.render(value[n], form)) for n, c in self.fields]
-        tup = self.shape == "tuple"
-        if form.pretty:
-            body = "".join(f"    {_indent(t if tup else f'{n}: {t}')},\n" for n, t in items)
-            return f"{self.rust}(\n{body})" if tup else f"{self.rust} {{\n{body}}}"
-        if tup:
-            return f"{self.rust}({', '.join(t for _, t in items)})"
-        return f"{self.rust} {{ {', '.join(f'{n}: {t}' for n, t in items)} }}"
-
-    def read(self, text: str, pos: int, form: Form, indent: str) -> tuple[Value, int]:
-        m = _IDENT.match(text, pos)
-        if m is None or m.group() != self.rust:
-            raise CodecError(pos, f"expected {self.rust}, found {_found(text, pos)}")
-        pos = m.end()
-        if self.shape == "unit":
-            return {}, pos
-        tup = self.shape == "tuple"
-        pos = expect(text, pos, "(" if tup else " {")
-        out: dict[str, Value] = {}
-        inner = indent + "    "
-        for i, (name, codec) in enumerate(self.fields):
-            label = "" if tup else f"{name}: "
-            if form.pretty:
-                pos = expect(text, pos, "\n" + inner + label)
-                out[name], pos = codec.read(text, pos, form, inner)
-                pos = expect(text, pos, ",")
-            else:
-                pos = expect(text, pos, (", " if i else "" if tup else " ") + label)
-                out[name], pos = codec.read(text, pos, form, indent)
-        close = ")" if tup else "}"
-        pos = expect(text, pos, "\n" + indent + close if form.pretty else close if tup else " }")
-        return out, pos
-
-    def pattern(self, form: Form, indent: str) -> str:
-        name = re.escape(self.rust)
-        if self.shape == "unit":
-            return name
-        tup = self.shape == "tuple"
-        inner = indent + "    "
-        parts = [("" if tup else f"{n}: ") + c.pattern(form, inner) for n, c in self.fields]
-        if form.pretty:
-            body = "".join(f"\\n{inner}{p}," for p in parts) + f"\\n{indent}"
-            return f"{name}\\({body}\\)" if tup else f"{name} \\{{{body}\\}}"
-        if tup:
-            return f"{name}\\({', '.join(parts)}\\)"
-        return f"{name} \\{{ {', '.join(parts)} \\}}"
-
-
 def render(codec: Codec, value: Value, form: Form) -> str:
     """Check `value` against the codec's domain, then render it."""
     return codec.render(codec.check(value, codec.describe()), form)
@@ -483,7 +303,7 @@ def parse(codec: Codec, text: str, form: Form) -> Value:
     """Read the whole of `text`; trailing characters are an error."""
     value, pos = codec.read(text, 0, form, "")
     if pos != len(text):
-        raise CodecError(pos, f"expected end of text, found {_found(text, pos)}")
+        raise CodecError(pos, f"expected end of text, found {found_at(text, pos)}")
     return value
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError, UsageError
-from harness.schema.codecs import Codec, Record
+from harness.schema.codecs import Codec
+from harness.schema.derived import Record
 from harness.schema.schema import (
     ARCHES,
     FLATTEN,
@@ -22,6 +22,7 @@ from harness.schema.schema import (
     Schema,
     Variant,
 )
+from harness.schema.schemaset import Canonical, Loaded, SchemaSet, resolve
 from harness.schema.types import TypeDefError, TypeTable, type_expr
 
 CANONICAL = "canonical.toml"
@@ -97,14 +98,6 @@ def _str(where: _Lines, table: Mapping[str, Any], header: str, index: int, key: 
     if not isinstance(value, str) or (not value and not empty):
         raise where.error(f"[{header}] `{key}`: expected a non-empty string", header, index, key)
     return value
-
-
-@dataclass(frozen=True)
-class Canonical:
-    """canonical.toml: kind → (category, attributes)."""
-
-    categories: tuple[str, ...]
-    kinds: Mapping[str, tuple[str, tuple[str, ...]]]
 
 
 def load_canonical(path: Path) -> Canonical:
@@ -303,111 +296,6 @@ class _FileLoader:
         return tuple(out)
 
 
-@dataclass(frozen=True)
-class SchemaSet:
-    """Every schema of a directory, baselines resolved."""
-
-    canonical: Canonical
-    schemas: Mapping[str, Schema]
-
-    def get(self, schema_id: str) -> Schema:
-        if schema_id not in self.schemas:
-            raise UsageError(f"unknown schema {schema_id!r}: known are "
-                             f"{', '.join(sorted(self.schemas))}")
-        return self.schemas[schema_id]
-
-    def __iter__(self) -> Iterator[Schema]:
-        return iter(self.schemas.values())
-
-    def select(self, crate: str, version: str) -> Schema:
-        """The schema describing `crate` at `version` (e.g. axvm 0.8.5, axvcpu 0.5.9)."""
-        hits = [s for s in self if s.crate == crate and _in_range(version, s.versions)]
-        if len(hits) != 1:
-            known = ", ".join(f"{s.id} ({s.crate} {s.versions or 'unpublished'})" for s in self)
-            raise UsageError(f"no single schema for {crate} {version}: known are {known}")
-        return hits[0]
-
-
-def _version(text: str) -> tuple[int, ...]:
-    m = re.match(r"v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", text.strip())
-    if m is None:
-        raise UsageError(f"version {text!r}: expected MAJOR.MINOR[.PATCH]")
-    return tuple(int(g or 0) for g in m.groups())
-
-
-def _in_range(version: str, spec: str) -> bool:
-    if not spec:
-        return False
-    v = _version(version)
-    for part in spec.split(","):
-        m = re.match(r"\s*(>=|<=|<|>|=)\s*(\S+)\s*\Z", part)
-        if m is None:
-            raise UsageError(f"version range {spec!r}: expected comparators like >=0.8, <0.9")
-        op, bound = m.group(1), _version(m.group(2))
-        ok = {">=": v >= bound, "<=": v <= bound, "<": v < bound, ">": v > bound,
-              "=": v == bound}[op]
-        if not ok:
-            return False
-    return True
-
-
-def _resolve(loaded: dict[str, tuple[Schema, Mapping[str, int], _FileLoader]]
-             ) -> dict[str, Schema]:
-    out: dict[str, Schema] = {}
-    for sid, (schema, lines, loader) in loaded.items():
-        where = loader.where
-        chain, b = [sid], schema.baseline
-        while b is not None:
-            if b not in loaded:
-                raise where.error(f"baseline {b!r} is not a schema in {loader.path.parent}",
-                                  "schema", 0, "baseline")
-            if b in chain:
-                raise where.error(f"baseline cycle {' -> '.join([*chain, b])}", "schema", 0,
-                                  "baseline")
-            chain.append(b)
-            b = loaded[b][0].baseline
-        new_only: dict[str, tuple[str, ...]] = {}
-        if schema.baseline is not None:
-            base = loaded[schema.baseline][0]
-            for arch in schema.arches:
-                if arch in base.arches:
-                    _check_changes(schema, base, arch, where, lines[arch])
-                    new_only[arch] = tuple(k for k in schema.kinds(arch)
-                                           if not base.has(arch, k))
-        else:
-            new_only = {a: () for a in schema.arches}
-        out[sid] = Schema.build(
-            id=schema.id, title=schema.title, crate=schema.crate, versions=schema.versions,
-            baseline=schema.baseline, source=schema.source, path=schema.path,
-            enums=schema.enums, changes=schema.changes, new_only=new_only)
-    return out
-
-
-def _check_changes(schema: Schema, base: Schema, arch: str, where: _Lines, line: int) -> None:
-    """Every baseline kind that is gone, new or reshaped on `arch` has a [[change]]."""
-    changes = schema.changes_for(arch)
-    olds = {c.old for c in changes}
-    news = {c.new for c in changes}
-    pairs = {(c.old, c.new) for c in changes}
-    for c in changes:
-        if c.old and not base.has(arch, c.old):
-            raise UsageError(f"{where.path}:{c.line}: [[change]] {arch}: {c.old} is not a kind "
-                             f"of the baseline {base.id}")
-    for kind in base.kinds(arch):
-        if not schema.has(arch, kind) and kind not in olds:
-            raise UsageError(f"{where.path}:{line}: {arch}: kind {kind} of {base.id} is gone "
-                             "without a [[change]] saying what became of it")
-        if (schema.has(arch, kind) and schema.attrs(arch, kind) != base.attrs(arch, kind)
-                and (kind, kind) not in pairs):
-            raise UsageError(f"{where.path}:{line}: {arch}: kind {kind} changed its attributes "
-                             f"{base.attrs(arch, kind)} -> {schema.attrs(arch, kind)} without "
-                             f"a [[change]] with old = new = {kind!r}")
-    for kind in schema.kinds(arch):
-        if not base.has(arch, kind) and kind not in news:
-            raise UsageError(f"{where.path}:{line}: {arch}: kind {kind} is new since {base.id} "
-                             "but no [[change]] says so")
-
-
 def schema_dir() -> Path:
     from harness.paths import repo_root
 
@@ -418,13 +306,13 @@ def load_schemas(directory: Path | None = None) -> SchemaSet:
     """Every schemas/*.toml plus canonical.toml, validated together."""
     directory = directory if directory is not None else schema_dir()
     canonical = load_canonical(directory / CANONICAL)
-    loaded: dict[str, tuple[Schema, Mapping[str, int], _FileLoader]] = {}
+    loaded: dict[str, Loaded] = {}
     for path in sorted(directory.glob("*.toml")):
         if path.name == CANONICAL:
             continue
         loader = _FileLoader(path, canonical)
         schema, lines = loader.load()
-        loaded[schema.id] = (schema, lines, loader)
+        loaded[schema.id] = Loaded(schema, lines, loader.where.line("schema", 0, "baseline"))
     if not loaded:
         raise UsageError(f"{directory}:1: no schema files")
-    return SchemaSet(canonical, _resolve(loaded))
+    return SchemaSet(canonical, resolve(loaded))

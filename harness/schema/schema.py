@@ -10,16 +10,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from harness.errors import HarnessError
-from harness.schema.codecs import (
-    Codec,
-    CodecError,
-    DomainError,
-    Form,
-    Record,
-    Value,
-    parse,
-    to_json,
-)
+from harness.schema.codecs import Codec, CodecError, DomainError, Form, Value, parse, to_json
+from harness.schema.derived import Record
 
 ARCHES = ("aarch64", "riscv64", "x86_64")
 FLATTEN = "*"  # a field whose struct fields are the kind's attributes (tuple variants)

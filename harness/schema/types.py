@@ -7,18 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from harness.schema.codecs import (
-    Array,
-    Bool,
-    Codec,
-    Flags,
-    Int,
-    Newtype,
-    Optional,
-    Record,
-    Text,
-    UnitEnum,
-)
+from harness.schema.codecs import Bool, Codec, Flags, Int, Text, UnitEnum
+from harness.schema.derived import Array, Newtype, Optional, Record
 
 INT_BITS = {"u8": 8, "u16": 16, "u32": 32, "u64": 64, "usize": 64}  # all targets are 64-bit
 COMBINATORS = ("debug", "enum", "flags", "tuple", "struct")

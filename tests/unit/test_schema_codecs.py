@@ -12,21 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.schema import CodecError, DomainError, Exit, Form, Schema, load_schemas
-from harness.schema.codecs import (
-    Array,
-    Bool,
-    Codec,
-    Flags,
-    Int,
-    Newtype,
-    Optional,
-    Record,
-    Text,
-    UnitEnum,
-    Value,
-    parse,
-    render,
-)
+from harness.schema.codecs import Bool, Codec, Flags, Int, Text, UnitEnum, Value, parse, render
+from harness.schema.derived import Array, Newtype, Optional, Record
 from harness.schema.schema import Variant
 
 SCHEMAS = load_schemas()

@@ -11,7 +11,8 @@ import pytest
 from harness.model.exits import ALL_VARIANTS, VARIANT_BY_NAME, FieldKind, Generation
 from harness.model.values import GuestPhysAddr, ModelError, Port, SysRegAddr
 from harness.schema import ARCHES, DomainError, load_schemas
-from harness.schema.codecs import Array, Codec
+from harness.schema.codecs import Codec
+from harness.schema.derived import Array
 
 SCHEMAS = load_schemas()
 GENERATIONS = {"axvcpu-0.1": Generation.G0_1, "axvcpu-0.2": Generation.G0_2,
