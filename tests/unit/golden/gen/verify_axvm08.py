@@ -76,7 +76,12 @@ fn forms<T: core::fmt::Debug>(values: &[T]) -> String {
     let mut out = String::new();
     for (i, v) in values.iter().enumerate() {
         for (k, f) in FORMS.iter().enumerate() {
-            let t = match k { 0 => format!("{:?}", v), 1 => format!("{:x?}", v), 2 => format!("{:#?}", v), _ => format!("{:#x?}", v) };
+            let t = match k {
+                0 => format!("{:?}", v),
+                1 => format!("{:x?}", v),
+                2 => format!("{:#?}", v),
+                _ => format!("{:#x?}", v),
+            };
             out.push_str(&format!("### {} {}\n{}\n", i, f, t));
         }
     }
