@@ -48,15 +48,16 @@ def arch_matrix(cases: Sequence[CaseResult], scenarios: dict[str, Scenario]) -> 
             if cell is None:
                 row.append(Cell("—", tone="none"))
                 continue
-            code = ""
-            if cell.observed:
-                sc = scenarios.get(f"{cell.arch}/{cell.scenario}")
-                wanted = [o for o in cell.observed
-                          if sc is not None and o["variant"] in sc.expect_async]
-                sync = [o for o in cell.observed if o["variant"] not in ASYNC_VARIANTS]
-                code = fmt_value((wanted or sync or list(cell.observed))[0])
-            elif cell.diffs:  # nothing observed: what was expected and is missing
+            sc = scenarios.get(f"{cell.arch}/{cell.scenario}")
+            wanted = [o for o in cell.observed
+                      if sc is not None and o["variant"] in sc.expect_async]
+            sync = [o for o in cell.observed if o["variant"] not in ASYNC_VARIANTS]
+            if wanted or sync:
+                code = fmt_value((wanted or sync)[0])
+            elif cell.diffs:  # nothing but asynchronous exits: what was expected and missing
                 code = first_field(cell.diffs[0])
+            else:
+                code = fmt_value(cell.observed[0]) if cell.observed else ""
             row.append(Cell(f"{cell.verdict.value}:" if code else cell.verdict.value, code,
                             tone=cell.verdict.value, href=_link(cell), title=cell.detail))
         body.append(tuple(row))
