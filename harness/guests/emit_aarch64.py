@@ -18,6 +18,7 @@ from harness.guests.sites import (
     lay_out,
 )
 from harness.scenarios.actions import (
+    U64,
     Action,
     Hypercall,
     JumpTo,
@@ -65,14 +66,71 @@ def _check_reg(reg: int, *, allow_zr: bool) -> None:
                          f"(reserved: {sorted(RESERVED)})")
 
 
-def _address(form: str) -> str:
-    if form == "imm":
-        return f"[x{BASE_REG}]"
-    if form == "pre":
-        return f"[x{BASE_REG}, #0]!"
-    if form == "post":
-        return f"[x{BASE_REG}], #0"
-    raise UsageError(f"unknown aarch64 addressing form {form!r}")
+_EXTENDS = ("lsl", "uxtw", "sxtw", "sxtx")
+_BASE_OK = frozenset(range(31)) - {19, 20, 29, 30}  # the runtime's and the frame's
+
+
+def _imm_fits(offset: int, width: int, form: str) -> bool:
+    """LDR/STR take a scaled unsigned 12-bit offset, LDUR/STUR and the writeback forms a
+    signed 9-bit one (ARM ARM C6.2: the assembler picks LDUR for `ldr` when it must)."""
+    unscaled = -256 <= offset <= 255
+    if form != "imm":
+        return unscaled
+    return unscaled or (offset >= 0 and offset % width == 0 and offset // width <= 4095)
+
+
+def _address(action: MmioStore | MmioLoad, is_store: bool
+             ) -> tuple[list[str], dict[int, int], str]:
+    """Set-up lines, the registers they set and the address operand of a load or store that
+    reaches `action.addr` (harness.scenarios.actions.ADDRESSING)."""
+    base = BASE_REG if action.base is None else action.base
+    form, offset = action.form, action.offset
+    if base not in _BASE_OK:
+        raise UsageError(f"aarch64 base register x{base} is not available to scenarios "
+                         f"(x0..x30 but {sorted(set(range(31)) - _BASE_OK)})")
+    if base == action.reg and (is_store or form != "imm"):
+        raise UsageError(f"x{base} cannot be both the base and the data register here")
+    if action.index is None:
+        if action.extend != "lsl" or action.scaled:
+            raise UsageError("`extend` and `scaled` go with a register offset (`index`)")
+        if form not in ("imm", "pre", "post"):
+            raise UsageError(f"unknown aarch64 addressing form {form!r}")
+        if not _imm_fits(offset, action.width, form):
+            raise UsageError(f"aarch64 has no {form} form with offset {offset} for a "
+                             f"{action.width}-byte access")
+        at = action.addr if form == "post" else (action.addr - offset) & U64
+        operand = {"imm": f"[x{base}]" if offset == 0 else f"[x{base}, #{offset}]",
+                   "pre": f"[x{base}, #{offset}]!", "post": f"[x{base}], #{offset}"}[form]
+        return mov_imm(base, at), {base: at}, operand
+    return _register_offset(action, base, is_store)
+
+
+def _register_offset(action: MmioStore | MmioLoad, base: int, is_store: bool
+                     ) -> tuple[list[str], dict[int, int], str]:
+    """[base, index{, extend {#amount}}]: the index register holds `offset` (scaled down)."""
+    index, offset = action.index, action.offset
+    assert index is not None
+    if action.form != "imm":
+        raise UsageError("a register offset has no writeback form")
+    if index not in _BASE_OK or index == base or (is_store and index == action.reg):
+        raise UsageError(f"x{index} cannot be the index register here (not x{base}, not the "
+                         "data register, not x19/x20/x29/x30)")
+    if action.extend not in _EXTENDS:
+        raise UsageError(f"`extend` is one of {', '.join(_EXTENDS)}, got {action.extend!r}")
+    shift = action.width.bit_length() - 1 if action.scaled else 0
+    if offset % (1 << shift):
+        raise UsageError(f"a scaled index reaches multiples of {1 << shift} only, not {offset}")
+    value = offset >> shift
+    lo, hi = {"uxtw": (0, 1 << 32), "sxtw": (-(1 << 31), 1 << 31)}.get(action.extend,
+                                                                       (-(1 << 63), 1 << 64))
+    if not lo <= value < hi:
+        raise UsageError(f"{action.extend} cannot give an index of {value}")
+    at = (action.addr - offset) & U64
+    ireg = f"w{index}" if action.extend in ("uxtw", "sxtw") else f"x{index}"
+    amount = f" #{shift}" if action.scaled else ""
+    ext = f", {action.extend}{amount}" if action.extend != "lsl" or action.scaled else ""
+    return ([*mov_imm(base, at), *mov_imm(index, value)], {base: at, index: value & U64},
+            f"[x{base}, {ireg}{ext}]")
 
 
 def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
@@ -81,25 +139,28 @@ def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
         _check_reg(action.reg, allow_zr=True)
         if action.reg == 31 and action.value != 0:
             raise UsageError("a store from the zero register stores 0")
-        lines = mov_imm(BASE_REG, action.addr)
-        regs = {BASE_REG: action.addr}
+        if action.width not in _STORE:
+            raise UsageError(f"no aarch64 store of {action.width} bytes")
+        lines, regs, operand = _address(action, is_store=True)
         if action.reg != 31:
             lines += mov_imm(action.reg, action.value)
             regs[action.reg] = action.value
         wide = action.width == 8
-        lines.append(f"{_STORE[action.width]} {_rname(action.reg, wide)}, {_address(action.form)}")
+        lines.append(f"{_STORE[action.width]} {_rname(action.reg, wide)}, {operand}")
         return lines, regs, action.addr
     if isinstance(action, MmioLoad):
         _check_reg(action.reg, allow_zr=False)
-        lines = mov_imm(BASE_REG, action.addr)
+        if action.width not in _LOAD:
+            raise UsageError(f"no aarch64 load of {action.width} bytes")
         if action.signed:
             if action.width == 8:
                 raise UsageError("aarch64 has no sign-extending 64-bit load")
             op, wide = _LOAD_SIGNED[action.width], action.reg64
         else:
             op, wide = _LOAD[action.width], action.width == 8
-        lines.append(f"{op} {_rname(action.reg, wide)}, {_address(action.form)}")
-        return lines, {BASE_REG: action.addr}, action.addr
+        lines, regs, operand = _address(action, is_store=False)
+        lines.append(f"{op} {_rname(action.reg, wide)}, {operand}")
+        return lines, regs, action.addr
     if isinstance(action, JumpTo):
         return [*mov_imm(BASE_REG, action.addr), f"br x{BASE_REG}"], {BASE_REG: action.addr}, \
             action.addr

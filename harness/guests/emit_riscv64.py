@@ -61,36 +61,75 @@ def _compressed(op: str, reg: int) -> str:
     return f"c.{op}"
 
 
+def _address(action: MmioStore | MmioLoad, is_store: bool
+             ) -> tuple[list[str], dict[int, int], str]:
+    """Set-up lines, the registers they set and the `offset(base)` operand of a load or store
+    that reaches `action.addr` (harness.scenarios.actions.ADDRESSING)."""
+    if action.index is not None or action.extend != "lsl" or action.scaled:
+        raise UsageError("riscv64 loads and stores have no register offset (`index`)")
+    base = BASE_REG if action.base is None else action.base
+    if base in RESERVED - {BASE_REG} or not 1 <= base <= 31:
+        raise UsageError(f"riscv64 base register x{base} is not available to scenarios "
+                         f"(reserved: {sorted(RESERVED - {BASE_REG})}, and x0)")
+    if is_store and base == action.reg:
+        raise UsageError(f"x{base} cannot be both the base and the data register of a store")
+    offset = action.offset
+    at = (action.addr - offset) & ((1 << 64) - 1)
+    lines, regs = li(base, at), {base: at}
+    if action.form == "compressed":
+        # c.lw/c.sw: a 5-bit unsigned offset in units of the width (RVC quadrant 0)
+        if offset < 0 or offset % action.width or offset // action.width > 31:
+            raise UsageError(f"a compressed {action.width}-byte access reaches offsets "
+                             f"0..{31 * action.width} in steps of {action.width}, not {offset}")
+        if action.base is None:  # the base must be in x8..x15 too: copy t6 there
+            if is_store and action.reg == 8:
+                raise UsageError("a compressed store without `base` uses x8 as its base: "
+                                 "store from another register")
+            lines.append("mv x8, x31")
+            regs[8], base = at, 8
+        elif not 8 <= base <= 15:
+            raise UsageError(f"a compressed access needs its base in x8..x15, got x{base}")
+    elif action.form != "imm":
+        raise UsageError(f"unknown riscv64 addressing form {action.form!r}")
+    elif not -2048 <= offset <= 2047:
+        raise UsageError(f"riscv64 loads and stores reach offsets -2048..2047, not {offset}")
+    return lines, regs, f"{offset}(x{base})"
+
+
 def _emit(action: Action) -> tuple[list[str], dict[int, int], int | None]:
     if isinstance(action, MmioStore):
         _check(action.reg, allow_zero=True)
         if action.reg == 0 and action.value != 0:
             raise UsageError("a store from x0 stores 0")
-        lines, regs = li(BASE_REG, action.addr), {BASE_REG: action.addr}
-        if action.reg != 0:
-            lines += li(action.reg, action.value)
-            regs[action.reg] = action.value
+        if action.width not in _STORE:
+            raise UsageError(f"no riscv64 store of {action.width} bytes")
+        lines, regs, operand = _address(action, is_store=True)
         if action.form == "compressed":
             if action.width not in (4, 8):
                 raise UsageError("RVC has only 32- and 64-bit stores")
             op = _compressed("sw" if action.width == 4 else "sd", action.reg)
-            lines += ["mv x8, x31"]  # c.sw/c.sd need the base in x8..x15 too
-            regs[8] = action.addr
-            lines += [f"{op} x{action.reg}, 0(x8)"]
         else:
-            lines.append(f"{_STORE[action.width]} x{action.reg}, 0(x{BASE_REG})")
+            op = _STORE[action.width]
+        if action.reg != 0:
+            # the data register after the base: `mv x8, x31` must not copy it (a store's
+            # data register is never its base)
+            at = 1 if action.base is None and action.form == "compressed" else len(lines)
+            lines[at:at] = li(action.reg, action.value)
+            regs[action.reg] = action.value
+        lines.append(f"{op} x{action.reg}, {operand}")
         return lines, regs, action.addr
     if isinstance(action, MmioLoad):
         _check(action.reg, allow_zero=False)
-        lines, regs = li(BASE_REG, action.addr), {BASE_REG: action.addr}
+        if action.width not in _STORE:
+            raise UsageError(f"no riscv64 load of {action.width} bytes")
+        lines, regs, operand = _address(action, is_store=False)
         if action.form == "compressed":
             if action.width not in (4, 8) or (not action.signed and action.width == 4):
                 raise UsageError("RVC has only c.lw (signed 32-bit) and c.ld")
             op = _compressed("lw" if action.width == 4 else "ld", action.reg)
-            lines += ["mv x8, x31", f"{op} x{action.reg}, 0(x8)"]
-            regs[8] = action.addr
         else:
-            lines.append(f"{_LOAD[(action.width, action.signed)]} x{action.reg}, 0(x{BASE_REG})")
+            op = _LOAD[(action.width, action.signed)]
+        lines.append(f"{op} x{action.reg}, {operand}")
         return lines, regs, action.addr
     if isinstance(action, AtomicSwap):
         _check(action.reg, allow_zero=True)

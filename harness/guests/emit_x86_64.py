@@ -53,6 +53,39 @@ def _segment(addr: int) -> list[str]:
     return [f"movw $0x{addr >> 4:x}, %cx", "movw %cx, %ds", f"movw $0x{addr & 0xF:x}, %bx"]
 
 
+_REG16 = {RBX: "%bx", RBP: "%bp", RSI: "%si", RDI: "%di"}
+
+
+def _memory(action: MmioStore | MmioLoad) -> tuple[list[str], dict[int, int], str]:
+    """Set-up lines, registers set and the memory operand reaching `action.addr`: DS =
+    addr >> 4 and a 16-bit address (SDM vol. 2A table 2-1) of base, index and displacement
+    that wraps to addr & 0xF (harness.scenarios.actions.ADDRESSING)."""
+    if action.form != "imm" or action.extend != "lsl" or action.scaled:
+        raise UsageError("x86 real-mode accesses have one form: base, index, displacement")
+    if action.base is None and action.index is None and action.offset == 0:
+        return _segment(action.addr), {}, "(%bx)"
+    base = RBX if action.base is None else action.base
+    if base not in _REG16:
+        raise UsageError(f"16-bit addressing takes BX (3), BP (5), SI (6) or DI (7) as the "
+                         f"base, not register {base}")
+    if action.index is not None and (base not in (RBX, RBP) or action.index not in (RSI, RDI)):
+        raise UsageError("16-bit addressing pairs a base BX or BP with an index SI or DI")
+    if not -0x8000 <= action.offset <= 0x7FFF:
+        raise UsageError(f"a 16-bit displacement is -32768..32767, not {action.offset}")
+    lines = _segment(action.addr)[:2]
+    at = ((action.addr & 0xF) - action.offset) & 0xFFFF
+    lines.append(f"movw $0x{at:x}, {_REG16[base]}")
+    regs = {base: at}
+    # BP addresses the stack segment unless told otherwise: keep DS (the 3Eh prefix)
+    seg = "%ds:" if base == RBP else ""
+    if action.index is None:
+        return lines, regs, f"{seg}{action.offset}({_REG16[base]})"
+    index = action.offset & 0xFFFF
+    lines.append(f"movw $0x{index:x}, {_REG16[action.index]}")
+    regs[action.index] = index
+    return lines, regs, f"{seg}({_REG16[base]},{_REG16[action.index]})"
+
+
 MSR_NAMES = {"efer": 0xC000_0080, "tsc": 0x10, "apic_base": 0x1B, "x2apic_icr": 0x830}
 
 
@@ -75,14 +108,14 @@ def _emit(action: Action, backend: str) -> tuple[list[str], dict[int, int]]:
         msr = msr_index(action.name)
         return [_mov(RCX, msr), "rdmsr"], {RCX: msr}
     if isinstance(action, MmioStore | MmioLoad):
-        if action.width not in _ACC or action.form != "imm":
-            raise UsageError("x86 memory accesses here are 1, 2 or 4 bytes, plain (DS:BX)")
+        if action.width not in _ACC:
+            raise UsageError("x86 memory accesses here are 1, 2 or 4 bytes (AL, AX, EAX)")
+        lines, regs, operand = _memory(action)
+        op = f"mov{_SUFFIX[action.width]}"
         if isinstance(action, MmioStore):
-            return [_mov(RAX, action.value), *_segment(action.addr),
-                    f"mov{_SUFFIX[action.width]} {_ACC[action.width]}, (%bx)"], \
-                {RAX: action.value}
-        return [*_segment(action.addr), f"mov{_SUFFIX[action.width]} (%bx), "
-                f"{_ACC[action.width]}"], {}
+            return [_mov(RAX, action.value), *lines, f"{op} {_ACC[action.width]}, {operand}"], \
+                {RAX: action.value, **regs}
+        return [*lines, f"{op} {operand}, {_ACC[action.width]}"], regs
     if isinstance(action, JumpTo):
         if not 0 <= action.addr < 0x10_0000 or action.addr & 0xF:
             raise UsageError("a real-mode far jump reaches 16-byte aligned targets below 1 MiB")

@@ -152,6 +152,7 @@ def test_random_unsigned_offset_encodings_decode_to_their_fields(
     assert isinstance(got, isa.LoadStore)
     assert (got.is_load, got.width, got.signed, got.dest64) == _expect(size, opc)
     assert (got.rt, got.form) == (rt, F.UNSIGNED_OFFSET)
+    assert (got.rn, got.offset, got.rm) == (rn, imm12 * (1 << size), None)
 
 
 @given(st.sampled_from(_VALID), st.integers(0, 511), st.sampled_from([0, 1, 3]),
@@ -166,6 +167,7 @@ def test_random_imm9_encodings_decode_to_their_form(
     assert (got.is_load, got.width, got.signed, got.dest64) == _expect(size, opc)
     form = {0: F.UNSCALED, 1: F.POST_INDEX, 3: F.PRE_INDEX}[idx]
     assert (got.rt, got.form, got.form.writeback) == (rt, form, idx != 0)
+    assert (got.rn, got.offset, got.rm) == (rn, imm9 if imm9 < 256 else imm9 - 512, None)
 
 
 @given(st.sampled_from(_VALID), st.integers(0, 31), st.sampled_from([2, 3, 6, 7]),
@@ -180,3 +182,65 @@ def test_random_register_offset_encodings_decode(
     assert isinstance(got, isa.LoadStore)
     assert (got.is_load, got.width, got.signed, got.dest64, got.rt) == (*_expect(size, opc), rt)
     assert got.form is F.REGISTER_OFFSET
+    extend = {2: "uxtw", 3: "lsl", 6: "sxtw", 7: "sxtx"}[option]
+    assert (got.rn, got.rm, got.extend, got.shift, got.offset) == (5, rm, extend,
+                                                                   size if s else 0, 0)
+
+
+# (source, rn, immediate offset, rm, extend, shift) read off the operand syntax.
+ADDRESSING_CASES = [
+    ("ldr x1, [x2]", 2, 0, None, "", 0),
+    ("ldr x1, [x2, #32760]", 2, 32760, None, "", 0),
+    ("ldrb w1, [x30, #4095]", 30, 4095, None, "", 0),
+    ("ldur w1, [x2, #-256]", 2, -256, None, "", 0),
+    ("strh w1, [x2, #255]", 2, 255, None, "", 0),  # odd: not scaled, so STURH
+    ("str x1, [x0, #-8]!", 0, -8, None, "", 0),
+    ("ldrsw x1, [x3], #100", 3, 100, None, "", 0),
+    ("str w1, [sp, #16]", 31, 16, None, "", 0),
+    ("ldr x1, [x2, x3]", 2, 0, 3, "lsl", 0),
+    ("ldr x1, [x2, x3, lsl #3]", 2, 0, 3, "lsl", 3),
+    ("ldrb w1, [x2, x3, lsl #0]", 2, 0, 3, "lsl", 0),
+    ("strh w1, [x2, w3, uxtw #1]", 2, 0, 3, "uxtw", 1),
+    ("ldrsb x1, [x2, w3, sxtw]", 2, 0, 3, "sxtw", 0),
+    ("str w1, [x2, x4, sxtx #2]", 2, 0, 4, "sxtx", 2),
+    ("ldar x1, [x7]", 7, 0, None, "", 0),
+]
+
+
+@needs_as
+@pytest.mark.parametrize(("src", "rn", "offset", "rm", "extend", "shift"), ADDRESSING_CASES)
+def test_addressing_fields_match_the_assembled_operand(
+    src: str, rn: int, offset: int, rm: int | None, extend: str, shift: int
+) -> None:
+    got = isa.decode(assemble("aarch64", src))
+    assert isinstance(got, isa.LoadStore)
+    assert (got.rn, got.offset, got.rm, got.extend, got.shift) == (rn, offset, rm, extend, shift)
+
+
+# (source, registers, the address the ARM ARM pseudocode gives)
+EFFECTIVE = [
+    ("ldr x1, [x2, #8]", {2: 0x1000}, 0x1008),
+    ("ldur x1, [x2, #-8]", {2: 0x1000}, 0xFF8),
+    ("ldr x1, [x2, #-8]!", {2: 0x1000}, 0xFF8),
+    ("ldr x1, [x2], #-8", {2: 0x1000}, 0x1000),
+    ("ldr x1, [x2, x3, lsl #3]", {2: 0x1000, 3: 2}, 0x1010),
+    ("ldr x1, [x2, x3]", {2: 0x1000, 3: (1 << 64) - 16}, 0xFF0),
+    ("ldrh w1, [x2, w3, uxtw #1]", {2: 0x1000, 3: 0xFFFF_FFFF_0000_0004}, 0x1008),
+    ("ldrh w1, [x2, w3, sxtw #1]", {2: 0x1000, 3: 0xFFFF_FFFE}, 0xFFC),
+    ("ldr w1, [x2, x3, sxtx]", {2: 0x1000, 3: 0x10}, 0x1010),
+    ("ldr x1, [x2, xzr]", {2: 0x1000}, 0x1000),
+    ("ldr x1, [x2, #8]", {}, None),
+    ("ldr x1, [x2, x3]", {2: 0x1000}, None),
+    ("ldr x1, [sp, #8]", {}, None),
+    ("ldr x1, [x2, #8]", {2: (1 << 64) - 4}, 4),
+]
+
+
+@needs_as
+@pytest.mark.parametrize(("src", "regs", "address"), EFFECTIVE)
+def test_the_effective_address_follows_the_addressing_pseudocode(
+    src: str, regs: dict[int, int], address: int | None
+) -> None:
+    got = isa.decode(assemble("aarch64", src))
+    assert isinstance(got, isa.LoadStore)
+    assert isa.effective_address(got, regs.get) == address

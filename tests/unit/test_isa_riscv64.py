@@ -21,56 +21,81 @@ def asm32(src: str) -> bytes:
     return assemble("riscv64", ".option norvc\n" + src)
 
 
-# (source, width, unsigned, rd); a0 = x10, s1 = x9, t6 = x31.
+# (source, width, unsigned, rd, rs1, offset); a0 = x10, a1 = x11, s0 = x8, s1 = x9, sp = x2,
+# t6 = x31.
 LOADS = [
-    ("lb a0, 0(a1)", B, False, 10),
-    ("lh a0, 2(a1)", H, False, 10),
-    ("lw t6, -4(s0)", W, False, 31),
-    ("ld s1, 8(sp)", D, False, 9),
-    ("lbu a2, 1(a1)", B, True, 12),
-    ("lhu a3, 2(a1)", H, True, 13),
-    ("lwu a4, 4(a1)", W, True, 14),
-    ("lw zero, 0(a0)", W, False, 0),
+    ("lb a0, 0(a1)", B, False, 10, 11, 0),
+    ("lh a0, 2(a1)", H, False, 10, 11, 2),
+    ("lw t6, -4(s0)", W, False, 31, 8, -4),
+    ("ld s1, 8(sp)", D, False, 9, 2, 8),
+    ("lbu a2, 1(a1)", B, True, 12, 11, 1),
+    ("lhu a3, 2(a1)", H, True, 13, 11, 2),
+    ("lwu a4, 4(a1)", W, True, 14, 11, 4),
+    ("lw zero, 0(a0)", W, False, 0, 10, 0),
+    ("ld a0, -2048(t6)", D, False, 10, 31, -2048),
+    ("lbu a0, 2047(s1)", B, True, 10, 9, 2047),
 ]
 
 
 @needs_as
-@pytest.mark.parametrize(("src", "width", "unsigned", "rd"), LOADS)
-def test_base_loads_decode(src: str, width: AccessWidth, unsigned: bool, rd: int) -> None:
+@pytest.mark.parametrize(("src", "width", "unsigned", "rd", "rs1", "offset"), LOADS)
+def test_base_loads_decode(src: str, width: AccessWidth, unsigned: bool, rd: int, rs1: int,
+                           offset: int) -> None:
     got = isa.decode(asm32(src))
-    assert got == isa.RvLoad(4, width, unsigned, rd, src.split()[0].upper())
+    assert got == isa.RvLoad(4, width, unsigned, rd, src.split()[0].upper(), rs1, offset)
 
 
 @needs_as
-@pytest.mark.parametrize(("src", "width", "rs2"),
-                         [("sb a5, 0(a0)", B, 15), ("sh t0, 2(a0)", H, 5),
-                          ("sw ra, 4(a0)", W, 1), ("sd s11, 8(a0)", D, 27),
-                          ("sb zero, 0(a0)", B, 0)])  # fmt: skip
-def test_base_stores_decode(src: str, width: AccessWidth, rs2: int) -> None:
+@pytest.mark.parametrize(("src", "width", "rs2", "rs1", "offset"),
+                         [("sb a5, 0(a0)", B, 15, 10, 0), ("sh t0, 2(a0)", H, 5, 10, 2),
+                          ("sw ra, 4(a0)", W, 1, 10, 4), ("sd s11, 8(a0)", D, 27, 10, 8),
+                          ("sb zero, 0(a0)", B, 0, 10, 0), ("sw a0, -2048(t6)", W, 10, 31, -2048),
+                          ("sd a0, 2047(s1)", D, 10, 9, 2047), ("sh a1, -1(a2)", H, 11, 12, -1),
+                          ("sb a1, 0x7e0(a2)", B, 11, 12, 0x7E0),
+                          ("sb a1, 31(a2)", B, 11, 12, 31)])  # fmt: skip
+def test_base_stores_decode(src: str, width: AccessWidth, rs2: int, rs1: int,
+                            offset: int) -> None:
     got = isa.decode(asm32(src))
     assert isinstance(got, isa.RvStore)
-    assert (got.length, got.width, got.rs2) == (4, width, rs2)
+    assert (got.length, got.width, got.rs2, got.rs1, got.offset) == (4, width, rs2, rs1, offset)
 
 
 @needs_as
 @pytest.mark.parametrize(
-    ("src", "kind", "width", "reg"),
-    [("c.lw a0, 4(a1)", "load", W, 10), ("c.ld s1, 8(a2)", "load", D, 9),
-     ("c.sw a5, 0(a4)", "store", W, 15), ("c.sd s0, 16(a3)", "store", D, 8),
-     ("c.lwsp ra, 12(sp)", "load", W, 1), ("c.ldsp t0, 16(sp)", "load", D, 5),
-     ("c.swsp a0, 4(sp)", "store", W, 10), ("c.sdsp s11, 8(sp)", "store", D, 27)],
+    ("src", "kind", "width", "reg", "rs1", "offset"),
+    [("c.lw a0, 4(a1)", "load", W, 10, 11, 4), ("c.ld s1, 8(a2)", "load", D, 9, 12, 8),
+     ("c.sw a5, 0(a4)", "store", W, 15, 14, 0), ("c.sd s0, 16(a3)", "store", D, 8, 13, 16),
+     ("c.lwsp ra, 12(sp)", "load", W, 1, 2, 12), ("c.ldsp t0, 16(sp)", "load", D, 5, 2, 16),
+     ("c.swsp a0, 4(sp)", "store", W, 10, 2, 4), ("c.sdsp s11, 8(sp)", "store", D, 27, 2, 8),
+     # every offset bit of each compressed format, one at a time and all at once
+     ("c.lw a0, 64(s0)", "load", W, 10, 8, 64), ("c.lw a0, 124(a5)", "load", W, 10, 15, 124),
+     ("c.sw a0, 32(a1)", "store", W, 10, 11, 32), ("c.sd a0, 248(a1)", "store", D, 10, 11, 248),
+     ("c.ld a0, 64(a1)", "load", D, 10, 11, 64), ("c.ld a0, 128(a1)", "load", D, 10, 11, 128),
+     ("c.lwsp a0, 252(sp)", "load", W, 10, 2, 252), ("c.lwsp a0, 64(sp)", "load", W, 10, 2, 64),
+     ("c.ldsp a0, 504(sp)", "load", D, 10, 2, 504), ("c.ldsp a0, 256(sp)", "load", D, 10, 2, 256),
+     ("c.swsp a0, 252(sp)", "store", W, 10, 2, 252), ("c.swsp a0, 128(sp)", "store", W, 10, 2, 128),
+     ("c.sdsp a0, 504(sp)", "store", D, 10, 2, 504), ("c.sdsp a0, 64(sp)", "store", D, 10, 2, 64)],
 )  # fmt: skip
 def test_compressed_loads_and_stores_decode(
-    src: str, kind: str, width: AccessWidth, reg: int
+    src: str, kind: str, width: AccessWidth, reg: int, rs1: int, offset: int
 ) -> None:
     code = assemble("riscv64", src)
     assert len(code) == 2
     got = isa.decode(code)
+    name = src.split()[0].upper()
     if kind == "load":
         # C.LW/C.LD/C.LWSP/C.LDSP expand to LW/LD: sign-extending (RVC spec, table 16.x).
-        assert got == isa.RvLoad(2, width, False, reg, src.split()[0].upper())
+        assert got == isa.RvLoad(2, width, False, reg, name, rs1, offset)
     else:
-        assert got == isa.RvStore(2, width, reg, src.split()[0].upper())
+        assert got == isa.RvStore(2, width, reg, name, rs1, offset)
+
+
+def test_the_effective_address_is_the_base_plus_the_offset_modulo_2_64() -> None:
+    load = isa.RvLoad(4, W, False, 10, "LW", 11, -4)
+    assert isa.effective_address(load, {11: 0x1000}.get) == 0xFFC
+    assert isa.effective_address(load, {11: 2}.get) == (1 << 64) - 2
+    assert isa.effective_address(load, {}.get) is None
+    assert isa.effective_address(isa.RvStore(4, W, 5, "SW", 0, 0x7FF), {}.get) == 0x7FF
 
 
 @needs_as

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import typing
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,49 @@ def test_each_shipped_file_documents_every_key_and_action_field_at_its_top(path:
                 continue  # always 64-bit registers, no register offset (said in the header)
             assert re.search(rf"\b{f.name}\b", found.group()), \
                 f"{path.name}: {cls.__name__}.{f.name} undocumented"
+
+
+# One plausible instance of every action type, valid wherever the type has a form.
+SAMPLES = {
+    "MmioStore": {"aarch64": MmioStore(0x0800_0E00, 4, 1, reg=2),
+                  "riscv64": MmioStore(0x0C00_1F00, 4, 1, reg=12),
+                  "x86_64": MmioStore(0xA_0000, 1, 1)},
+    "MmioLoad": {"aarch64": MmioLoad(0x0800_0E00, 4), "riscv64": MmioLoad(0x0C00_1F00, 4, reg=13),
+                 "x86_64": MmioLoad(0xA_0000, 1)},
+}
+
+
+@pytest.mark.parametrize("arch", sorted(EMITTERS))
+def test_the_registered_forms_are_exactly_what_the_emitter_emits(arch: str) -> None:
+    """An action type is in an emitter's ACTIONS if and only if emitting it does not end in
+    "has no <arch> form": the load-time check and the run agree."""
+    from harness.scenarios import actions as A
+    from harness.scenarios.load import check_form
+
+    generic: dict[str, object] = {
+        "AtomicSwap": A.AtomicSwap(0x0C00_1F00, 4, 1), "JumpTo": A.JumpTo(0x9_0000),
+        "Hypercall": A.Hypercall(1, (1, 2, 3, 4, 0, 0)), "SbiCall": A.SbiCall(1, 0, (65,)),
+        "PortOut": A.PortOut(0x604, 1, 1), "PortIn": A.PortIn(0x604, 1),
+        "SysRegRead": A.SysRegRead("cntpct_el0" if arch == "aarch64" else
+                                   "time" if arch == "riscv64" else "efer"),
+        "SysRegWrite": A.SysRegWrite("cntp_ctl_el0" if arch == "aarch64" else
+                                     "sscratch" if arch == "riscv64" else "efer", 0),
+        "PsciCall": A.PsciCall(0x8400_0000), "StartSecondary": A.StartSecondary(1, 0, 0x1000),
+        "AwaitConsoleInput": A.AwaitConsoleInput(), "Delay": A.Delay(1),
+        "WaitForInterrupt": A.WaitForInterrupt(), "Spin": A.Spin(), "SystemOff": A.SystemOff()}
+    emitter = EMITTERS[arch]
+    for cls in typing.get_args(A.Action):
+        action = SAMPLES[cls.__name__][arch] if cls.__name__ in SAMPLES else \
+            generic[cls.__name__]
+        try:
+            emitter.emit_payload((action,))
+            emitted = ""
+        except UsageError as exc:
+            emitted = str(exc)
+        if cls in emitter.ACTIONS:
+            assert "form" not in emitted, f"{arch} registers {cls.__name__}: {emitted}"
+        else:
+            assert f"no {arch} form" in emitted or f"has no {arch} form" in emitted, \
+                f"{arch} emits {cls.__name__} without registering it"
+            with pytest.raises(UsageError, match=f"no {arch} form for {cls.__name__}"):
+                check_form(arch, action, UsageError)  # type: ignore[arg-type]

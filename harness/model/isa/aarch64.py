@@ -8,6 +8,7 @@ SMC, MSR/MRS (register) and WFI/WFE.  Anything else raises ModelError.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -44,6 +45,11 @@ class LoadStore:
     dest64: bool  # destination (loads) / source (stores) is an X register
     form: LsForm
     mnemonic: str
+    rn: int  # base register; 31 = SP
+    offset: int  # immediate byte offset (scaled, sign-extended); 0 for register offsets
+    rm: int | None  # register offset: the index register (31 = XZR), else None
+    extend: str  # register offset: "uxtw", "lsl", "sxtw" or "sxtx"; "" otherwise
+    shift: int  # register offset: the index is shifted left by this (S = 1: log2 size)
 
     @property
     def acquire_release(self) -> bool:
@@ -126,6 +132,30 @@ class DataAbortIss:
         )
 
 
+def effective_address(access: LoadStore, reg: Callable[[int], int | None]) -> int | None:
+    """The address `access` touches given register values (`reg(n)`, None if unknown), or
+    None when a register it needs is unknown or the base is SP (ARM ARM C6.2, the
+    pseudocode of LDR/STR: post-index accesses the base, pre-index and offset forms base +
+    offset, register offsets base + (extend(Xm/Wm) << shift), all modulo 2^64)."""
+    if access.rn == 31:
+        return None
+    base = reg(access.rn)
+    if base is None:
+        return None
+    if access.form is LsForm.POST_INDEX:
+        return base
+    if access.rm is None:
+        return (base + access.offset) & _U64
+    index = 0 if access.rm == 31 else reg(access.rm)
+    if index is None:
+        return None
+    if access.extend == "uxtw":
+        index &= 0xFFFF_FFFF
+    elif access.extend == "sxtw":
+        index = (index & 0xFFFF_FFFF) - ((index & 0x8000_0000) << 1)
+    return (base + (index << access.shift)) & _U64
+
+
 def data_abort_iss(access: LoadStore) -> DataAbortIss | None:
     """The syndrome hardware reports for `access`, or None when ISV is 0.
 
@@ -147,6 +177,10 @@ def data_abort_iss(access: LoadStore) -> DataAbortIss | None:
 
 _WIDTHS = (AccessWidth.Byte, AccessWidth.Word, AccessWidth.Dword, AccessWidth.Qword)
 _SUFFIX = ("B", "H", "", "")
+_U64 = (1 << 64) - 1
+# Register-offset option field (ARM ARM C6.2 "LDR (register)"): 010 UXTW, 011 LSL (UXTX),
+# 110 SXTW, 111 SXTX; option<1> = 0 is unallocated.
+_EXTEND = {0b010: "uxtw", 0b011: "lsl", 0b110: "sxtw", 0b111: "sxtx"}
 
 
 def _ls_kind(size: int, opc: int, word: int) -> tuple[bool, bool, bool, str]:
@@ -173,16 +207,24 @@ def _decode_load_store(word: int) -> LoadStore:
         )
     opc = (word >> 22) & 3
     rt = word & 31
+    rm: int | None = None
+    extend, shift = "", 0
     if (word >> 24) & 3 == 1:
         form = LsForm.UNSIGNED_OFFSET
+        offset = ((word >> 10) & 0xFFF) << size  # imm12, scaled by the access size
     elif (word >> 21) & 1 == 0:
         form = (LsForm.UNSCALED, LsForm.POST_INDEX, LsForm.UNPRIVILEGED, LsForm.PRE_INDEX)[
             (word >> 10) & 3
         ]
+        imm9 = (word >> 12) & 0x1FF
+        offset = imm9 - ((imm9 & 0x100) << 1)  # signed, unscaled
     elif (word >> 10) & 3 == 2:
         form = LsForm.REGISTER_OFFSET
         if not (word >> 14) & 1:  # option<1> == 0 is unallocated
             raise ModelError(f"A64 {word:#010x}: unallocated register-offset extend option")
+        rm, offset = (word >> 16) & 31, 0
+        extend = _EXTEND[(word >> 13) & 7]
+        shift = size if (word >> 12) & 1 else 0
     elif (word >> 10) & 3 == 0:
         raise ModelError(f"A64 {word:#010x}: atomic memory operation, not a plain load/store")
     else:
@@ -194,7 +236,8 @@ def _decode_load_store(word: int) -> LoadStore:
         stem = stem.replace("LDR", "LDTR").replace("STR", "STTR")
     elif form is LsForm.UNSCALED:
         stem = stem.replace("LDR", "LDUR").replace("STR", "STUR")
-    return LoadStore(word, is_load, _WIDTHS[size], signed, rt, dest64, form, stem)
+    return LoadStore(word, is_load, _WIDTHS[size], signed, rt, dest64, form, stem,
+                     (word >> 5) & 31, offset, rm, extend, shift)
 
 
 def _decode_ordered(word: int) -> LoadStore:
@@ -205,7 +248,7 @@ def _decode_ordered(word: int) -> LoadStore:
         raise ModelError(f"A64 {word:#010x}: LDLAR/STLLR/CAS are not modelled")
     stem = ("LDAR" if is_load else "STLR") + _SUFFIX[size]
     return LoadStore(word, is_load, _WIDTHS[size], False, word & 31, size == 3,
-                     LsForm.ORDERED, stem)  # fmt: skip
+                     LsForm.ORDERED, stem, (word >> 5) & 31, 0, None, "", 0)  # fmt: skip
 
 
 def decode(insn: bytes | int) -> A64Insn:

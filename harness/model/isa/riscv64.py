@@ -8,6 +8,7 @@ instructions.  Anything else raises ModelError.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -25,6 +26,8 @@ class RvLoad:
     unsigned: bool
     rd: int
     mnemonic: str
+    rs1: int  # base register
+    offset: int  # the immediate, sign-extended (compressed: zero-extended, scaled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,8 @@ class RvStore:
     width: AccessWidth
     rs2: int
     mnemonic: str
+    rs1: int  # base register
+    offset: int  # the immediate, sign-extended (compressed: zero-extended, scaled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,18 @@ _AMO_FUNCT5 = {0b00001: "AMOSWAP", 0b00000: "AMOADD", 0b00100: "AMOXOR", 0b01100
                0b11100: "AMOMAXU"}
 
 
+def effective_address(access: RvLoad | RvStore, reg: Callable[[int], int | None]
+                      ) -> int | None:
+    """x[rs1] + offset modulo 2^64 (Unprivileged spec §2.6), given register values
+    (`reg(n)`, None if unknown; x0 reads 0), or None when the base is unknown."""
+    base = 0 if access.rs1 == 0 else reg(access.rs1)
+    return None if base is None else (base + access.offset) & ((1 << 64) - 1)
+
+
+def _sext(value: int, bits: int) -> int:
+    return value - ((value >> (bits - 1) & 1) << bits)
+
+
 def insn_length(first_parcel: int) -> int:
     """2 for RVC, 4 for 32-bit encodings; longer encodings are not modelled (spec §1.5)."""
     if first_parcel & 3 != 3:
@@ -116,11 +133,12 @@ def _decode32(w: int) -> RvInsn:
         unsigned = funct3 >= 4
         width = _WIDTHS[funct3 & 3]
         name = "L" + "BHWD"[funct3 & 3] + ("U" if unsigned else "")
-        return RvLoad(4, width, unsigned, rd, name)
+        return RvLoad(4, width, unsigned, rd, name, rs1, _sext(w >> 20, 12))
     if opcode == 0x23:  # STORE
         if funct3 > 3:
             raise ModelError(f"RISC-V {w:#010x}: reserved store funct3 {funct3}")
-        return RvStore(4, _WIDTHS[funct3], rs2, "S" + "BHWD"[funct3])
+        imm = (w >> 25) << 5 | (w >> 7) & 31
+        return RvStore(4, _WIDTHS[funct3], rs2, "S" + "BHWD"[funct3], rs1, _sext(imm, 12))
     if opcode == 0x67 and funct3 == 0:  # JALR
         return RvJalr(4, rd, rs1)
     if opcode == 0x2F and funct3 in (2, 3):  # AMO
@@ -144,24 +162,40 @@ def _decode16(h: int) -> RvInsn:
     quadrant = h & 3
     funct3 = h >> 13
     if quadrant == 0 and funct3 in (2, 3, 6, 7):
-        # C.LW/C.LD/C.SW/C.SD: rd'/rs2' in [4:2], registers x8..x15.
-        reg = 8 + ((h >> 2) & 7)
+        # C.LW/C.LD/C.SW/C.SD: rd'/rs2' in [4:2], rs1' in [9:7], registers x8..x15;
+        # offset[5:3] = [12:10], and [2|6] (W) or [7:6] (D) = [6:5].
+        reg, rs1 = 8 + ((h >> 2) & 7), 8 + ((h >> 7) & 7)
         width = AccessWidth.Dword if funct3 & 1 == 0 else AccessWidth.Qword
         wide = "D" if funct3 & 1 else "W"
+        offset = ((h >> 10) & 7) << 3
+        if funct3 & 1:
+            offset |= ((h >> 5) & 3) << 6
+        else:
+            offset |= ((h >> 6) & 1) << 2 | ((h >> 5) & 1) << 6
         if funct3 < 4:
-            return RvLoad(2, width, False, reg, f"C.L{wide}")
-        return RvStore(2, width, reg, f"C.S{wide}")
+            return RvLoad(2, width, False, reg, f"C.L{wide}", rs1, offset)
+        return RvStore(2, width, reg, f"C.S{wide}", rs1, offset)
     if quadrant == 2 and funct3 in (2, 3):
-        # C.LWSP/C.LDSP: rd in [11:7], rd=0 reserved.
+        # C.LWSP/C.LDSP: rd in [11:7], rd=0 reserved; offset[5] = [12], then [4:2|7:6] (W)
+        # or [4:3|8:6] (D) from [6:2].
         rd = (h >> 7) & 31
         if rd == 0:
             raise ModelError(f"RVC {h:#06x}: C.L*SP with rd=x0 is reserved")
         width = AccessWidth.Dword if funct3 == 2 else AccessWidth.Qword
-        return RvLoad(2, width, False, rd, "C.LWSP" if funct3 == 2 else "C.LDSP")
+        if funct3 == 2:
+            offset = ((h >> 12) & 1) << 5 | ((h >> 4) & 7) << 2 | ((h >> 2) & 3) << 6
+        else:
+            offset = ((h >> 12) & 1) << 5 | ((h >> 5) & 3) << 3 | ((h >> 2) & 7) << 6
+        return RvLoad(2, width, False, rd, "C.LWSP" if funct3 == 2 else "C.LDSP", 2, offset)
     if quadrant == 2 and funct3 in (6, 7):
+        # C.SWSP/C.SDSP: offset [5:2|7:6] (W) or [5:3|8:6] (D) from [12:7].
         rs2 = (h >> 2) & 31
         width = AccessWidth.Dword if funct3 == 6 else AccessWidth.Qword
-        return RvStore(2, width, rs2, "C.SWSP" if funct3 == 6 else "C.SDSP")
+        if funct3 == 6:
+            offset = ((h >> 9) & 15) << 2 | ((h >> 7) & 3) << 6
+        else:
+            offset = ((h >> 10) & 7) << 3 | ((h >> 7) & 7) << 6
+        return RvStore(2, width, rs2, "C.SWSP" if funct3 == 6 else "C.SDSP", 2, offset)
     raise ModelError(f"RVC {h:#06x}: not a compressed load/store the model knows")
 
 

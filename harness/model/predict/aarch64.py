@@ -20,6 +20,7 @@ from harness.model.exits import (
     SystemDown,
 )
 from harness.model.isa import aarch64 as isa
+from harness.model.predict.address import data_address
 from harness.model.predict.faults import fetch_fault
 from harness.model.sysreg import A64
 from harness.model.values import AccessWidth, GuestPhysAddr, ModelError, SysRegAddr
@@ -52,7 +53,8 @@ def _memory(trap: GuestTrap, access: isa.LoadStore, gen: Generation) -> ExitReas
     pre/post-index forms ISV is 0 and the hypervisor must decode the instruction, but the
     access it performs is the same, so the prediction is too.
     """
-    addr = GuestPhysAddr(trap.data_gpa())
+    computed = isa.effective_address(access, trap.gprs.get)
+    addr = GuestPhysAddr(data_address(trap, computed, f"{access.mnemonic} [x{access.rn}, …]"))
     if access.is_load:
         return MmioRead(
             addr=addr,

@@ -26,6 +26,7 @@ from harness.model.exits import (
     SystemDown,
 )
 from harness.model.isa import riscv64 as isa
+from harness.model.predict.address import data_address
 from harness.model.predict.faults import fetch_fault, nested_fault
 from harness.model.values import (
     AccessWidth,
@@ -60,7 +61,7 @@ def _load(trap: GuestTrap, ld: isa.RvLoad, gen: Generation) -> MmioRead:
     says True and lists the field in `free_fields`.
     """
     return MmioRead(
-        addr=GuestPhysAddr(trap.data_gpa()),
+        addr=GuestPhysAddr(_address(trap, ld)),
         width=ld.width,
         reg=ld.rd,
         reg_width=AccessWidth.Qword,
@@ -71,7 +72,12 @@ def _load(trap: GuestTrap, ld: isa.RvLoad, gen: Generation) -> MmioRead:
 def _store(trap: GuestTrap, st: isa.RvStore) -> MmioWrite:
     """Data is the low `width` bytes of x[rs2] (x0 reads as 0)."""
     value = trap.reg(st.rs2, f"x{st.rs2}") & st.width.mask()
-    return MmioWrite(GuestPhysAddr(trap.data_gpa()), st.width, value)
+    return MmioWrite(GuestPhysAddr(_address(trap, st)), st.width, value)
+
+
+def _address(trap: GuestTrap, access: isa.RvLoad | isa.RvStore) -> int:
+    computed = isa.effective_address(access, trap.gprs.get)
+    return data_address(trap, computed, f"{access.mnemonic} {access.offset}(x{access.rs1})")
 
 
 def _sbi(trap: GuestTrap) -> ExitReason:
