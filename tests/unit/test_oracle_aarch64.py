@@ -109,6 +109,12 @@ def test_stage2_fault_on_stage1_walk_is_a_nested_fault_in_the_descriptor_page() 
     assert judge(exp, as_mmio).outcome is Outcome.DIFFER
 
 
+def test_walk_fault_with_wnr_is_a_hardware_update_of_the_descriptor() -> None:
+    esr = 0x24 << 26 | 1 << 25 | 1 << 7 | 1 << 6 | 0x09  # S1PTW | WnR | access flag, level 1
+    exp = expect(trap(esr), ctx(stage1_off=False))
+    assert exp.candidates[0].fields["access_flags"] == MappingFlags.READ | MappingFlags.WRITE
+
+
 def test_permission_fault_is_a_nested_fault_with_the_decoded_access_as_alternative() -> None:
     # ISV | SAS=0b11 | SRT=2 | SF | WnR | DFSC 0b001111 (permission, level 3)
     esr = 0x24 << 26 | 1 << 25 | 1 << 24 | 3 << 22 | 2 << 16 | 1 << 15 | 1 << 6 | 0x0F

@@ -35,6 +35,7 @@ def test_out_without_rax_decides_port_and_width() -> None:
 
 def test_in_is_io_read_of_the_logged_port_and_size() -> None:
     exp = expect(vmexit(0x7B, 0x604 << 16 | 1 << 6 | 1), TrapContext(G))  # SZ32, TYPE = IN
+    assert exp.variants == ("IoRead",)
     assert exp.candidates[0].fields == {"port": 0x604, "width": "Dword"}
 
 
