@@ -24,7 +24,7 @@ from harness.report.markdown import write_report
 from harness.report.reachability import REACHABILITY_FILE, load_reachability
 from harness.report.results import write_junit, write_results
 from harness.run.suite import SuiteOptions, plan_suite, run_suite
-from harness.scenarios.registry import all_arches, scenarios_for
+from harness.scenarios.registry import all_arches, scenarios_for, use_files
 
 
 def register(sub: Any) -> None:
@@ -34,6 +34,9 @@ def register(sub: Any) -> None:
     p.add_argument("--recipe", action="append", metavar="NAME",
                    help="only this image recipe, e.g. x86_64-svm (repeatable; default: all)")
     p.add_argument("--scenario", default="*", help="glob over scenario names (default: *)")
+    p.add_argument("--scenarios", type=Path, action="append", metavar="FILE",
+                   help="run the scenarios of this file (repeatable; format: "
+                   "docs/writing-a-scenario.md) instead of the catalogue in scenarios/")
     p.add_argument("--results", type=Path, default=Path("results"),
                    help="directory for results.json, junit.xml and case artifacts "
                    "(default: ./results); must not already hold a results.json unless --force")
@@ -109,6 +112,8 @@ def _run(args: argparse.Namespace) -> int:
     stop = signals.current()
     results_dir: Path = args.results.resolve()
     results_file = results_dir / "results.json"
+    if args.scenarios:
+        use_files(args.scenarios)
     opts = SuiteOptions(arches=tuple(args.arch or ()), pattern=args.scenario,
                         results_dir=results_dir, cache=cache_root(args.cache_dir),
                         jobs=args.jobs, timeout_scale=args.timeout_scale,

@@ -8,10 +8,11 @@ that architecture, registers it may use, widths it has), so a mistake is a one-l
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import ModuleType
@@ -140,7 +141,7 @@ def _action(f: _File, obj: object, at: Path_, values: Mapping[str, Value],
     return action
 
 
-def check_form(arch: str, action: Action, error: typing.Callable[[str], UsageError]) -> None:
+def check_form(arch: str, action: Action, error: Callable[[str], UsageError]) -> None:
     """The emitter of `arch` has a form for `action` (and for the actions of a started vCPU)
     and accepts its fields: emitting it alone raises what a run would."""
     emitter = EMITTERS[arch]
@@ -217,31 +218,34 @@ class Values:
         self.path = path
         self._values = load_values(path)
 
-    def _get(self, name: str) -> Value:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise UsageError(f"{self.path}: [values] lacks {name}") from None
-
-    def integer(self, name: str) -> int:
-        value = self._get(name)
-        if not isinstance(value, int):
-            raise UsageError(f"{self.path}: [values] {name} is not an integer")
-        return value
-
-    def integers(self, name: str) -> tuple[int, ...]:
-        value = self._get(name)
-        if not isinstance(value, tuple):
-            raise UsageError(f"{self.path}: [values] {name} is not a list of integers")
-        return value
-
-    def text(self, name: str) -> str:
-        value = self._get(name)
-        if not isinstance(value, str):
-            raise UsageError(f"{self.path}: [values] {name} is not a string")
+    def get(self, name: str, kind: type) -> Value:
+        """The value `name`, which must be of `kind` (int, tuple, str)."""
+        if name not in self._values:
+            raise UsageError(f"{self.path}: [values] lacks {name}")
+        value = self._values[name]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise UsageError(f"{self.path}: [values] {name} is not a {kind.__name__}")
         return value
 
 
+@functools.cache
 def shipped_values(arch: str) -> Values:
-    """The [values] of the catalogue's file for `arch` (scenarios/<arch>.toml)."""
+    """The [values] of the catalogue's file for `arch` (scenarios/<arch>.toml), read once."""
     return Values(repo_root() / SCENARIO_DIR / f"{arch}.toml")
+
+
+_KINDS: dict[str, type] = {"int": int, "str": str, "tuple[int, ...]": tuple}
+
+
+def module_values(arch: str, annotations: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module `__getattr__` for the names a module declares (`DEV: int`), taken from the
+    catalogue's [values] when first used: a broken file is then a usage error of the command
+    that reads it, not a traceback at import."""
+    kinds = {name: _KINDS[str(kind)] for name, kind in annotations.items()}
+
+    def getattr_(name: str) -> Any:
+        if name not in kinds:
+            raise AttributeError(name)
+        return shipped_values(arch).get(name, kinds[name])
+
+    return getattr_
