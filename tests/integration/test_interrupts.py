@@ -141,21 +141,30 @@ def test_sigterm_to_the_pytest_controller_takes_its_worker_and_qemu_down_first(
     assert latency < 30.0  # xdist gives a worker 10 s to come down, then kills it
 
 
-def test_sigterm_to_an_image_build_kills_cargo(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
+@pytest.mark.parametrize(("command", "sig"), [
+    (("images", "build", "--recipe", "images/recipes/aarch64.toml"), signal.SIGTERM),
+    (("run", "--recipe", "aarch64", "--scenario", "first-guest"), signal.SIGINT)],
+    ids=["images-build-sigterm", "run-sigint"])
+def test_a_signal_during_an_image_build_kills_cargo(
+        tmp_path: Path, command: tuple[str, ...], sig: signal.Signals) -> None:
+    cache, results, log = tmp_path / "cache", tmp_path / "r", tmp_path / "stderr"
     downloads = Path(os.environ.get("AXHARNESS_CACHE", Path.home() / ".cache/axharness")) \
         / "downloads"
     if downloads.is_dir():  # no network needed: the pinned crates are checked by sha256
         shutil.copytree(downloads, cache / "downloads")
-    log = tmp_path / "stderr"
-    proc = spawn([sys.executable, "-m", "harness", "images", "build", "--recipe",
-                  "images/recipes/aarch64.toml", "--cache-dir", str(cache)], tmp_path, log)
+    extra = ("--results", str(results)) if command[0] == "run" else ()
+    proc = spawn([sys.executable, "-m", "harness", *command, "--cache-dir", str(cache), *extra],
+                 tmp_path, log)
     wait_for(lambda: running("cargo", str(cache)) or proc.poll() is not None, 120, "cargo")
     assert proc.poll() is None, log.read_text()[-2000:]
     time.sleep(0.5)  # cargo is compiling
-    latency = stop(proc, (signal.SIGTERM,))
-    print(f"SIGTERM → images build exit in {latency:.2f}s")
+    latency = stop(proc, (sig,))
+    print(f"{sig.name} → `{command[0]}` exit in {latency:.2f}s during the build")
     left = running("cargo", str(cache)) + running("rustc", str(cache))
-    assert not left, f"outlived `images build`: {left}"
-    assert proc.returncode == 143, log.read_text()[-2000:]
-    assert "interrupted by SIGTERM" in log.read_text()
+    assert not left, f"outlived the harness: {left}"
+    assert proc.returncode == 128 + sig, log.read_text()[-2000:]
+    assert f"interrupted by {sig.name}" in log.read_text()
+    if command[0] == "run":  # the case that never started is listed, as interrupted
+        (case,) = json.loads((results / "results.json").read_text())["cases"]
+        assert case["verdict"] == "interrupted"
+        assert case["detail"] == f"interrupted by {sig.name} while preparing the images"
