@@ -15,11 +15,11 @@ _chosen: tuple[Path, ...] | None = None  # None: the catalogue
 _loaded: dict[str, tuple[Scenario, ...]] | None = None
 
 
-def use_files(paths: Sequence[Path]) -> None:
-    """From now on the scenarios are those of `paths` (checked here, so a bad file is a
-    usage error before anything is built)."""
+def use_files(paths: Sequence[Path] | None) -> None:
+    """From now on the scenarios are those of `paths` (None: the catalogue again), checked
+    here, so that a bad file is a usage error before anything is built."""
     global _chosen, _loaded
-    _chosen, _loaded = tuple(paths), None
+    _chosen, _loaded = (None if paths is None else tuple(paths)), None
     _by_arch()
 
 
