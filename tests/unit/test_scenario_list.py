@@ -56,3 +56,14 @@ def test_list_shows_a_users_file_with_summaries(tmp_path: Path, capsys: pytest.C
 def test_an_unknown_recipe_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "--recipe", "no-such-image"]) == 1
     assert "--recipe no-such-image" in capsys.readouterr().err
+
+
+def test_run_refuses_a_bad_scenario_file_with_its_line_before_anything_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], restore_registry: object) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('arch = "riscv64"\n\n[[scenario]]\nname = "w"\nsummary = "s"\n'
+                    'actions = [{ type = "WaitForInterrupt" }]\n')
+    results = tmp_path / "results"
+    assert main(["run", "--scenarios", str(path), "--results", str(results)]) == 1
+    assert f"{path}:6: no riscv64 form for WaitForInterrupt" in capsys.readouterr().err
+    assert not (results / "results.json").exists()
