@@ -23,7 +23,16 @@ from typing import cast
 
 from harness.model.exits import ALL_VARIANTS, ExitReason, Generation
 from harness.model.values import ModelError
-from harness.parse.extent import BODY, END, ESC, Extent, interruption, record_extent, stop_reason
+from harness.parse.extent import (
+    BODY,
+    END,
+    ESC,
+    LONG_REASON,
+    Extent,
+    interruption,
+    record_extent,
+    stop_reason,
+)
 from harness.parse.fast import fast_parser
 from harness.parse.render import DebugForm
 from harness.parse.rust_debug import DebugSyntaxError, parse_exit
@@ -236,7 +245,8 @@ class LogScanner:
                 line += n
                 ls = buf.rfind("\n", line_pos, start) + 1
             line_pos = start
-            at = buf.rfind("[", max(ls, start - _PREFIX_MAX), start)
+            lo = start - _PREFIX_MAX
+            at = buf.rfind("[", lo if lo > ls else ls, start)
             pm = _PREFIX.match(buf, at, start + 2) if at != -1 else None
             if pm is None:
                 pos = start + 2  # `] Halt` inside some other text
@@ -297,18 +307,18 @@ class LogScanner:
         if not ext.closed:  # a pretty record whose text stopped early
             rel = text.count("\n")
             col = ext.stop - (buf.rfind("\n", vstart, ext.stop) + 1 if rel else ls) + 1
-            self._error(out, line + rel, col, f"{variant}: {stop_reason(buf, ext.stop, end)}")
+            why = LONG_REASON if ext.long else stop_reason(buf, ext.stop, end)
+            self._error(out, line + rel, col, f"{variant}: {why}")
             return
         exit_, form, err = self._parse_text(variant, text)
         if err is not None:
-            off = err.offset
-            why = (
-                interruption(buf, ext.stop, end) if off >= len(text) and "\n" not in text else None
-            )
-            if why is not None and (ext.stop == end or buf[ext.stop] != "\n"):
-                off, msg = len(text), f"{variant}: {why}"
-            else:
-                msg = err.message
+            off, msg = err.offset, err.message
+            # A one-line text that ran out because something other than its line's end cut
+            # it (end of input, the next log line, axlog's marker) is reported as cut.
+            if off >= len(text) and "\n" not in text and not buf.startswith("\n", ext.stop):
+                cut = interruption(buf, ext.stop, end)
+                if cut is not None:
+                    off, msg = len(text), f"{variant}: {cut}"
             rel = text.count("\n", 0, off)
             col = vstart - ls + off + 1 if rel == 0 else off - text.rfind("\n", 0, off)
             self._error(out, line + rel, col, msg)

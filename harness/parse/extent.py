@@ -13,7 +13,7 @@ cut record is still read.  Every pattern here runs in time linear in what it rea
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ESC = r"\x1b\[[0-9;]*m"
 LOG_START = r"\[ *[0-9]+\.[0-9]{6} "
@@ -30,14 +30,22 @@ _AFTER = re.compile(rf"(?:{ESC}|\r)*+(?:(<log truncated>)|({LOG_START}))?")
 EOF_REASON = "truncated record: not closed by '}' before end of input"
 
 
-@dataclass(frozen=True, slots=True)
-class Extent:
+class Extent(NamedTuple):
     """A record's text `buf[start:stop]`; `closed` if it is all there (a one-line message or
-    a pretty one up to its closing brace), else it stopped early at `stop`."""
+    a pretty one up to its closing brace), else it stopped early at `stop`, `long` if at the
+    length limit.  (A tuple: one is made per candidate, and a line can hold thousands.)"""
 
     stop: int
     closed: bool
     resume: int  # where scanning continues
+    long: bool = False
+
+
+# A pretty record that has not closed within this many characters is an error without
+# reading further: ax-log cuts messages at 2048 bytes and a Debug exit record is a few
+# hundred, while a longer wait would make a scanner fed line by line rescan it each time.
+MAX_PRETTY = 16384
+LONG_REASON = f"record longer than {MAX_PRETTY} characters without its closing '}}'"
 
 
 def record_extent(buf: str, vstart: int, end: int, final: bool) -> Extent | None:
@@ -49,16 +57,22 @@ def record_extent(buf: str, vstart: int, end: int, final: bool) -> Extent | None
         return Extent(p, True, p)
     if p == end or buf[p] != "\n":
         return Extent(p, False, p)  # stops on its first line
-    c = _CONT.match(buf, p, end)
+    lim = vstart + MAX_PRETTY
+    e2 = end if end < lim else lim
+    c = _CONT.match(buf, p, e2)
     stop = c.end() if c is not None else p  # always matches
-    close = _CLOSE.match(buf, stop, end)
+    close = _CLOSE.match(buf, stop, e2)
     if close is not None:
         return Extent(close.end(), True, close.end())
-    if stop < end and buf[stop] == "\n":
-        if stop + 1 == end and not final:
-            return None  # the next line is still to come
-        return Extent(stop, False, stop + 1)
-    return Extent(stop, False, stop)
+    if stop < e2 and buf[stop] != "\n":
+        return Extent(stop, False, stop)  # an escape or a log start inside the line
+    if stop + 1 < e2:
+        return Extent(stop, False, stop + 1)  # the next line is neither a field nor '}'
+    if e2 == lim:
+        return Extent(stop, False, min(stop + 1, end), True)
+    if not final:
+        return None  # the next line is still to come
+    return Extent(stop, False, end)  # end of input
 
 
 def interruption(buf: str, stop: int, end: int) -> str | None:

@@ -1,0 +1,149 @@
+"""Chunk invariance: the same bytes fed in any chunking give the same records and errors as
+one parse_log call, also for mutated real consoles; every position lies inside the input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.model.exits import Generation
+from harness.parse.axlog import LogScanner, ParseResult, parse_log
+from harness.parse.render import DebugForm
+
+G6 = Generation.G0_6
+HERE = Path(__file__).parent
+# A real console (QEMU 10, axvisor 0.3.0-preview.2, aarch64/mixed-sequence, CR CR LF line
+# ends) cut to its exit records, and the golden logs written by rustc.
+CONSOLE = (HERE / "data" / "parse-console-aarch64.log").read_bytes()
+BASES = [CONSOLE] + [p.read_bytes() for p in sorted((HERE / "golden").glob("*.log"))]
+TOKENS = [
+    b"\x1b[37m[  1.000000 0:5 axvm::vm:623] \x1b[90m", b"[  2.000001 1:7 axvm::vm:1] ",
+    b"Halt", b"Nothing", b"MmioRead", b"SystemDown", b" {\n", b" {", b"{", b"(", b")", b"}",
+    b"\n}", b"\n    ", b"    ", b"0x", b"GPA:0x", b",", b" | ", b"[", b"]", b"Some(", b"\x1b[m",
+    b"\x1b", b"\r", b"\r\n", b"\r\r\n", b"\n", b"<log truncated>", b"\xc3", b"\xa9", b"\xff",
+    b"1" * 30, b"] ",
+]  # fmt: skip
+
+
+def _chunked(data: bytes, cuts: list[int], gen: Generation = G6) -> ParseResult:
+    scanner = LogScanner(gen)
+    for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True):
+        scanner.feed(data[a:b])
+    return scanner.finish()
+
+
+def _assert_inside(result: ParseResult, data: bytes) -> None:
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    for e in result.errors:
+        assert 1 <= e.line <= lines and e.column >= 1, (e, lines)
+        assert "internal" not in e.message, e
+    for r in result.records:
+        assert 1 <= r.first_line <= r.last_line <= lines
+
+
+@st.composite
+def mutated_consoles(draw: st.DrawFn) -> bytes:
+    base = draw(st.sampled_from(BASES))
+    start = draw(st.integers(0, len(base)))
+    b = bytearray(base[start : start + draw(st.sampled_from([200, 800, 3000]))])
+    for op, at, size, tok in draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, 4), st.floats(0, 1), st.integers(1, 64), st.sampled_from(TOKENS)
+            ),
+            max_size=4,
+        )
+    ):
+        i = int(at * len(b))
+        if op == 0:
+            del b[i : i + size]
+        elif op == 1:
+            b[i:i] = b[i : i + size]
+        elif op == 2:
+            b[i:i] = tok
+        elif op == 3:
+            b[i:i] = tok * size
+        else:
+            b[i : i + size] = bytes(b[i : i + size]).replace(b"\n", b"\r\n")
+    return bytes(b)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_consoles(), st.lists(st.floats(0, 1), min_size=1, max_size=6))
+def test_any_chunking_of_a_mutated_console_gives_the_same_result(
+    data: bytes, fractions: list[float]
+) -> None:
+    whole = parse_log(data, G6)
+    _assert_inside(whole, data)
+    cuts = sorted(int(f * len(data)) for f in fractions)
+    assert _chunked(data, cuts) == whole
+
+
+def _console_records() -> list[bytes]:
+    """The console's exit records with their log prefix, as raw bytes."""
+    out = []
+    for chunk in CONSOLE.split(b"\x1b[m\x1b[37m[")[1:]:
+        if b"axvm::vm:518]" in chunk:
+            out.append(b"\x1b[37m[" + chunk.split(b"\x1b[m\r")[0])
+    return out
+
+
+RECORDS = _console_records()
+SEPARATORS = [b"", b"\x1b[m", b"\n", b"\x1b[m\r\r\n\x1b[m", b"\r", b"\n\n"]
+
+
+@st.composite
+def glued_and_cut_records(draw: st.DrawFn) -> bytes:
+    """Real records, some cut anywhere, glued to each other or separated by line ends."""
+    parts = []
+    for rec, cut, sep in draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(RECORDS), st.integers(0, 400), st.sampled_from(SEPARATORS)
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    ):
+        parts.append(rec[:cut] if cut < len(rec) else rec)
+        parts.append(sep)
+    return b"".join(parts)
+
+
+@settings(max_examples=300)
+@given(glued_and_cut_records(), st.data())
+def test_any_chunking_of_glued_and_cut_records_gives_the_same_result(
+    data: bytes, draw: st.DataObject
+) -> None:
+    whole = parse_log(data, Generation.G0_2)
+    _assert_inside(whole, data)
+    cuts = sorted(draw.draw(st.lists(st.integers(0, len(data)), min_size=1, max_size=3)))
+    assert _chunked(data, cuts, Generation.G0_2) == whole
+
+
+def test_byte_by_byte_feeding_of_real_consoles_gives_the_same_result() -> None:
+    for base in BASES:
+        whole = parse_log(base, G6)
+        assert _chunked(base, list(range(1, len(base)))) == whole
+
+
+def test_real_console_yields_its_exit_records_whole_and_in_chunks() -> None:
+    # The records are the messages of axvm::vm:518 (its trace of the exit reason).
+    want = [i + 1 for i, ln in enumerate(CONSOLE.split(b"\n")) if b"axvm::vm:518] " in ln]
+    result = parse_log(CONSOLE, Generation.G0_2)
+    assert result.errors == ()
+    assert [r.first_line for r in result.records] == want
+    assert _chunked(CONSOLE, [len(CONSOLE) // 3, len(CONSOLE) // 2], Generation.G0_2) == result
+
+
+@given(st.binary(max_size=300), st.lists(st.integers(0, 300), max_size=5))
+def test_any_chunking_of_random_bytes_gives_the_same_result(data: bytes, cuts: list[int]) -> None:
+    whole = parse_log(data, G6, compact_form=DebugForm.DEBUG_HEX)
+    _assert_inside(whole, data)
+    scanner = LogScanner(G6, compact_form=DebugForm.DEBUG_HEX)
+    bounds = sorted(min(c, len(data)) for c in cuts)
+    for a, b in zip([0, *bounds], [*bounds, len(data)], strict=True):
+        scanner.feed(data[a:b])
+    assert scanner.finish() == whole
