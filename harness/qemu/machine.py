@@ -126,6 +126,14 @@ class QemuMachine:
         return argv
 
     def launch(self) -> None:
+        """Start QEMU and connect QMP; on any failure nothing is left (process, socket dir)."""
+        try:
+            self._launch()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _launch(self) -> None:
         binary = shutil.which(self.profile.binary)
         if binary is None:
             raise MachineError(missing_tools([self.profile.binary]))
@@ -151,18 +159,13 @@ class QemuMachine:
             self._drain(0.2)
             tail = bytes(self._console[-2000:]).decode(errors="replace")
             _, killed_by = self._exit_status(wait_s=0.5)
-            self.stop()
             why = f"was killed by {signal_name(killed_by)} while starting" if killed_by \
                 else "did not come up under QMP"
             raise MachineError(f"QEMU {why}; console tail:\n{tail}") from None
         self.started_at = time.monotonic()
 
     def __enter__(self) -> QemuMachine:
-        try:
-            self.launch()
-        except BaseException:
-            self.stop()  # `with` calls no __exit__ when __enter__ raises: no socket dir left
-            raise
+        self.launch()  # `with` calls no __exit__ when this raises: launch cleans up itself
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -156,11 +157,16 @@ def test_leaves_its_qemu_running(axh_image, tmp_path):
     assert not Path(f"/proc/{pid}").exists()  # killed and reaped by the check
 
 
-def test_a_missing_qemu_binary_is_a_machine_error_naming_it(tmp_path: Path) -> None:
+def test_a_missing_qemu_binary_is_a_machine_error_naming_it_and_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where the QMP socket dir goes
     profile = dataclasses.replace(get_profile("aarch64-virt-el2-tcg"),
                                   binary="qemu-system-nonexistent")
     with pytest.raises(MachineError, match="qemu-system-nonexistent not found"):
         QemuMachine(profile, tmp_path / "k", tmp_path).launch()
+    assert not list(temp.iterdir())
 
 
 def test_the_host_probe_refuses_kvm_profiles_without_kvm_with_the_reason() -> None:
