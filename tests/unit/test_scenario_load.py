@@ -207,3 +207,20 @@ def test_the_registered_forms_are_exactly_what_the_emitter_emits(arch: str) -> N
                 f"{arch} emits {cls.__name__} without registering it"
             with pytest.raises(UsageError, match=f"no {arch} form for {cls.__name__}"):
                 check_form(arch, action, UsageError)  # type: ignore[arg-type]
+
+
+def test_two_files_of_one_arch_cannot_share_a_scenario_name(tmp_path: Path) -> None:
+    from harness.scenarios import registry
+
+    one, two = tmp_path / "one.toml", tmp_path / "two.toml"
+    one.write_text(GOOD)
+    two.write_text(GOOD.replace('name = "two"', 'name = "three"'))
+    try:
+        with pytest.raises(UsageError, match=f"{two}: scenario aarch64/one is also in {one}"):
+            registry.use_files([one, two])
+        registry.use_files([one])
+        assert [s.name for s in registry.scenarios_for("aarch64")] == ["one", "two"]
+        assert registry.all_arches() == ("aarch64",)
+    finally:
+        registry.use_files(None)
+    assert len(registry.scenarios_for("aarch64")) > 2  # the catalogue again
