@@ -320,6 +320,7 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
                      "changed_from_published_lock": _lock_diff(published_lock, lock.read_text())},
         "patches": [{"crate": p.crate, "version": p.version, "file": str(p.patch),
                      "sha256": sha256_file(p.patch), "why": p.why} for p in recipe.crate_patches],
+        "modified_crates": modified_crates(recipe),
         "extra_files": [{"dest": f.dest, "sha256": sha256_file(f.source), "why": f.why}
                         for f in recipe.extra_files],
         "toolchain": tc.describe(),
@@ -367,6 +368,21 @@ def _write_axconfig(recipe: ImageRecipe, lock: Path, src_root: Path, cache: Path
     out = src_root / "axconfig.toml"
     out.write_text(text)
     return out
+
+
+def modified_crates(recipe: ImageRecipe) -> list[dict[str, str]]:
+    """Every crate of the graph whose source is not the published crates.io one, one entry per
+    crate: how it differs ("patch": our diffs applied in order) and a digest of the change.
+    A known divergence quoting that crate's source does not apply to this image
+    (harness.check.scope); a local-directory crate belongs here too ("path")."""
+    out: dict[tuple[str, str], list[Path]] = {}
+    for p in recipe.crate_patches:
+        out.setdefault((p.crate, p.version), []).append(p.patch)
+    return [{"crate": crate, "version": version, "how": "patch",
+             "sha256": hashlib.sha256("\n".join(sha256_file(f) for f in files).encode()
+                                      ).hexdigest() if len(files) > 1 else sha256_file(files[0]),
+             "detail": ", ".join(f.name for f in files)}
+            for (crate, version), files in sorted(out.items())]
 
 
 def _lock_diff(before: str, after: str) -> list[str]:
