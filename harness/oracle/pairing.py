@@ -106,7 +106,8 @@ def pair_vcpu(vcpu: int, traps: Sequence[Trap], records: Sequence[ExitRecord], r
     rec = iter(records)
     sync = 0
     for n, trap in enumerate(traps):
-        retried = n + 1 < len(traps) and syndrome(traps[n + 1]) == syndrome(trap)
+        retried = not trap.is_async and n + 1 < len(traps) and \
+            syndrome(traps[n + 1]) == syndrome(trap)
         index = None if trap.is_async else sync
         sync += 0 if trap.is_async else 1
         if rules.silent(trap):
