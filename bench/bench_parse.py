@@ -1,4 +1,5 @@
-"""Benchmark (not a test): scan a ≥100 MB synthetic axvisor log and compare with json.loads.
+"""Benchmark (not a test): scan a ≥100 MB synthetic axvisor log and compare with json.loads;
+with --pathological, 64 KiB pathological inputs against 64 KiB of ordinary log lines.
 
 Of the log's messages, 70 % are ordinary log lines (info/debug/warn), 20 % guest output and
 10 % exit records ({:#x?} as axvm traces them, several lines each), so about a third of the
@@ -8,6 +9,7 @@ the cost of reading the records if they had been logged as JSON instead.  Times 
 CPU times, best of --repeat interleaved runs; both sides keep the objects they build.
 
     .venv/bin/python bench/bench_parse.py [--mb 100] [--out bench/results/parse.json]
+    .venv/bin/python bench/bench_parse.py --pathological   # → bench/results/parse-pathological.json
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ GUEST = [
     "ok 12 - mmio",
 ]
 
+UNITS: list[ExitReason] = [Halt(), Nothing()]
+
 
 def _random_exit(rnd: random.Random) -> ExitReason:
     k = rnd.random()
@@ -87,7 +91,7 @@ def _random_exit(rnd: random.Random) -> ExitReason:
         return SendIPI(rnd.randrange(4), 0, False, False, 1)
     if k < 0.97:
         return CpuUp(rnd.randrange(4), GuestPhysAddr(0x4008_0000), 0)
-    return rnd.choice([Halt(), Nothing()])
+    return rnd.choice(UNITS)
 
 
 def build_log(target_bytes: int, seed: int = 1) -> tuple[bytes, list[dict[str, object]]]:
@@ -120,12 +124,120 @@ def build_log(target_bytes: int, seed: int = 1) -> tuple[bytes, list[dict[str, o
     return "".join(parts).encode(), expected
 
 
+K64 = 65536
+BARE = "[  1.000000 0:1 a:1] "  # a prefix without colours, cpu:task or a long module
+
+
+def _fill(unit: str, head: str = "", tail: str = "") -> bytes:
+    return (head + unit * ((K64 - len(head) - len(tail)) // len(unit)) + tail).encode()
+
+
+def _records_only(form: DebugForm | None) -> bytes:
+    """64 KiB where every log line is an exit record (form None: unit variants only)."""
+    rnd = random.Random(2)
+    parts: list[str] = []
+    size = t = 0
+    while size < K64:
+        e = rnd.choice(UNITS) if form is None else _random_exit(rnd)
+        s = format_log_line(render_exit(e, GEN, form or DebugForm.DEBUG), t)
+        parts.append(s)
+        size += len(s)
+        t += 7
+    text = "".join(parts)
+    return text[: text.rfind("\n", 0, K64) + 1].encode()
+
+
+def ordinary_logs() -> dict[str, bytes]:
+    """64 KiB of well-formed log lines, from the benchmark mix to the densest records."""
+    mix = build_log(K64 + 4096)[0]
+    return {
+        "mix (70 % log lines, 20 % guest, 10 % records)": mix[: mix.rfind(b"\n", 0, K64) + 1],
+        "every line a {:#x?} record": _records_only(DebugForm.PRETTY_HEX),
+        "every line a {:?} record": _records_only(DebugForm.DEBUG),
+        "every line a unit record": _records_only(None),
+        "every line a unit record, bare prefix": _fill(BARE + "Halt\n"),
+    }
+
+
+def pathological_inputs() -> dict[str, bytes]:
+    """The inputs issue 13 timed (1-57 s before the fix) and others aimed at each regex."""
+    return {
+        "CR run then x": b"\r" * (K64 - 2) + b"x\n",
+        "Halt( repeated, each with a prefix": _fill(BARE + "Halt("),
+        "MmioRead { then ESC[m repeated": _fill("\x1b[m", BARE + "MmioRead {", "x"),
+        "unclosed record, x continuation lines": _fill("    x\n", BARE + "MmioRead {\n"),
+        "record opening on every continuation line": _fill(
+            "    " + BARE + "MmioRead {\n", BARE + "MmioRead {\n"
+        ),
+        "'] Halt' repeated after one far '['": _fill("] Halt", "[" + "a" * 100),
+        "'[' run in a one-line record": _fill("[", BARE + "MmioRead { "),
+        "'[digits' continuation lines": _fill("    [1111111111111111\n", BARE + "MmioRead {\n"),
+        "64 Ki-digit integer": _fill("1", BARE + "ExternalInterrupt { vector: ", " }\n"),
+        "spaces after an opening brace": _fill(" ", BARE + "MmioRead {", "\n"),
+        "ESC[90m run before a variant": _fill("\x1b[90m", BARE, "Halt\n"),
+        "unit records glued by ESC[m": _fill(BARE + "Halt\x1b[m"),
+    }
+
+
+def _best_cpu(data: bytes, repeat: int) -> tuple[float, int, int]:
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        t0 = time.process_time()
+        result = parse_log(data, GEN)
+        best = min(best, time.process_time() - t0)
+    assert result is not None
+    return best, len(result.records), len(result.errors)
+
+
+def pathological(repeat: int) -> dict[str, object]:
+    """CPU time of each 64 KiB pathological input over the slowest 64 KiB ordinary log."""
+    ordinary = {k: _best_cpu(v, repeat) for k, v in ordinary_logs().items()}
+    worst_name = max(ordinary, key=lambda k: ordinary[k][0])
+    worst = ordinary[worst_name][0]
+    mix = next(iter(ordinary.values()))[0]
+    cases = {}
+    for name, data in pathological_inputs().items():
+        secs, n_rec, n_err = _best_cpu(data, repeat)
+        cases[name] = {
+            "bytes": len(data),
+            "ms": round(secs * 1000, 2),
+            "records": n_rec,
+            "errors": n_err,
+            "ratio_to_slowest_ordinary": round(secs / worst, 2),
+            "ratio_to_mix": round(secs / mix, 1),
+        }
+    return {
+        "ordinary_64k_ms": {
+            k: {"ms": round(v[0] * 1000, 2), "records": v[1]} for k, v in ordinary.items()
+        },
+        "slowest_ordinary": worst_name,
+        "pathological_64k": cases,
+        "max_ratio_to_slowest_ordinary": max(
+            c["ratio_to_slowest_ordinary"] for c in cases.values()
+        ),
+        "max_ratio_to_mix": max(c["ratio_to_mix"] for c in cases.values()),
+        "note": "process CPU time, best of `repeat`; a pathological input that holds thousands "
+        "of malformed records costs what as many well-formed records cost (one error each)",
+        "python": platform.python_version(),
+        "repeat": repeat,
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--mb", type=float, default=100.0)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "parse.json"))
+    ap.add_argument("--pathological", action="store_true")
+    ap.add_argument("--out")
     args = ap.parse_args()
+    if args.pathological:
+        res = pathological(max(args.repeat, 20))
+        out_path = Path(args.out or Path(__file__).parent / "results" / "parse-pathological.json")
+        out_path.write_text(json.dumps(res, indent=2) + "\n")
+        print(json.dumps(res, indent=2))
+        return 0
+    args.out = args.out or str(Path(__file__).parent / "results" / "parse.json")
     data, expected = build_log(int(args.mb * 1_000_000))
     n_lines = data.count(b"\n")
     exit_lines = len(expected)

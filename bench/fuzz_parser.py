@@ -6,8 +6,9 @@ holds the next index and the counters) and any input can be replayed (`--replay 
 Per input: parse_log once, classified as *parsed* (no error), *ParseError* (one or more
 errors, every one inside the input: 1 <= line <= lines of the input, column >= 1, no
 "internal parser error") or *other* (an exception, an internal error, a position outside the
-input); then the same bytes fed to a LogScanner cut at 1-6 random places (1 % byte by byte)
-must give an equal ParseResult, else a *chunk mismatch*.  Times are process CPU seconds of
+input, a record whose text does not re-render exactly from its value: a made-up record);
+then the same bytes fed to a LogScanner cut at 1-6 random places (1 % byte by byte) must
+give an equal ParseResult, else a *chunk mismatch*.  Times are process CPU seconds of
 the whole parse_log call; the slowest inputs are re-timed (best of 5) at the end of a shard.
 
     nice -n 19 .venv/bin/python bench/fuzz_parser.py --seed 1 --count 5000000 --minutes 55 \\
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from harness.model.exits import ALL_VARIANTS, Generation
 from harness.parse.axlog import LogScanner, ParseResult, parse_log
-from harness.parse.render import DebugForm
+from harness.parse.render import DebugForm, render_exit
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -155,8 +156,9 @@ def chunked(data: bytes, gen: Generation, form: DebugForm, cuts: list[int]) -> P
     return scanner.finish()
 
 
-def outside(result: ParseResult, data: bytes) -> str | None:
-    """A record or error position outside the input, or an internal error."""
+def outside(result: ParseResult, data: bytes, gen: Generation) -> str | None:
+    """A record or error position outside the input, an internal error, or a record whose
+    text is not exactly Rust's rendering of its value (a made-up record)."""
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     for e in result.errors:
         if "internal" in e.message:
@@ -166,6 +168,8 @@ def outside(result: ParseResult, data: bytes) -> str | None:
     for r in result.records:
         if not 1 <= r.first_line <= r.last_line <= lines:
             return f"record lines {r.first_line}-{r.last_line} outside {lines} lines"
+        if render_exit(r.exit, gen, r.form) != r.text:
+            return f"record at line {r.first_line} is not Rust's {r.form.value}: {r.text!r}"
     return None
 
 
@@ -178,7 +182,7 @@ def check(seed: int, index: int, corpus: Corpus) -> tuple[str, bool, float, int,
     except Exception as exc:  # the point of the fuzz: count, never stop
         return "other", False, time.process_time() - t0, len(data), repr(exc), 0
     secs = time.process_time() - t0
-    bad = outside(whole, data)
+    bad = outside(whole, data, gen)
     kind = "other" if bad else ("parse_error" if whole.errors else "parsed")
     rnd = random.Random((seed << 40) | index | 1 << 39)
     try:

@@ -10,7 +10,10 @@ a `}` in column 0.  A message longer than 2048 bytes is cut and ends `ESC[m<log 
 Guest output and other log lines come in between; the serial console may add CRs.
 
 The scanner works on whole buffers with C-level regex searches (a `] ` literal prefilter, then
-the variant-name alternation), so unrelated lines cost almost nothing.
+the variant-name alternation), so unrelated lines cost almost nothing.  It is exact (a record
+is Rust's rendering of its value, reported once), linear (no search restarts at each position
+of a line; harness.parse.extent bounds the careful path) and chunk-invariant (a decision
+waits until the lines it looks at are complete; tests/unit/test_parse_chunking.py).
 """
 
 from __future__ import annotations

@@ -22,8 +22,13 @@ BODY = r"(?>[^\n\x1b\[]*(?:\[(?! *[0-9]+\.[0-9]{6} )[^\n\x1b\[]*)*)"
 # End of a message that needs nothing more (a unit variant's name, a closing brace).
 END = rf"(?=\x1b|\n|\Z|{LOG_START})"
 
-_LINE = re.compile(BODY)
-_CONT = re.compile(rf"(?:\n    {BODY})*")
+# The careful path searches for the first stop instead of matching BODY (whose per-'['
+# lookahead is slow on long runs of '['): the same result, since a log start holds neither
+# newline nor escape; each search ends at the next log start at the latest, and so at the
+# next candidate's prefix, which keeps the scanner linear.
+_LINE_STOP = re.compile(rf"[\n\x1b]|{LOG_START}")
+_CONT = re.compile(r"(?:\n    [^\n\x1b]*)*")
+_LOG_START = re.compile(LOG_START)
 _CLOSE = re.compile(rf"\n[}})]{END}")
 _AFTER = re.compile(rf"(?:{ESC}|\r)*+(?:(<log truncated>)|({LOG_START}))?")
 
@@ -51,15 +56,16 @@ LONG_REASON = f"record longer than {MAX_PRETTY} characters without its closing '
 def record_extent(buf: str, vstart: int, end: int, final: bool) -> Extent | None:
     """The extent of the record starting at `buf[vstart]`, reading no further than `end`
     (a line boundary unless `final`); None if it depends on text not yet read."""
-    m = _LINE.match(buf, vstart, end)
-    p = m.end() if m is not None else vstart  # always matches
+    m = _LINE_STOP.search(buf, vstart, end)
+    p = end if m is None else m.start()
     if not buf.endswith((" {", "("), vstart, p):
         return Extent(p, True, p)
     if p == end or buf[p] != "\n":
         return Extent(p, False, p)  # stops on its first line
     lim = vstart + MAX_PRETTY
     e2 = end if end < lim else lim
-    c = _CONT.match(buf, p, e2)
+    ls = _LOG_START.search(buf, p, e2)
+    c = _CONT.match(buf, p, e2 if ls is None else ls.start())
     stop = c.end() if c is not None else p  # always matches
     close = _CLOSE.match(buf, stop, e2)
     if close is not None:
@@ -69,7 +75,7 @@ def record_extent(buf: str, vstart: int, end: int, final: bool) -> Extent | None
     if stop + 1 < e2:
         return Extent(stop, False, stop + 1)  # the next line is neither a field nor '}'
     if e2 == lim:
-        return Extent(stop, False, min(stop + 1, end), True)
+        return Extent(stop, False, stop + 1 if buf.startswith("\n", stop) else stop, True)
     if not final:
         return None  # the next line is still to come
     return Extent(stop, False, end)  # end of input

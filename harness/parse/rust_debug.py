@@ -117,6 +117,7 @@ class DStruct:
 
 DValue: TypeAlias = DInt | DWord | DGpa | DFlags | DTuple | DArray | DStruct
 
+_WS = re.compile(r"[ \t\n]*")  # always matches
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
       | (?P<num>0x[0-9A-Za-z_]*|[0-9][0-9A-Za-z_]*)
@@ -149,10 +150,7 @@ class _Parser:
         return DebugSyntaxError(at, f"expected {expected}, found {_describe(self.text, at)}")
 
     def skip_ws(self) -> None:
-        text, pos = self.text, self.pos
-        while pos < len(text) and text[pos] in " \t\n":
-            pos += 1
-        self.pos = pos
+        self.pos = _WS.match(self.text, self.pos).end()  # type: ignore[union-attr]
 
     def peek(self) -> str:
         self.skip_ws()
