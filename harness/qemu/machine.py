@@ -36,7 +36,7 @@ from harness import signals
 from harness.errors import InfraError, signal_name
 from harness.qemu.host import missing_tools
 from harness.qemu.profiles import MachineProfile
-from harness.qemu.qmp_session import QmpError, QmpSession
+from harness.qemu.qmp_session import QmpError, QmpSession, QmpUnresponsive
 
 
 class Ending(enum.Enum):
@@ -289,6 +289,9 @@ class QemuMachine:
             out["cpus"] = self.qmp.command("query-cpus-fast")
             out["registers"] = self.qmp.command(
                 "human-monitor-command", **{"command-line": "info registers -a"})
+        except QmpUnresponsive as exc:
+            out["qmp_error"] = str(exc)
+            out["qmp_unresponsive"] = True
         except QmpError as exc:
             out["qmp_error"] = str(exc)
         return out

@@ -22,8 +22,20 @@ class QmpError(InfraError):
     """QMP could not be reached or answered with an error."""
 
 
+class QmpUnresponsive(QmpError):
+    """QEMU did not answer a command in time: its main loop is stuck, whatever the guest does."""
+
+
+# A command QEMU does not answer within this time means its main loop is stuck (a vCPU thread
+# holding the big lock, a stopped process): waiting longer would turn a hung machine into a
+# hung harness. Real replies take milliseconds, `info registers -a` under load well under 1 s.
+COMMAND_TIMEOUT_S = 10.0
+
+
 class QmpSession:
-    def __init__(self, socket_path: Path, journal: Path) -> None:
+    def __init__(self, socket_path: Path, journal: Path,
+                 command_timeout_s: float = COMMAND_TIMEOUT_S) -> None:
+        self.command_timeout_s = command_timeout_s
         self.socket_path = socket_path
         self._journal: BinaryIO = journal.open("wb")
         self._qmp: QEMUMonitorProtocol | None = None
@@ -50,6 +62,7 @@ class QmpSession:
                     with contextlib.suppress(Exception):
                         qmp.close()
                 else:
+                    qmp.settimeout(self.command_timeout_s)
                     self._qmp = qmp
                     self._log("greeting", greeting)
                     return
@@ -66,6 +79,11 @@ class QmpSession:
         self._log("command", {"execute": name, "arguments": args})
         try:
             reply = self._qmp.cmd_raw(name, args or None)
+        except TimeoutError as exc:  # asyncio.wait_for's, after settimeout()
+            self._log("error", f"no reply within {self.command_timeout_s}s")
+            self._drop()
+            raise QmpUnresponsive(f"QEMU did not answer QMP {name} within "
+                                  f"{self.command_timeout_s:.0f}s") from exc
         except (OSError, EOFError, Exception) as exc:  # the socket can vanish at any time
             self._log("error", repr(exc))
             self._drop()

@@ -15,6 +15,7 @@ from typing import Any
 
 from harness import signals
 from harness.check.compare import ExitDiff, compare_vcpus, fold_repeats, record_json
+from harness.check.scope import KnownNote, image_record
 from harness.check.verdict import Verdict
 from harness.errors import HarnessError, InfraError
 from harness.guests import emit_x86_64
@@ -51,6 +52,7 @@ class CaseResult:
     asynchronous: int = 0  # unpredicted Nothing/interrupt/timer exits set aside
     parse_errors: tuple[str, ...] = ()
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    known_notes: tuple[KnownNote, ...] = ()  # entries evaluated without an xfail (check.known)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,9 +66,14 @@ class CaseResult:
             "diffs": [{"index": d.index, "kind": d.kind, "variant": d.variant,
                        "text": d.describe(),
                        "fields": [{"field": f.field, "expected": f.expected,
-                                   "observed": f.observed} for f in d.fields]}
+                                   "observed": f.observed} for f in d.fields],
+                       # the whole diff, so a merge of shards rebuilds it exactly
+                       "expected": d.expected, "observed": d.observed,
+                       "observed_line": d.observed_line, "vcpu": d.vcpu}
                       for d in self.diffs],
             "known_divergences": list(self.known),
+            **({"known_notes": [n.to_json() for n in self.known_notes]}
+               if self.known_notes else {}),
             "asynchronous_exits": self.asynchronous,
             "parse_errors": list(self.parse_errors),
             "duration_s": round(self.duration_s, 3),
@@ -186,7 +193,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
                                   "axvisor": image.axvisor_version, "axvcpu": image.axvcpu_version,
                                   "generation": gen.name,
                                   "phys_cpu_ids": list(recipe.guest.phys_cpu_ids),
-                                  "backend": recipe.backend}
+                                  "backend": recipe.backend,
+                                  **image_record(image.manifest(), image.arch)}
     qemu_info: dict[str, Any] = {"profile": profile.name, "binary": profile.binary,
                                  "version": qemu_version(profile.binary),
                                  "accel": profile.accel, "cpu": profile.cpu,
@@ -243,6 +251,12 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     if run.ending is Ending.KILLED:
         return result(Verdict.INFRA, f"{run.detail} after {run.duration_s:.1f}s: the run was "
                       "cut short, not a verdict about axvisor", expected=exp_json)
+    if diagnostics.get("qmp_unresponsive"):
+        # A parked vCPU or a spinning guest leaves QEMU's monitor answering; a monitor that
+        # does not answer is QEMU itself stuck, so the silence is not axvisor's either.
+        return result(Verdict.INFRA, f"{run.detail}, and {diagnostics['qmp_error']}: QEMU "
+                      "itself is stuck, not a verdict about axvisor", expected=exp_json,
+                      diagnostics=diagnostics)
     if run.ending is Ending.INTERRUPTED:
         return result(Verdict.INTERRUPTED, f"{run.detail} after {run.duration_s:.1f}s",
                       expected=exp_json)

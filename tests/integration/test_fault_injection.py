@@ -233,3 +233,21 @@ def test_requesting_kvm_for_a_tcg_image_skips_with_the_reason_never_passes() -> 
         cwd=root, capture_output=True, text=True, check=False, timeout=300)
     assert "aarch64 image needs tcg, --accel kvm" in res.stdout, res.stdout[-2000:]
     assert " passed" not in res.stdout.splitlines()[-1]
+
+
+@pytest.mark.aarch64
+@pytest.mark.timeout(150)
+def test_a_qemu_that_stops_answering_during_a_declared_hang_is_infrastructure(
+        axh_case: Callable[..., CaseResult]) -> None:
+    # psci-cpu-off declares "the vCPU stays parked, the console falls silent" as its end. A
+    # QEMU whose main loop is stuck (here: stopped from outside) is silent too, but its monitor
+    # no longer answers: that must not pass as the parked vCPU, nor hang the harness on QMP.
+    (declared,) = scenarios_for("aarch64", "psci-cpu-off")
+    scenario = dataclasses.replace(declared, name="psci-cpu-off-sigstop")
+    stopper = _kill_qemu_of(scenario.name, signal.SIGSTOP)
+    started = time.monotonic()
+    res = axh_case(scenario)
+    stopper.join()
+    assert res.verdict is Verdict.INFRA, res.detail
+    assert "did not answer QMP" in res.detail and "not a verdict about axvisor" in res.detail
+    assert time.monotonic() - started < 90  # watchdog + one QMP timeout + teardown
