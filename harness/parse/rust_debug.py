@@ -402,7 +402,8 @@ def detect_form(text: str, tree: DValue, generation: Generation) -> DebugForm:
         for f in tree.fields:
             ints.extend(_plain_ints(f.value, specs.get(f.name)))
     if pretty:
-        hexed = any(isinstance(n, DInt) and n.raw.startswith("0x") for n in ints)
+        # a `0x` with no digits is no evidence of the form: it is an error of its own
+        hexed = any(isinstance(n, DInt) and n.raw.startswith("0x") and n.raw[2:] for n in ints)
         return DebugForm.PRETTY_HEX if hexed else DebugForm.PRETTY
     return DebugForm.DEBUG
 
