@@ -1,8 +1,9 @@
 """AArch64: ESR_EL2 (with FAR_EL2 and, when known, HPFAR_EL2) to the exits the contract allows.
 
-References are to the Arm ARM (DDI 0487, K.a), register ESR_EL2 (D24.2.49 in K.a) and the
-subsections of its ISS named in each rule; the fault status codes are the DFSC/IFSC table of
-the same register; HPFAR_EL2 is D24.2.73 (FIPA = IPA[51:12] in bits [43:4]).
+References are to the Arm ARM (DDI 0487), chapter "AArch64 System Register Descriptions" (D17
+in older editions, D24 in K.a): register ESR_EL2 and the subsections of its ISS named in each
+rule ("ISS encoding for an exception from a Data Abort", ...); the fault status codes are the
+DFSC/IFSC tables of the same register; HPFAR_EL2: FIPA = IPA[51:12] in bits [43:4].
 """
 
 from __future__ import annotations

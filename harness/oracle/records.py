@@ -62,7 +62,7 @@ class RvTrap:
 
     @property
     def from_guest(self) -> bool:
-        """Only V=1 can raise these (Privileged spec 20211203 §8.6.1, Table 8.7: VS ecall 10,
+        """Only V=1 can raise these (Privileged spec 20211203 §8.6.1, trap cause codes: VS ecall 10,
         guest-page faults 20/21/23, virtual instruction 22), and hedeleg cannot delegate them
         to VS (§8.2.2: bits 10, 20–23 are read-only zero), so they always reach HS (or M)."""
         return not self.is_async and self.cause in (10, 20, 21, 22, 23)

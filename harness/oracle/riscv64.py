@@ -2,9 +2,9 @@
 exits the contract allows.
 
 References: RISC-V Privileged Architecture 20211203, chapter 8 "Hypervisor Extension": §8.2.1
-hstatus (VTSR, VTW, VTVM), §8.2.2 hedeleg, §8.2.9 htval, §8.2.10 htinst, §8.6.1 trap cause codes
+hstatus (VTSR, VTW, VTVM), §8.2.2 hedeleg, §8.2 htval and htinst, §8.6.1 trap cause codes
 and the list of virtual-instruction conditions, §8.6.3 transformed instructions in htinst;
-§4.1.9 stval (the faulting instruction's bits for illegal/virtual instruction exceptions,
+§4.1 stval (the faulting instruction's bits for illegal/virtual instruction exceptions,
 which QEMU writes).
 """
 
@@ -31,7 +31,7 @@ _LOAD_WIDTH = {0: ("Byte", True), 1: ("Word", True), 2: ("Dword", True), 3: ("Qw
 
 def _gpa(trap: RvTrap, ctx: TrapContext) -> tuple[dict[str, object], dict[str, str],
                                                   int | None]:
-    """({'addr': GPA} or {}, open fields, page offset). htval holds GPA >> 2 (§8.2.9) and stval
+    """({'addr': GPA} or {}, open fields, page offset). htval holds GPA >> 2 (§8.2, htval) and stval
     the faulting guest-virtual address, whose low two bits complete it; with VS-stage
     translation off the guest-virtual address is the GPA. QEMU logs stval only."""
     if ctx.htval is not None:

@@ -178,6 +178,13 @@ def test_msr_sgi1r_is_send_ipi_from_the_written_value() -> None:
     assert exp.candidates[0].fields["target_cpu_aux"] == 1
 
 
+def test_schema_without_send_ipi_reports_the_sgi1r_write_as_a_register_write() -> None:
+    iss = 3 << 20 | 5 << 17 | 0 << 14 | 12 << 10 | 8 << 5 | 11 << 1 | 0
+    exp = expect(trap(0x18 << 26 | 1 << 25 | iss, far=None, index=1),
+                 TrapContext(Generation.G0_1, {8: 1 << 24 | 1}, stage1_off=True))
+    assert exp.variants == ("SysRegWrite", "Nothing")
+
+
 def test_wfi_and_wfe_are_halt() -> None:
     assert expect(trap(0x01 << 26 | 1 << 25, index=1), ctx()).variants == ("Halt",)
     assert expect(trap(0x01 << 26 | 1 << 25 | 1, index=1), ctx()).variants == ("Halt",)
