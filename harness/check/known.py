@@ -10,6 +10,11 @@ An entry explains a diff only for the access it documents: in a catalogue scenar
 scenarios it lists; in a fuzz program (in no list), an exit whose action is of the entry's
 `access` class. Two entries that both touch `data` of an MmioWrite are two causes, and one
 must not absorb the other's regression because the fields happen to agree.
+
+An entry also applies only to images that build the crate it quotes (`crate`) unmodified from
+crates.io (harness.check.scope): on an image with that crate patched or local, it is noted as
+not applicable and the scenarios it lists are judged by the model alone, so a fix goes green
+there while the stock image keeps its xfail in the same run.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 
 from harness.check.access import AccessClass, access_from_toml
 from harness.check.compare import ExitDiff
+from harness.check.scope import KnownNote, case_crates, not_applicable
 from harness.check.verdict import Verdict
 from harness.errors import UsageError
 from harness.reviewed_list import read_entries
@@ -154,35 +160,67 @@ def explaining(arch: str, version: str, diff: ExitDiff, known: Sequence[KnownDiv
     return parts if differing <= covered else ()
 
 
+def in_scope(case: CaseResult, known: Sequence[KnownDivergence]
+             ) -> tuple[list[KnownDivergence], list[KnownNote]]:
+    """(entries that apply to the case's image, notes for those listing its scenario that do
+    not): an entry applies to its architecture and axvisor versions, and only where the image
+    builds the crate it quotes unmodified from crates.io (harness.check.scope)."""
+    version = str(case.image.get("axvisor", ""))
+    crates = case_crates(case.image)
+    applying, notes = [], []
+    for k in known:
+        if k.arch != case.arch or version not in k.axvisor:
+            continue
+        why = not_applicable(k.crate, crates)
+        if not why:
+            applying.append(k)
+        elif case.scenario in k.scenarios:
+            notes.append(KnownNote(k.id, "not-applicable", why))
+    return applying, notes
+
+
 def apply_known(case: CaseResult, known: Sequence[KnownDivergence],
                 today: _dt.date | None = None, *, actions: ExitActions | None = None
                 ) -> CaseResult:
     """Reclassify one case: DIVERGENCE → XFAIL when every diff is explained; stale → ERROR.
-    `actions`: the action behind each expected exit (fuzz programs), for entries' `access`."""
+    `actions`: the action behind each expected exit (fuzz programs), for entries' `access`.
+    Entries listing the scenario that were evaluated without an xfail are noted on the case
+    (`known_notes`): not applicable to this image, stale, expired."""
     today = today or _dt.date.today()
     version = str(case.image.get("axvisor", ""))
-    relevant = [k for k in known if k.arch == case.arch and version in k.axvisor]
     if case.verdict not in (Verdict.PASS, Verdict.DIVERGENCE):
         return case
+    relevant, notes = in_scope(case, known)
+
+    def noted(verdict: Verdict, detail: str, more: Sequence[KnownNote] = (),
+              matched: Sequence[str] = ()) -> CaseResult:
+        every = (*notes, *more)
+        tail = "".join(f" ({n.describe()})" for n in notes)
+        return replace(case, verdict=verdict, detail=detail + tail, known_notes=every,
+                       known=tuple(sorted(matched)))
+
     explained = [explaining(case.arch, version, d, relevant, scenario=case.scenario,
                             action=action_of(d, actions)) for d in case.diffs]
     matched = {k.id for entries in explained for k in entries}
     stale = [k for k in relevant if case.scenario in k.scenarios and k.id not in matched]
     if stale:
         k = stale[0]
-        return replace(case, verdict=Verdict.ERROR, detail=(
+        return noted(Verdict.ERROR, (
             f"known divergence {k.id} (line {k.line}) lists this scenario but did not match: "
-            f"fixed upstream or changed? Review the entry. Case: {case.detail}"))
+            f"fixed upstream or changed? Review the entry. Case: {case.detail}"),
+            [KnownNote(s.id, "stale", f"applies to image {case.image.get('recipe', '?')} and "
+                       "lists the scenario, but did not match") for s in stale])
     if case.verdict is Verdict.PASS:
-        return case
+        return noted(Verdict.PASS, case.detail) if notes else case
     expired = [k for k in relevant if k.id in matched and k.expires < today]
     if expired:
-        return replace(case, verdict=Verdict.ERROR, detail=(
+        return noted(Verdict.ERROR, (
             f"known divergence {expired[0].id} expired on {expired[0].expires}; review it. "
-            f"Case: {case.detail}"))
+            f"Case: {case.detail}"),
+            [KnownNote(k.id, "expired", f"expired on {k.expires}") for k in expired])
     covered = bool(case.diffs) and all(explained)
     if covered:
         joint = sorted({k.id for entries in explained if len(entries) > 1 for k in entries})
         detail = case.detail + (f" (explained jointly by {', '.join(joint)})" if joint else "")
-        return replace(case, verdict=Verdict.XFAIL, known=tuple(sorted(matched)), detail=detail)
-    return replace(case, known=tuple(sorted(matched)))
+        return noted(Verdict.XFAIL, detail, matched=sorted(matched))
+    return noted(case.verdict, case.detail, matched=sorted(matched))

@@ -18,6 +18,7 @@ from harness.check.known import KnownDivergence
 from harness.check.verdict import Verdict
 from harness.report.cases import CaseView
 from harness.report.data import ReportData, collect_report
+from harness.report.known_notes import known_notes_section
 from harness.report.provenance import Provenance
 from harness.report.reachability import Unreachable
 from harness.report.tables import Cell, Section, Table
@@ -247,7 +248,7 @@ def _anchored(sections: Iterable[Section], cls: str = "") -> str:
                      else section(s, cls) for s in sections)
 
 
-def render(data: ReportData) -> str:
+def render(data: ReportData, known_notes: Section | None = None) -> str:
     failing = sum(v.failure for v in data.cases)
     status = (f'<p class="status bad">{failing} case(s) fail the run.</p>' if failing
               else '<p class="status good">No case fails the run.</p>')
@@ -263,7 +264,8 @@ def render(data: ReportData) -> str:
         f"<code>{esc(commit)}</code>.</p>", badges(data.counts), status, _nav(data), "</header>",
         "<main>", f'<section id="verdicts">{section(per_image)}</section>',
         _anchored(data.matrices), _legend(), cases_section(data.cases),
-        *coverage, _anchored([data.known], "wrap"), provenance_section(data.provenance),
+        *coverage, _anchored([data.known, *([known_notes] if known_notes else [])], "wrap"),
+        provenance_section(data.provenance),
         "</main>"]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -277,4 +279,4 @@ def write_html(cases: Sequence[CaseResult], scenarios: dict[str, Scenario],
                unreachable: Sequence[Unreachable] = (),
                extra: Mapping[str, Any] | None = None) -> None:
     path.write_text(render(collect_report(cases, scenarios, known, command, path.parent,
-                                          unreachable, extra)))
+                                          unreachable, extra), known_notes_section(cases)))
