@@ -116,10 +116,11 @@ _NAMES = "|".join(sorted((c.VARIANT for c in ALL_VARIANTS), key=len, reverse=Tru
 # found from the `] ` that ends every axlog prefix (a literal, so the regex engine skips
 # ahead fast).  Groups: 1 variant, then either 2 a complete pretty body, 3 a complete one-line
 # body, 4 end of message (unit variant), or (nothing captured) something the careful path
-# (harness.parse.extent) examines.
+# (harness.parse.extent) examines.  No part backtracks over a long run (the one-line body is
+# possessive, then looks back for the space before its `}`).
 _CAND = re.compile(
     rf"\] (?:{ESC})*(?=[CEFHIMNPS])({_NAMES})"  # first-letter guard: cheap rejection
-    rf"(?:( \{{\n(?:    {BODY}\n)*\}}){END}|( \{{ [^\n\x1b{{}}]* \}}){END}|(){END}|(?= ?\{{|\())"
+    rf"(?:( \{{\n(?:    {BODY}\n)*\}}){END}|( \{{ [^\n\x1b{{}}]*+(?<= )\}}){END}|(){END}|(?= ?\{{|\())"
 )
 # The prefix that must end exactly at the candidate's `] `: secs, micros, cpu, task, module, line.
 _PREFIX = re.compile(

@@ -22,13 +22,13 @@ BODY = r"(?>[^\n\x1b\[]*(?:\[(?! *[0-9]+\.[0-9]{6} )[^\n\x1b\[]*)*)"
 # End of a message that needs nothing more (a unit variant's name, a closing brace).
 END = rf"(?=\x1b|\n|\Z|{LOG_START})"
 
-# The careful path searches for the first stop instead of matching BODY (whose per-'['
-# lookahead is slow on long runs of '['): the same result, since a log start holds neither
-# newline nor escape; each search ends at the next log start at the latest, and so at the
-# next candidate's prefix, which keeps the scanner linear.
-_LINE_STOP = re.compile(rf"[\n\x1b]|{LOG_START}")
-_CONT = re.compile(r"(?:\n    [^\n\x1b]*)*")
+# The careful path finds the next log start first (a literal-prefix search), then matches
+# up to it with BODY's lookahead-free form: the same result as BODY, since a log start holds
+# neither newline nor escape, and faster on long runs of '['.  The search ends at the next
+# candidate's prefix at the latest, which keeps the scanner linear.
 _LOG_START = re.compile(LOG_START)
+_LINE = re.compile(r"[^\n\x1b]*")
+_CONT = re.compile(r"(?:\n    [^\n\x1b]*)*")
 _CLOSE = re.compile(rf"\n[}})]{END}")
 _AFTER = re.compile(rf"(?:{ESC}|\r)*+(?:(<log truncated>)|({LOG_START}))?")
 
@@ -56,16 +56,17 @@ LONG_REASON = f"record longer than {MAX_PRETTY} characters without its closing '
 def record_extent(buf: str, vstart: int, end: int, final: bool) -> Extent | None:
     """The extent of the record starting at `buf[vstart]`, reading no further than `end`
     (a line boundary unless `final`); None if it depends on text not yet read."""
-    m = _LINE_STOP.search(buf, vstart, end)
-    p = end if m is None else m.start()
+    ls = _LOG_START.search(buf, vstart, end)
+    bound = end if ls is None else ls.start()  # no record text reaches past it
+    m = _LINE.match(buf, vstart, bound)
+    p = m.end() if m is not None else vstart  # always matches
     if not buf.endswith((" {", "("), vstart, p):
         return Extent(p, True, p)
     if p == end or buf[p] != "\n":
         return Extent(p, False, p)  # stops on its first line
     lim = vstart + MAX_PRETTY
     e2 = end if end < lim else lim
-    ls = _LOG_START.search(buf, p, e2)
-    c = _CONT.match(buf, p, e2 if ls is None else ls.start())
+    c = _CONT.match(buf, p, e2 if e2 < bound else bound)
     stop = c.end() if c is not None else p  # always matches
     close = _CLOSE.match(buf, stop, e2)
     if close is not None:
