@@ -120,7 +120,10 @@ _NAMES = "|".join(sorted((c.VARIANT for c in ALL_VARIANTS), key=len, reverse=Tru
 # possessive, then looks back for the space before its `}`).
 _CAND = re.compile(
     rf"\] (?:{ESC})*(?=[CEFHIMNPS])({_NAMES})"  # first-letter guard: cheap rejection
-    rf"(?:( \{{\n(?:    {BODY}\n)*\}}){END}|( \{{ [^\n\x1b{{}}]*+(?<= )\}}){END}|(){END}|(?= ?\{{|\())"
+    rf"(?:( \{{\n(?:    {BODY}\n)*\}}){END}"  # 2: pretty
+    rf"|( \{{ [^\n\x1b{{}}]*+(?<= )\}}){END}"  # 3: one line
+    rf"|(){END}"  # 4: unit
+    rf"|(?= ?\{{|\())"
 )
 # The prefix that must end exactly at the candidate's `] `: secs, micros, cpu, task, module, line.
 _PREFIX = re.compile(
