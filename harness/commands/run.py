@@ -23,6 +23,7 @@ from harness.report.html import write_html
 from harness.report.markdown import write_report
 from harness.report.reachability import REACHABILITY_FILE, load_reachability
 from harness.report.results import write_junit, write_results
+from harness.run import shard
 from harness.run.suite import SuiteOptions, plan_suite, run_suite
 from harness.scenarios.registry import all_arches, scenarios_for, use_files
 
@@ -49,6 +50,10 @@ def register(sub: Any) -> None:
                    help="multiply every timeout (TCG base; KVM gets a quarter)")
     p.add_argument("--keep-artifacts", action="store_true",
                    help="keep the patched image of passing cases too")
+    p.add_argument("--shard", metavar="K/N", help="run only the K-th of N parts of the cases, "
+                   "balanced by case durations (merge the parts with `axharness merge`)")
+    p.add_argument("--durations", type=Path, metavar="FILE", help="case durations for --shard: "
+                   f"an earlier run's results.json (default: {shard.ESTIMATES})")
     p.set_defaults(func=run)
 
 
@@ -121,6 +126,10 @@ def _run(args: argparse.Namespace) -> int:
     plan = plan_suite(repo_root(), opts)
     if not plan:
         raise UsageError(f"no scenario matches --scenario {args.scenario!r}")
+    part = shard.from_options(repo_root(), args.shard, args.durations, plan)
+    if part is not None:
+        plan, info = part
+        print(info.describe(), file=sys.stderr)
     prepare_results_dir(results_dir, args.force)
     reach_file = repo_root() / REACHABILITY_FILE
     unreachable = load_reachability(reach_file) if reach_file.is_file() else ()
@@ -130,6 +139,8 @@ def _run(args: argparse.Namespace) -> int:
     if stop.requested:
         extra["interrupted_by"] = stop.name
     extra["jobs"] = args.jobs
+    if part is not None:
+        extra["shard"] = part[1].to_json()
     write_results(cases, results_file, extra)
     write_junit(cases, results_dir / "junit.xml", extra)
     scenarios = {s.case_id: s for a in all_arches() for s in scenarios_for(a)}

@@ -60,6 +60,13 @@ def case_dirname(recipe: ImageRecipe, scenario: Scenario) -> str:
 Plan = tuple[tuple[ImageRecipe, tuple[Scenario, ...]], ...]
 
 
+def image_entry(image: Image) -> dict[str, object]:
+    """What results.json's "images" says of one built image (read by the provenance)."""
+    return {"key": image.key, "kernel": str(image.kernel), "manifest": str(image.manifest_path),
+            "axvisor": image.axvisor_version, "axvcpu": image.axvcpu_version,
+            "build_seconds": image.manifest().get("build_seconds")}
+
+
 def plan_suite(root: Path, opts: SuiteOptions) -> Plan:
     """The recipes chosen by the options, each with its matching scenarios (none: omitted).
     Raises InfraError naming the QEMU binaries the plan needs and this host lacks: the
@@ -166,9 +173,6 @@ def _prepare(recipe: ImageRecipe, scenarios: tuple[Scenario, ...], why_not: str,
         log(f"infra {recipe.name}: {exc}")
         return [_placeholder(recipe, s, Verdict.INFRA, f"image build failed: {exc}",
                              cases_dir / case_dirname(recipe, s)) for s in scenarios]
-    images[recipe.name] = {"key": image.key, "kernel": str(image.kernel),
-                           "manifest": str(image.manifest_path),
-                           "axvisor": image.axvisor_version, "axvcpu": image.axvcpu_version,
-                           "build_seconds": image.manifest().get("build_seconds")}
+    images[recipe.name] = image_entry(image)
     work += [(recipe, image, s) for s in scenarios]
     return []
