@@ -19,7 +19,8 @@ from harness import signals
 from harness.errors import HarnessError, Interrupted, UsageError
 
 # Sub-commands, in the order `--help` lists them; each names a module in harness.commands.
-COMMANDS: tuple[str, ...] = ("run", "list", "parse", "images", "compare", "repro", "fuzz", "host")
+COMMANDS: tuple[str, ...] = ("run", "list", "parse", "images", "compare", "merge", "repro", "fuzz",
+                             "host")
 
 EXIT_OK = 0
 EXIT_USAGE = 1
