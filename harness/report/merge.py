@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.check.compare import ExitDiff, FieldDiff
+from harness.check.scope import KnownNote
 from harness.check.verdict import Verdict
 from harness.errors import UsageError
 from harness.report.results import SCHEMA, load_results
@@ -132,7 +133,9 @@ def case_from_json(obj: Mapping[str, Any], where: str) -> CaseResult:
             artifacts=Path(str(obj.get("artifacts", ""))), image=dict(obj.get("image", {})),
             qemu=dict(obj.get("qemu", {})), known=tuple(obj.get("known_divergences", ())),
             asynchronous=int(obj.get("asynchronous_exits", 0)),
-            parse_errors=tuple(obj.get("parse_errors", ())))
+            parse_errors=tuple(obj.get("parse_errors", ())),
+            known_notes=tuple(KnownNote(str(n["entry"]), str(n["status"]), str(n["why"]))
+                              for n in obj.get("known_notes", ())))
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise UsageError(f"{where}: not a case as axharness writes it ({exc!r})") from None
 
