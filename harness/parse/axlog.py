@@ -217,8 +217,10 @@ class LogScanner:
         keep = 0 if final else len(text) - len(text.rstrip("\r"))
         self._cr = text[len(text) - keep :]
         text = text[: len(text) - keep]
-        if "\r" in text:
-            text = _CR_RUN.sub("\n", text)
+        if "\r" in text:  # C-speed replaces for CRLF and CRCRLF, the regex for longer runs
+            text = text.replace("\r\r\n", "\n").replace("\r\n", "\n")
+            if "\r\n" in text:
+                text = _CR_RUN.sub("\n", text)
         self._buf += text
 
     def _scan(self, final: bool) -> list[ExitRecord | ParseError]:

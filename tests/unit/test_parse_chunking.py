@@ -100,9 +100,7 @@ def glued_and_cut_records(draw: st.DrawFn) -> bytes:
     parts = []
     for rec, cut, sep in draw(
         st.lists(
-            st.tuples(
-                st.sampled_from(RECORDS), st.integers(0, 400), st.sampled_from(SEPARATORS)
-            ),
+            st.tuples(st.sampled_from(RECORDS), st.integers(0, 400), st.sampled_from(SEPARATORS)),
             min_size=1,
             max_size=5,
         )
@@ -147,3 +145,16 @@ def test_any_chunking_of_random_bytes_gives_the_same_result(data: bytes, cuts: l
     for a, b in zip([0, *bounds], [*bounds, len(data)], strict=True):
         scanner.feed(data[a:b])
     assert scanner.finish() == whole
+
+
+def test_runs_of_carriage_returns_before_a_newline_fold_at_any_chunk_boundary() -> None:
+    for k in range(1, 6):
+        cr = "\r" * k
+        log = f"boot{cr}\n\x1b[37m[  1.000000 0:5 axvm::vm:623] \x1b[90mMmioWrite {{{cr}\n"
+        log += f"    addr: GPA:0x10,{cr}\n    width: Byte,{cr}\n    data: 0x1,{cr}\n}}\x1b[m{cr}\n"
+        data = (log + f"x\r{cr}\n").encode()
+        whole = parse_log(data, G6)
+        assert [(r.first_line, r.last_line) for r in whole.records] == [(2, 6)], k
+        assert whole.errors == ()
+        for cut in range(len(data) + 1):
+            assert _chunked(data, [cut]) == whole, (k, cut)
