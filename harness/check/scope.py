@@ -36,10 +36,19 @@ class ModifiedCrate:
     sha256: str  # of the patch (of the patches' digests, several), or of the directory
     detail: str = ""  # patch file names, or the directory
 
+    @property
+    def word(self) -> str:
+        """"patched", "local" (or the lock's source for a crate from elsewhere)."""
+        return {"patch": "patched", "path": "local"}.get(self.how, f"from {self.how}")
+
+    @property
+    def evidence(self) -> str:
+        """What identifies the change: patch files or directory, and the digest."""
+        return ", ".join(p for p in (self.detail, self.sha256 and f"sha256 {self.sha256[:12]}")
+                         if p)
+
     def describe(self) -> str:
-        what = {"patch": "patched", "path": "local"}.get(self.how, self.how)
-        parts = [p for p in (self.detail, self.sha256 and f"sha256 {self.sha256[:12]}") if p]
-        return f"{what} ({', '.join(parts)})" if parts else what
+        return f"{self.word} ({self.evidence})" if self.evidence else self.word
 
     def to_json(self) -> dict[str, str]:
         return {"crate": self.crate, "version": self.version, "how": self.how,

@@ -2,9 +2,10 @@
 
 The nightly job compares each run with the previous one, so the question answered here is
 "did anything regress since last time?", not "is everything green?" (the run's own exit code
-says that). Divergences are compared by their diff text with the console line number removed:
-the boot log's length varies by a few lines from run to run, and a divergence that only moved
-in the log has not changed.
+says that). Divergences are compared by their structured diffs (position, variant, fields with
+expected and observed values; harness.report.outcomes), never by prose: the boot log's length
+varies by a few lines from run to run, and a divergence that only moved in the log has not
+changed.
 
 A case that ran before and is skipped now got worse unless the new results say it was skipped
 because this host lacks a capability its image needs (the case's `host_capability`, written by
@@ -15,47 +16,30 @@ file without the marker, is a regression. The reason's prose is never read.
 from __future__ import annotations
 
 import enum
-import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.check.verdict import Verdict
-from harness.errors import UsageError
-from harness.report.results import SCHEMA
-from harness.textfile import read_json
+from harness.report.outcomes import CaseOutcome, ResultsFile, parse_results, read_results
+from harness.report.sides import (
+    ExitDelta,
+    ProvenanceChange,
+    Side,
+    check_pairing,
+    first_exit_difference,
+    provenance_changes,
+    provenance_pairs,
+    same_facts,
+)
+
+__all__ = ["COMPARE_SCHEMA", "CaseChange", "CaseOutcome", "ChangeKind", "Comparison",
+           "ResultsFile", "Side", "classify", "compare_results", "compare_sides",
+           "comparison_to_json", "kinds_of", "parse_results", "read_results", "render_markdown",
+           "render_table"]
 
 COMPARE_SCHEMA = "axharness-compare/1"
-_CONSOLE_LINE = re.compile(r" \(console line \d+\)")
-
-
-@dataclass(frozen=True, slots=True)
-class CaseOutcome:
-    """What a results file says about one case: only what a comparison looks at."""
-
-    case: str
-    verdict: Verdict
-    detail: str
-    diffs: tuple[str, ...]  # ExitDiff.describe() texts, in exit order
-    known: frozenset[str]  # ids of the known divergences that matched
-    host_capability: str = ""  # a skip: what this host lacks ("kvm-vmx"); "" not recorded
-
-    @property
-    def divergence_signature(self) -> tuple[str, ...]:
-        """The diff texts without console line numbers (see the module docstring)."""
-        return tuple(_CONSOLE_LINE.sub("", d) for d in self.diffs)
-
-
-@dataclass(frozen=True, slots=True)
-class ResultsFile:
-    source: str  # the path as the user gave it, for messages
-    finished_at: str
-    cases: tuple[CaseOutcome, ...]
-
-    def by_id(self) -> dict[str, CaseOutcome]:
-        return {c.case: c for c in self.cases}
 
 
 class ChangeKind(enum.Enum):
@@ -86,10 +70,15 @@ class CaseChange:
     old: CaseOutcome | None  # None: the case is new
     new: CaseOutcome | None  # None: the case is gone
     note: str  # one line saying what changed
+    exits: ExitDelta | None = None  # the first exit observed differently, field by field
 
     @property
     def is_regression(self) -> bool:
         return self.kind.is_regression
+
+    @property
+    def is_fix(self) -> bool:
+        return self.kind in (ChangeKind.FIXED, ChangeKind.NOW_PASS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,76 +87,33 @@ class Comparison:
     new: ResultsFile
     changes: tuple[CaseChange, ...]
     unchanged: int
+    a: Side | None = None  # the sides as chosen (None: old and new, whole files)
+    b: Side | None = None
+    # per image pair: (title, what differs, what both share)
+    provenance: tuple[tuple[str, tuple[ProvenanceChange, ...], tuple[str, ...]], ...] = ()
+
+    @property
+    def labels(self) -> tuple[str, str]:
+        return (self.a.label, self.b.label) if self.a and self.b else ("old", "new")
+
+    @property
+    def by_image(self) -> bool:
+        return bool(self.a and self.a.image)
 
     @property
     def regressions(self) -> tuple[CaseChange, ...]:
         return tuple(c for c in self.changes if c.is_regression)
 
+    def summary(self) -> dict[str, int]:
+        """Fixed in the second side, regressed in it, other changes, unchanged."""
+        fixed = sum(c.is_fix for c in self.changes)
+        return {"fixed": fixed, "regressed": len(self.regressions),
+                "other": len(self.changes) - fixed - len(self.regressions),
+                "unchanged": self.unchanged}
+
     def counts(self) -> dict[str, int]:
         by_kind = Counter(c.kind for c in self.changes)
         return {k.value: by_kind[k] for k in ChangeKind if by_kind[k]}
-
-
-# -- reading ------------------------------------------------------------------------------------
-
-def _str_list(value: object, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise UsageError(f"{where}: expected a list of strings")
-    return tuple(value)
-
-
-def _case_from_json(obj: object, where: str) -> CaseOutcome:
-    if not isinstance(obj, Mapping):
-        raise UsageError(f"{where}: expected an object")
-    case = obj.get("case")
-    if not isinstance(case, str) or not case:
-        raise UsageError(f"{where}: missing case id (\"case\")")
-    where = f"{where} ({case})"
-    try:
-        verdict = Verdict(obj.get("verdict"))
-    except ValueError:
-        raise UsageError(f"{where}: unknown verdict {obj.get('verdict')!r} (known: "
-                         f"{', '.join(v.value for v in Verdict)})") from None
-    diffs = obj.get("diffs", [])
-    if not isinstance(diffs, list):
-        raise UsageError(f"{where}: \"diffs\" must be a list")
-    texts = []
-    for i, d in enumerate(diffs):
-        text = d.get("text") if isinstance(d, Mapping) else None
-        if not isinstance(text, str):
-            raise UsageError(f"{where}: diffs[{i}] has no \"text\"")
-        texts.append(text)
-    detail = obj.get("detail", "")
-    lacking = obj.get("host_capability", "")
-    if not isinstance(lacking, str):
-        raise UsageError(f"{where}: \"host_capability\" must be a string")
-    return CaseOutcome(case=case, verdict=verdict, detail=detail if isinstance(detail, str)
-                       else str(detail), diffs=tuple(texts),
-                       known=frozenset(_str_list(obj.get("known_divergences", []),
-                                                 f"{where}: known_divergences")),
-                       host_capability=lacking)
-
-
-def parse_results(doc: object, source: str) -> ResultsFile:
-    """A results document (already JSON-decoded) as typed values; UsageError names `source`."""
-    if not isinstance(doc, Mapping) or doc.get("schema") != SCHEMA:
-        raise UsageError(f"{source}: not an axharness results file (schema {SCHEMA})")
-    cases = doc.get("cases")
-    if not isinstance(cases, list):
-        raise UsageError(f"{source}: \"cases\" must be a list")
-    out = [_case_from_json(c, f"{source}: cases[{i}]") for i, c in enumerate(cases)]
-    seen: set[str] = set()
-    for c in out:
-        if c.case in seen:
-            raise UsageError(f"{source}: case {c.case} appears twice")
-        seen.add(c.case)
-    finished = doc.get("finished_at", "")
-    return ResultsFile(source, finished if isinstance(finished, str) else "", tuple(out))
-
-
-def read_results(path: Path) -> ResultsFile:
-    """Read and check a results file; every problem is one line naming the file."""
-    return parse_results(read_json(path), str(path))
 
 
 # -- comparing ----------------------------------------------------------------------------------
@@ -224,8 +170,10 @@ def _divergence_note(old: CaseOutcome, new: CaseOutcome) -> str:
     parts = []
     if old.known != new.known:
         parts.append(f"known divergences {sorted(old.known)} → {sorted(new.known)}")
-    gone = [d for d in old.divergence_signature if d not in new.divergence_signature]
-    came = [d for d in new.divergence_signature if d not in old.divergence_signature]
+    gone = [t for t, k in zip(old.diffs, old.divergence_signature, strict=False)
+            if k not in new.divergence_signature]
+    came = [t for t, k in zip(new.diffs, new.divergence_signature, strict=False)
+            if k not in old.divergence_signature]
     if came:
         parts.append("now: " + "; ".join(came))
     if gone:
@@ -237,18 +185,28 @@ def _divergence_note(old: CaseOutcome, new: CaseOutcome) -> str:
 
 def compare_results(old: ResultsFile, new: ResultsFile) -> Comparison:
     """Every case of either file, classified; changes sorted by kind, then case id."""
-    a, b = old.by_id(), new.by_id()
+    return compare_sides(Side("old", old), Side("new", new))
+
+
+def compare_sides(first: Side, second: Side) -> Comparison:
+    """The second side against the first, lined up by case id (whole files) or by scenario
+    (one image per side); with what differs between the images that produced them."""
+    check_pairing(first, second)
+    a, b = first.outcomes(), second.outcomes()
     changes = []
     unchanged = 0
-    for case in sorted(a.keys() | b.keys()):
-        change = classify(a.get(case), b.get(case))
+    for key in sorted(a.keys() | b.keys()):
+        change = classify(a.get(key), b.get(key))
         if change is None:
             unchanged += 1
         else:
-            changes.append(change)
+            changes.append(replace(change, case=key,
+                                   exits=first_exit_difference(a.get(key), b.get(key))))
     order = {k: i for i, k in enumerate(ChangeKind)}
     changes.sort(key=lambda c: (order[c.kind], c.case))
-    return Comparison(old, new, tuple(changes), unchanged)
+    pairs = tuple((title, provenance_changes(fa, fb, first.label, second.label),
+                   same_facts(fa, fb)) for title, fa, fb in provenance_pairs(first, second))
+    return Comparison(first.file, second.file, tuple(changes), unchanged, first, second, pairs)
 
 
 # -- presenting ---------------------------------------------------------------------------------
@@ -257,25 +215,58 @@ def _verdict(o: CaseOutcome | None) -> str:
     return o.verdict.value if o is not None else "—"
 
 
+def _side_line(cmp: Comparison, which: int) -> str:
+    side = (cmp.a, cmp.b)[which]
+    if side is not None:
+        return f"{side.label}: {side.describe()}"
+    f = (cmp.old, cmp.new)[which]
+    return (f"{cmp.labels[which]}: {f.source} ({len(f.cases)} cases"
+            f"{', ' + f.finished_at if f.finished_at else ''})")
+
+
+def provenance_lines(cmp: Comparison) -> list[str]:
+    """What differs between the images that produced the two sides, and what they share."""
+    la, lb = cmp.labels
+    out = []
+    for title, changes, same in cmp.provenance:
+        out.append(f"what differs between {la} and {lb} ({title}):")
+        out += [f"  {c.note}" for c in changes] or ["  nothing recorded differs"]
+        if same:
+            out.append(f"  same in both: {', '.join(same)}")
+    return out
+
+
+def summary_line(cmp: Comparison) -> str:
+    s, lb = cmp.summary(), cmp.labels[1]
+    return (f"summary: {s['fixed']} fixed in {lb}, {s['regressed']} regressed in {lb}, "
+            f"{s['other']} other change(s), {s['unchanged']} unchanged")
+
+
 def render_table(cmp: Comparison) -> str:
-    """The human report: one row per changed case, then a summary line."""
-    lines = [f"old: {cmp.old.source} ({len(cmp.old.cases)} cases"
-             f"{', ' + cmp.old.finished_at if cmp.old.finished_at else ''})",
-             f"new: {cmp.new.source} ({len(cmp.new.cases)} cases"
-             f"{', ' + cmp.new.finished_at if cmp.new.finished_at else ''})", ""]
+    """The human report: one row per changed case (with the first exit observed differently
+    under it), what differs between the images, then the summary."""
+    la, lb = cmp.labels
+    lines = [_side_line(cmp, 0), _side_line(cmp, 1), ""]
     if cmp.changes:
+        key = "scenario" if cmp.by_image else "case"
         kw = max(len("change"), *(len(c.kind.value) for c in cmp.changes))
-        cw = max(len("case"), *(len(c.case) for c in cmp.changes))
+        cw = max(len(key), *(len(c.case) for c in cmp.changes))
         vw = max(len(v.value) for v in Verdict)
-        head = f"{'change':{kw}}  {'case':{cw}}  {'old':{vw}}  {'new':{vw}}  what"
+        head = f"{'change':{kw}}  {key:{cw}}  {la:{vw}}  {lb:{vw}}  what"
         lines += [head, "-" * len(head)]
         for c in cmp.changes:
             mark = "!" if c.is_regression else " "
             lines.append(f"{c.kind.value:{kw}}  {c.case:{cw}}  {_verdict(c.old):{vw}}  "
                          f"{_verdict(c.new):{vw}}  {mark} {c.note}".rstrip())
+            if c.exits is not None:
+                lines.append(f"{'':{kw}}  {'':{cw}}  {'':{vw}}  {'':{vw}}    {la} → {lb}: "
+                             f"{c.exits.describe(la, lb)}")
         lines.append("")
+    prov = provenance_lines(cmp)
+    lines += [*prov, ""] if prov else []
     counts = ", ".join(f"{n} {k}" for k, n in cmp.counts().items())
     lines.append(f"{counts + '; ' if counts else 'no changes; '}{cmp.unchanged} unchanged")
+    lines.append(summary_line(cmp))
     if cmp.regressions:
         lines.append(f"REGRESSION: {len(cmp.regressions)} case(s) marked ! got worse")
     return "\n".join(lines)
@@ -286,39 +277,60 @@ def _outcome_json(o: CaseOutcome | None) -> dict[str, Any] | None:
         return None
     return {"verdict": o.verdict.value, "detail": o.detail, "diffs": list(o.diffs),
             "known_divergences": sorted(o.known),
+            **({"known_notes": list(o.notes)} if o.notes else {}),
             **({"host_capability": o.host_capability} if o.host_capability else {})}
+
+
+def _side_json(cmp: Comparison, which: int) -> dict[str, Any]:
+    f, side = (cmp.old, cmp.new)[which], (cmp.a, cmp.b)[which]
+    return {"file": f.source, "finished_at": f.finished_at, "cases": len(f.cases),
+            **({"label": side.label, "image": side.image,
+                "selected": len(side.outcomes())} if side else {})}
 
 
 def comparison_to_json(cmp: Comparison) -> dict[str, Any]:
     return {
         "schema": COMPARE_SCHEMA,
-        "old": {"file": cmp.old.source, "finished_at": cmp.old.finished_at,
-                "cases": len(cmp.old.cases)},
-        "new": {"file": cmp.new.source, "finished_at": cmp.new.finished_at,
-                "cases": len(cmp.new.cases)},
+        "mode": "images" if cmp.by_image else "runs",
+        "old": _side_json(cmp, 0),
+        "new": _side_json(cmp, 1),
         "regression": bool(cmp.regressions),
         "counts": {k.name.lower(): n for k, n in
                    Counter(c.kind for c in cmp.changes).items()},
         "unchanged": cmp.unchanged,
+        "summary": cmp.summary(),
+        "provenance": [{"images": title, "same": list(same),
+                        "changes": [{"what": c.what, "a": c.a, "b": c.b, "note": c.note}
+                                    for c in changes]}
+                       for title, changes, same in cmp.provenance],
         "changes": [{"case": c.case, "change": c.kind.name.lower(), "label": c.kind.value,
-                     "regression": c.is_regression, "note": c.note,
-                     "old": _outcome_json(c.old), "new": _outcome_json(c.new)}
+                     "regression": c.is_regression, "fix": c.is_fix, "note": c.note,
+                     "old": _outcome_json(c.old), "new": _outcome_json(c.new),
+                     "exit_difference": c.exits.to_json() if c.exits else None}
                     for c in cmp.changes],
     }
 
 
 def render_markdown(cmp: Comparison) -> str:
-    """The same report as a Markdown table (for CI job summaries)."""
+    """The same report as Markdown (for CI job summaries)."""
+    la, lb = cmp.labels
+    against = f"`{cmp.old.source}`" + (f" image `{cmp.a.image}`" if cmp.a and cmp.a.image
+                                       else "")
     out = [f"**{'REGRESSION' if cmp.regressions else 'No regression'}** against "
-           f"`{cmp.old.source}`: " + (", ".join(f"{n} {k}" for k, n in cmp.counts().items())
-                                      or "no changes") + f"; {cmp.unchanged} unchanged", ""]
+           f"{against}: " + (", ".join(f"{n} {k}" for k, n in cmp.counts().items())
+                             or "no changes") + f"; {cmp.unchanged} unchanged", "",
+           summary_line(cmp), ""]
     if cmp.changes:
-        out += ["| change | case | old | new | what |", "|---|---|---|---|---|"]
+        out += [f"| change | {'scenario' if cmp.by_image else 'case'} | {la} | {lb} | what |",
+                "|---|---|---|---|---|"]
         for c in cmp.changes:
-            note = c.note.replace("|", "\\|")
+            note = c.note + (f"; {la} → {lb}: {c.exits.describe(la, lb)}" if c.exits else "")
             flag = " ⚠" if c.is_regression else ""
             out.append(f"| {c.kind.value}{flag} | `{c.case}` | {_verdict(c.old)} | "
-                       f"{_verdict(c.new)} | {note} |")
+                       f"{_verdict(c.new)} | {note.replace('|', chr(92) + '|')} |")
+    prov = provenance_lines(cmp)
+    if prov:
+        out += ["", *(f"- {ln.strip()}" if ln.startswith("  ") else ln for ln in prov)]
     return "\n".join(out) + "\n"
 
 

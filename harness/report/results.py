@@ -22,7 +22,7 @@ from harness.check.verdict import Verdict
 from harness.qemu.host import probe
 from harness.qemu.profiles import get_profile
 from harness.report.cases import console_tail, relative
-from harness.report.provenance import images_of
+from harness.report.provenance import git_commit, images_of
 from harness.run.case import CaseResult
 
 SCHEMA = "axharness-results/1"
@@ -34,6 +34,7 @@ def write_results(cases: Sequence[CaseResult], path: Path, extra: dict[str, Any]
     doc = {
         "schema": SCHEMA,
         "harness": __version__,
+        "commit": git_commit(Path(__file__).resolve().parents[2]),  # what compare names
         "host": {"machine": platform.machine(), "python": platform.python_version()},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "summary": dict(sorted(counts.items())),

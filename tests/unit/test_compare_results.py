@@ -26,12 +26,24 @@ from harness.report.compare import (
 )
 
 
-def case(cid: str, verdict: str = "pass", *, diffs: tuple[str, ...] = (),
+def diff(expected: int = 0x88, observed: int = 0x1122_3344_5566_7788, line: int = 435
+         ) -> dict[str, Any]:
+    """One diff as CaseResult.to_json writes it: text for people, the rest for comparing."""
+    store = {"variant": "MmioWrite", "fields": {"addr": 0x0800_0E00, "width": "Byte"}}
+    return {"index": 0, "kind": "fields", "variant": "MmioWrite",
+            "text": f"exit #0 MmioWrite (console line {line}): data: expected {expected:#x}, "
+                    f"observed {observed:#x}",
+            "fields": [{"field": "data", "expected": expected, "observed": observed}],
+            "expected": {**store, "fields": {**store["fields"], "data": expected}},
+            "observed": {**store, "fields": {**store["fields"], "data": observed}},
+            "observed_line": line, "vcpu": 0}
+
+
+def case(cid: str, verdict: str = "pass", *, diffs: tuple[dict[str, Any], ...] = (),
          known: tuple[str, ...] = (), detail: str = "", lacking: str = "") -> dict[str, Any]:
     return {"case": cid, "scenario": cid.split("/")[-1], "arch": cid.split("/")[0],
             "verdict": verdict, "detail": detail or f"{verdict} detail",
-            "diffs": [{"index": 0, "kind": "fields", "variant": "MmioWrite", "text": t,
-                       "fields": []} for t in diffs],
+            "diffs": list(diffs),
             "known_divergences": list(known),
             **({"host_capability": lacking} if lacking else {})}
 
@@ -55,7 +67,7 @@ def kinds(old: dict[str, Any], new: dict[str, Any]) -> dict[str, ChangeKind]:
     return kinds_of(cmp.changes)
 
 
-DIFF = "exit #0 MmioWrite (console line 435): data: expected 0x88, observed 0x1122334455667788"
+DIFF = diff()
 
 
 # -- classification -------------------------------------------------------------------------------
@@ -148,7 +160,7 @@ def test_one_failure_turning_into_another_is_a_verdict_change_not_a_new_failure(
 
 
 def test_a_different_diff_under_the_same_verdict_is_a_changed_divergence() -> None:
-    other = DIFF.replace("0x88", "0x89")
+    other = diff(expected=0x88, observed=0x1122_3344_5566_7789)
     got = kinds(doc(case("a/x", "xfail", diffs=(DIFF,), known=("k",))),
                 doc(case("a/x", "xfail", diffs=(other,), known=("k",))))
     assert got == {"a/x": ChangeKind.DIVERGENCE}
@@ -161,7 +173,7 @@ def test_a_different_set_of_known_divergences_is_a_changed_divergence() -> None:
 
 
 def test_a_divergence_that_only_moved_in_the_console_log_is_unchanged() -> None:
-    moved = DIFF.replace("console line 435", "console line 432")
+    moved = diff(line=432)
     assert kinds(doc(case("a/x", "divergence", diffs=(DIFF,))),
                  doc(case("a/x", "divergence", diffs=(moved,)))) == {}
 
