@@ -211,6 +211,11 @@ def build_image(recipe: ImageRecipe, cache: Path, *, force: bool = False,
 
 
 def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: Any) -> Image:
+    guest = recipe.guest
+    absent = [f for f in (guest.source, *guest.files) if guest.prebuilt and not f.is_file()]
+    if absent:
+        raise InfraError(f"{recipe.name}: prebuilt guest file {absent[0]} is missing; run "
+                         "ci/fetch-guest-kernels.sh")
     tc = detect()
     key = cache_key(recipe, tc)
     if not force:
@@ -248,10 +253,15 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
         axconfig_path = _write_axconfig(recipe, lock, src_root, cache)
 
     # The guest runtime, assembled and embedded through a VM config (image_location="memory").
-    guest_bin = assemble(recipe.arch, recipe.guest.source, recipe.guest.entry)
+    # A prebuilt guest (a Linux kernel) is embedded as it is, with the files its VM config
+    # names beside it (DTB, ramdisk), and has no payload hole.
+    guest_bin = guest.source.read_bytes() if guest.prebuilt else \
+        assemble(recipe.arch, guest.source, guest.entry)
     axh = tree / "axh"
     axh.mkdir()
     (axh / "guest.bin").write_bytes(guest_bin)
+    for extra_guest_file in guest.files:
+        shutil.copyfile(extra_guest_file, axh / extra_guest_file.name)
     (axh / "vm.toml").write_text(_render_vm_config(recipe, "guest.bin"))
 
     # One target directory per axvisor version: recipes that differ only in features or
@@ -300,8 +310,8 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
     shutil.copyfile(axh / "vm.toml", tmp_out / "vm.toml")
     shutil.copyfile(lock, tmp_out / "Cargo.lock")
     shutil.copyfile(log, tmp_out / "build.log")
-    g_off, g_cap = find_payload(tmp_out / "guest.bin")
-    k_off, k_cap = find_payload(tmp_out / kernel_name)
+    g_off, g_cap = find_payload(tmp_out / "guest.bin") if not guest.prebuilt else (0, 0)
+    k_off, k_cap = find_payload(tmp_out / kernel_name) if not guest.prebuilt else (0, 0)
     outputs = {name: sha256_file(tmp_out / name) for name in
                sorted({kernel_name, "axvisor.elf", "guest.bin", "vm.toml", "Cargo.lock"})}
     qemu = shutil.which({"aarch64": "qemu-system-aarch64", "riscv64": "qemu-system-riscv64",

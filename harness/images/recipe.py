@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -75,6 +76,11 @@ class GuestSpec:
     entry: int  # load address and entry point of the guest (guest-physical)
     # base.phys_cpu_ids of the VM config: vCPU i is pinned to physical CPU phys_cpu_ids[i].
     phys_cpu_ids: tuple[int, ...] = (0,)
+    # A prebuilt guest (`[guest] kernel`, e.g. a Linux kernel) instead of an assembled runtime:
+    # `source` is then that kernel, `files` what the VM config names beside it (DTB, ramdisk);
+    # both under guests_root(), made by ci/fetch-guest-kernels.sh. Such a guest has no payload.
+    prebuilt: bool = False
+    files: tuple[Path, ...] = ()
 
     @property
     def vcpu_of_cpu(self) -> dict[int, int]:
@@ -140,7 +146,10 @@ class ImageRecipe:
                 [p.crate, p.version, _sha256_file(p.patch)] for p in self.crate_patches
             ],
             "guest": [_sha256_file(self.guest.source), _sha256_file(self.guest.vm_config),
-                      self.guest.entry],
+                      self.guest.entry, *[[f.name, _sha256_file(f)] for f in self.guest.files]]
+            if not self.guest.prebuilt else [
+                *[_sha256_or_absent(f) for f in (self.guest.source, self.guest.vm_config)],
+                self.guest.entry, *[[f.name, _sha256_or_absent(f)] for f in self.guest.files]],
             "axconfig": None if self.axconfig is None else [
                 self.axconfig.base_crate, self.axconfig.base_file, self.axconfig.platform_crate,
                 [list(kv) for kv in self.axconfig.overrides]],
@@ -162,6 +171,19 @@ class ImageRecipe:
 
 def _sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _sha256_or_absent(path: Path) -> str:
+    """A prebuilt guest file may not be fetched yet: the key says so instead of failing (the
+    build refuses to start without it, harness.images.build)."""
+    return _sha256_file(path) if path.is_file() else f"absent:{path}"
+
+
+def guests_root() -> Path:
+    """Where prebuilt guests live: $AXHARNESS_GUESTS, else ~/.cache/axharness/guests (what
+    ci/fetch-guest-kernels.sh fills)."""
+    env = os.environ.get("AXHARNESS_GUESTS")
+    return Path(env) if env else Path.home() / ".cache" / "axharness" / "guests"
 
 
 def _read(path: Path) -> str:
@@ -196,7 +218,11 @@ def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
                                   "exit_log"}, {"version", "sha256"})
     b = c.table(data, "build", {"target", "features", "log_level", "rustflags", "env", "to_bin",
                                 "libclang"}, {"target", "log_level"})
-    g = c.table(data, "guest", {"source", "vm_config", "entry"}, {"source", "vm_config", "entry"})
+    g = c.table(data, "guest", {"source", "vm_config", "entry", "kernel", "files"},
+                {"vm_config", "entry"})
+    if ("source" in g) == ("kernel" in g):
+        raise c.fail(("guest",), "exactly one of `source` (a runtime to assemble) "
+                     "and `kernel` (a prebuilt guest under the guests directory)")
     q = c.table(data, "qemu", {"profile"}, {"profile"})
 
     env = b.get("env", {})
@@ -267,10 +293,13 @@ def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
         crate_patches=tuple(patches),
         qemu_profile=c.string(q, ("qemu", "profile")),
         guest=GuestSpec(
-            source=c.existing(repo_root / "guest-src", g, ("guest", "source")),
+            source=c.existing(repo_root / "guest-src", g, ("guest", "source")) if "source" in g
+            else guests_root() / c.string(g, ("guest", "kernel")),
             vm_config=vm_config,
             entry=entry,
             phys_cpu_ids=_phys_cpu_ids(vm_config, entry),
+            prebuilt="kernel" in g,
+            files=tuple(guests_root() / f for f in c.strings(g, ("guest", "files"))),
         ),
     )
 

@@ -1,0 +1,1 @@
+"""The real Linux guest of the syndrome oracle: its initramfs, its DTB, its boot."""

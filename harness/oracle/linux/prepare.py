@@ -1,0 +1,129 @@
+"""Make the Linux guest's initramfs and DTB from what ci/fetch-guest-kernels.sh unpacked.
+
+    python -m harness.oracle.linux.prepare DIR    (DIR holds Image and busybox)
+
+writes DIR/initramfs.cpio and DIR/guest.dtb, which images/recipes-linux/aarch64-linux.toml
+embeds. Both are deterministic: the same inputs give the same bytes (the image cache key hashes
+them).
+
+The DTB is QEMU's own `virt` DTB (`-machine …,dumpdtb=`, same machine line as the image's
+profile) reduced to what the guest is given, rather than a DTS of ours: the GIC, UART and timer
+nodes, their interrupts and phandles are then exactly those of the machine axvisor runs on and
+passes through, and no DTS compiler is needed. Kept: psci (conduit `smc`, as QEMU writes it),
+the GICv3 with its ITS, the PL011 and its clock, the architected timer, /cpus and /aliases
+(axvisor replaces /cpus with the host's and adds /memory itself); dropped: every other device
+(flash, fw-cfg, virtio-mmio, PCIe, RTC, GPIO, PMU, platform bus) and /chosen's random seeds.
+/chosen's bootargs name the initramfs with `initrd=ADDR,SIZE`, because axvisor 0.3.0-preview.2
+drops `linux,initrd-*` from the DTB it is given (src/vmm/fdt/create.rs:308).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+from harness.errors import HarnessError, UsageError
+from harness.images.recipe import render_vm_config
+from harness.oracle.linux import fdt, initramfs
+from harness.paths import repo_root
+from harness.qemu.profiles import get_profile
+
+PROFILE = "aarch64-virt-el2-tcg"
+VM_CONFIG = Path("images/vm-configs/aarch64-linux.toml")
+INIT = Path("guest-src/linux/init")
+KEEP = ("psci", "intc@8000000", "pl011@9000000", "apb-pclk", "timer", "cpus", "aliases",
+        "chosen")
+BOOTARGS = "console=ttyAMA0 earlycon rdinit=/init nokaslr panic=-1"
+MARKER_START = "AXH-LINUX: init running"
+MARKER_OFF = "AXH-LINUX: powering off"
+
+
+def initramfs_entries(busybox: bytes, init: bytes) -> list[initramfs.Entry]:
+    """busybox as /bin/busybox and /bin/sh, our /init, and /dev/console for init's output
+    (the kernel opens it before running init; an initramfs has no devtmpfs)."""
+    return [initramfs.directory("bin"), initramfs.file("bin/busybox", busybox, 0o755),
+            initramfs.symlink("bin/sh", "busybox"), initramfs.directory("dev"),
+            initramfs.char_device("dev/console", 5, 1), initramfs.directory("proc"),
+            initramfs.directory("sys"), initramfs.file("init", init, 0o755)]
+
+
+def ramdisk_addr(vm_config_text: str) -> int:
+    """kernel.ramdisk_load_addr of the VM config template."""
+    data = tomllib.loads(render_vm_config(vm_config_text, "guest.bin", 0))
+    addr = data.get("kernel", {}).get("ramdisk_load_addr")
+    if not isinstance(addr, int):
+        raise UsageError(f"{VM_CONFIG}: kernel.ramdisk_load_addr must be an integer")
+    return addr
+
+
+def reduce_dtb(machine_dtb: bytes, bootargs: str) -> bytes:
+    """QEMU's DTB with only the nodes in KEEP, /chosen holding `bootargs` and no seeds."""
+    root = fdt.read(machine_dtb)
+    missing = [n for n in KEEP if root.child(n) is None]
+    if missing:
+        raise UsageError(f"QEMU's virt DTB lacks {', '.join(missing)}: a different machine?")
+    children = []
+    for child in root.children:
+        if child.name not in KEEP:
+            continue
+        if child.name == "chosen":
+            child = child.without_props(("rng-seed", "kaslr-seed")).with_prop(
+                "bootargs", fdt.encode_string(bootargs))
+        children.append(child)
+    return fdt.write(type(root)(root.name, root.props, tuple(children)))
+
+
+def dump_machine_dtb() -> bytes:
+    """The DTB QEMU builds for the image's machine (the profile's machine, CPU, memory)."""
+    profile = get_profile(PROFILE)
+    with tempfile.TemporaryDirectory(prefix="axh-dtb-") as tmp:
+        out = Path(tmp) / "virt.dtb"
+        argv = [profile.binary, "-machine", f"{profile.machine},dumpdtb={out}", "-cpu",
+                profile.cpu, "-m", profile.memory, "-smp", str(profile.smp), "-display", "none"]
+        try:
+            res = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise HarnessError(f"{profile.binary} -machine …,dumpdtb= failed: {exc}") from None
+        if not out.is_file():
+            raise HarnessError(f"{profile.binary} wrote no DTB (exit {res.returncode}): "
+                               f"{res.stderr.strip()[:300]}")
+        return out.read_bytes()
+
+
+def prepare(directory: Path, root: Path) -> tuple[Path, Path]:
+    """Write DIR/initramfs.cpio and DIR/guest.dtb; returns their paths."""
+    try:
+        busybox = (directory / "busybox").read_bytes()
+        init = (root / INIT).read_bytes()
+        vm_text = (root / VM_CONFIG).read_text()
+    except OSError as exc:
+        raise UsageError(f"{exc.filename}: cannot read: {exc.strerror}") from None
+    cpio = initramfs.archive(initramfs_entries(busybox, init))
+    bootargs = f"{BOOTARGS} initrd={ramdisk_addr(vm_text):#x},{len(cpio):#x}"
+    dtb = reduce_dtb(dump_machine_dtb(), bootargs)
+    (directory / "initramfs.cpio").write_bytes(cpio)
+    (directory / "guest.dtb").write_bytes(dtb)
+    return directory / "initramfs.cpio", directory / "guest.dtb"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m harness.oracle.linux.prepare DIR", file=sys.stderr)
+        return 1
+    try:
+        for path in prepare(Path(argv[0]), repo_root()):
+            print(f"prepare: wrote {path} ({path.stat().st_size} bytes)")
+    except UsageError as exc:
+        print(f"prepare: error: {exc}", file=sys.stderr)
+        return 1
+    except HarnessError as exc:
+        print(f"prepare: error: {exc}", file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
