@@ -70,7 +70,7 @@ def mutated_consoles(draw: st.DrawFn) -> bytes:
     return bytes(b)
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_consoles(), st.lists(st.floats(0, 1), min_size=1, max_size=6))
 def test_any_chunking_of_a_mutated_console_gives_the_same_result(
     data: bytes, fractions: list[float]
