@@ -50,6 +50,10 @@ def register(sub: Any) -> None:
                    help="multiply every timeout (TCG base; KVM gets a quarter)")
     p.add_argument("--keep-artifacts", action="store_true",
                    help="keep the patched image of passing cases too")
+    p.add_argument("--trap-log", action="store_true",
+                   help="also log every trap in QEMU and judge each exit from the trap's "
+                   "syndrome (docs/oracle.md); recorded in each case's manifest, the verdict "
+                   "stays the model's")
     p.add_argument("--shard", metavar="K/N", help="run only the K-th of N parts of the cases, "
                    "balanced by case durations (merge the parts with `axharness merge`)")
     p.add_argument("--durations", type=Path, metavar="FILE", help="case durations for --shard: "
@@ -122,7 +126,8 @@ def _run(args: argparse.Namespace) -> int:
     opts = SuiteOptions(arches=tuple(args.arch or ()), pattern=args.scenario,
                         results_dir=results_dir, cache=cache_root(args.cache_dir),
                         jobs=args.jobs, timeout_scale=args.timeout_scale,
-                        keep_artifacts=args.keep_artifacts, recipes=tuple(args.recipe or ()))
+                        keep_artifacts=args.keep_artifacts, recipes=tuple(args.recipe or ()),
+                        trap_log=args.trap_log)
     plan = plan_suite(repo_root(), opts)
     if not plan:
         raise UsageError(f"no scenario matches --scenario {args.scenario!r}")

@@ -53,6 +53,7 @@ class CaseResult:
     parse_errors: tuple[str, ...] = ()
     diagnostics: dict[str, Any] = field(default_factory=dict)
     known_notes: tuple[KnownNote, ...] = ()  # entries evaluated without an xfail (check.known)
+    oracle: dict[str, Any] = field(default_factory=dict)  # --trap-log: harness.oracle.in_case
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +81,7 @@ class CaseResult:
             "artifacts": str(self.artifacts),
             "image": self.image,
             "qemu": self.qemu,
+            **({"oracle": self.oracle} if self.oracle else {}),
         }
 
 
@@ -180,7 +182,11 @@ def expected_json(expected: dict[int, tuple[ExitReason, ...]]) -> tuple[dict[str
 
 
 def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: MachineProfile,
-             casedir: Path, *, timeout_scale: float = 1.0) -> CaseResult:
+             casedir: Path, *, timeout_scale: float = 1.0, trap_log: bool = False
+             ) -> CaseResult:
+    """One case. With `trap_log`, QEMU also logs every trap (harness.oracle.capture) and the
+    syndrome oracle's judgement goes into the manifest as a second opinion, never into the
+    verdict (harness.oracle.in_case)."""
     started = time.monotonic()
     shutil.rmtree(casedir, ignore_errors=True)  # a case directory holds one run, never a mix
     try:
@@ -200,7 +206,12 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
                                  "accel": profile.accel, "cpu": profile.cpu,
                                  "machine": profile.machine}
 
+    oracle: dict[str, Any] = {}
+
     def result(verdict: Verdict, detail: str, **kw: Any) -> CaseResult:
+        if oracle.get("note"):
+            detail = f"{detail}; {oracle['note']}"
+        kw.setdefault("oracle", oracle)
         res = CaseResult(case_id=case_id(recipe, scenario), scenario=scenario.name,
                          arch=scenario.arch,
                          verdict=verdict, detail=detail, duration_s=time.monotonic() - started,
@@ -231,7 +242,13 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
 
     if scenario.expect_hang or scenario.may_stick:  # a silent console is an accepted end
         timeout_scale = min(timeout_scale, HANG_TIMEOUT_SCALE)
-    machine = QemuMachine(profile, kernel, casedir, timeout_scale=timeout_scale, stop=stop)
+    qemu_extra: tuple[str, ...] = ()
+    if trap_log:
+        from harness.oracle.capture import TRAP_LOG_DIR, trap_log_args  # imports this module
+        (casedir / TRAP_LOG_DIR).mkdir()
+        qemu_extra = trap_log_args(casedir / TRAP_LOG_DIR, Arch(image.arch))
+    machine = QemuMachine(profile, kernel, casedir, timeout_scale=timeout_scale, stop=stop,
+                          extra_args=qemu_extra)
     diagnostics: dict[str, Any] = {}
     try:
         with machine:
@@ -271,6 +288,10 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     if stuck:  # the harness stopped a machine that was still logging: a record may be cut
         console = axvisor_console.without_last_record(console)
     parsed = parse_log(console, gen, source_name=str(casedir / "console.log"))
+    if trap_log:
+        from harness.oracle.in_case import judge_case
+        oracle.update(judge_case(image, recipe, scenario, casedir, run.console, payload,
+                                 run.ending, run.detail, gen))
     pinned = recipe.guest.vcpu_of_cpu
     observed = tuple(record_json(r, pinned) for r in parsed.records)
     (casedir / "observed.jsonl").write_text("".join(json.dumps(o) + "\n" for o in observed))

@@ -41,6 +41,7 @@ class SuiteOptions:
     timeout_scale: float
     keep_artifacts: bool
     recipes: tuple[str, ...] = ()  # recipe names; empty: every recipe of the chosen arches
+    trap_log: bool = False  # QEMU's trap log on, the syndrome oracle's second opinion recorded
 
 
 def _placeholder(recipe: ImageRecipe, scenario: Scenario, verdict: Verdict, detail: str,
@@ -124,7 +125,7 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
                                 f"not started: interrupted by {stop.name}", casedir)
         try:
             res = run_case(image, recipe, scenario, get_profile(recipe.qemu_profile), casedir,
-                           timeout_scale=opts.timeout_scale)
+                           timeout_scale=opts.timeout_scale, trap_log=opts.trap_log)
         except UsageError as exc:  # the scenario asks for what its architecture cannot do
             res = _placeholder(recipe, scenario, Verdict.ERROR, f"scenario error: {exc}",
                                casedir)
