@@ -77,6 +77,44 @@ class MachineError(InfraError):
 Watcher = Callable[[bytearray, int], "str | None"]
 
 
+def machine_argv(profile: MachineProfile, kernel: str, *, qmp: Path | None = None,
+                 paused: bool = False, gdb: Path | None = None, extra: tuple[str, ...] = ()
+                 ) -> list[str]:
+    """The QEMU command line of a case, with no side effect (no socket directory made): the
+    serial console on stdio, QMP on `qmp` and stopped at the first instruction (`paused`) when
+    the harness drives it, a gdbstub on the unix socket `gdb`."""
+    argv = profile.argv(kernel)
+    argv += ["-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot"]
+    if qmp is not None:
+        argv += ["-qmp", f"unix:{qmp},server=on,wait=off"]
+    if paused:
+        argv.append("-S")
+    argv += extra
+    if gdb is not None:
+        argv += ["-chardev", f"socket,id=gdb0,path={gdb},server=on,wait=off",
+                 "-gdb", "chardev:gdb0"]
+    return argv
+
+
+def cmdline_script(profile: MachineProfile, kernel: Path, rundir: Path) -> str:
+    """cmdline.sh: the case's QEMU, runnable as written from anywhere the directory is copied
+    to (the kernel named relative to the script, no QMP socket, not paused)."""
+    rel = os.path.relpath(kernel, rundir) if kernel.is_absolute() == rundir.is_absolute() \
+        else str(kernel)
+    line = " ".join(shlex.quote(a) for a in machine_argv(profile, rel))
+    q = shlex.quote(rel)
+    return ("#!/bin/sh\n"
+            "# This case's QEMU, by hand: the serial console on this terminal (axvisor ends in\n"
+            "# its shell; Ctrl-C quits QEMU). `axharness repro DIR` runs and judges it, and\n"
+            "# `axharness repro DIR --bundle OUT.tar.gz` packs it for another machine.\n"
+            'cd "$(dirname "$0")" || exit 3\n'
+            f"if [ ! -f {q} ]; then\n"
+            f"    echo \"{rel} is gone (the suite deletes the patched kernel of a case that did "
+            "not fail); 'axharness repro DIR' rebuilds it from the image cache\" >&2\n"
+            "    exit 3\nfi\n"
+            f"{line}\n")
+
+
 class QemuMachine:
     def __init__(
         self,
@@ -110,20 +148,8 @@ class QemuMachine:
 
     # -- lifecycle -----------------------------------------------------------------------
     def argv(self) -> list[str]:
-        argv = self.profile.argv(str(self.kernel))
-        argv += [
-            "-display", "none",
-            "-serial", "stdio",
-            "-monitor", "none",
-            "-no-reboot",
-            "-qmp", f"unix:{self.qmp_socket},server=on,wait=off",
-            "-S",
-            *self.extra_args,
-        ]
-        if self.gdb:
-            argv += ["-chardev", f"socket,id=gdb0,path={self.gdb_socket},server=on,wait=off",
-                     "-gdb", "chardev:gdb0"]
-        return argv
+        return machine_argv(self.profile, str(self.kernel), qmp=self.qmp_socket, paused=True,
+                            gdb=self.gdb_socket if self.gdb else None, extra=self.extra_args)
 
     def launch(self) -> None:
         """Start QEMU and connect QMP; on any failure nothing is left (process, socket dir)."""
@@ -139,11 +165,8 @@ class QemuMachine:
             raise MachineError(missing_tools([self.profile.binary]))
         self.rundir.mkdir(parents=True, exist_ok=True)
         argv = self.argv()
-        (self.rundir / "cmdline.sh").write_text(
-            "#!/bin/sh\n# Re-runs this case's QEMU by hand (it starts paused:\n"
-            "# send `cont` on QMP, or drop -S).\n"
-            + " ".join(shlex.quote(a) for a in argv) + "\n"
-        )
+        (self.rundir / "cmdline.sh").write_text(cmdline_script(self.profile, self.kernel,
+                                                               self.rundir))
         self._console_log = (self.rundir / "console.log").open("wb")
         try:
             self._child = pexpect.spawn(argv[0], argv[1:], echo=False, timeout=None)

@@ -30,6 +30,7 @@ from harness.parse import parse_log
 from harness.qemu.machine import Ending, QemuMachine
 from harness.qemu.profiles import MachineProfile
 from harness.run import axvisor_console
+from harness.run.keep import keep_for_repro
 from harness.scenarios.actions import Spin
 from harness.scenarios.catalogue import Scenario
 
@@ -249,6 +250,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         qemu_extra = trap_log_args(casedir / TRAP_LOG_DIR, Arch(image.arch))
     machine = QemuMachine(profile, kernel, casedir, timeout_scale=timeout_scale, stop=stop,
                           extra_args=qemu_extra)
+    keep_for_repro(image, scenario, casedir, machine)  # runs anywhere without the cache
     diagnostics: dict[str, Any] = {}
     try:
         with machine:

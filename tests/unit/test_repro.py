@@ -1,14 +1,17 @@
-"""`axharness repro` without QEMU: reading a case directory, finding its image, the verdict of
-a re-run from its console, and the standalone script (syntax, and that its dd-based patching
-writes the same bytes as harness.guests.payload.patch_image)."""
+"""`axharness repro` without QEMU: reading a case directory, finding its image (or not needing
+it), the verdict of a re-run from its console, and the standalone script (syntax, and that its
+dd-based patching writes the same bytes as harness.guests.payload.patch_image)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
+import tarfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +32,11 @@ from harness.model.exits import (
 from harness.model.values import AccessWidth, GuestPhysAddr
 from harness.parse.axlog import format_log_line
 from harness.parse.render import DebugForm, render_exit
+from harness.report.repro_view import side_by_side, summary
 from harness.run import repro
+from harness.run.artifacts import CaseArtifacts, declared_end, load_case
+from harness.run.kit import DeclaredEnd
+from harness.run.repro_script import render_script, write_script
 
 GEN = Generation.G0_2
 KEY = "ab" * 32
@@ -56,6 +63,7 @@ def make_case(tmp_path: Path, *, expected: list[Any] | None = None,
         "qemu": {"profile": "aarch64-virt-el2-tcg"}}
     (d / "manifest.json").write_text(json.dumps(m, indent=2))
     (d / "payload.S").write_text(PAYLOAD)
+    (d / "end.json").write_text(json.dumps(DeclaredEnd(120.0, 30.0).to_json()))
     exp = expected if expected is not None else [exit_to_json(STORE), exit_to_json(SystemDown())]
     (d / "expected.json").write_text(json.dumps(exp))
     if recorded is not None:
@@ -96,7 +104,7 @@ def with_lines(*exits: Any) -> list[dict[str, Any]]:
 
 def test_a_case_directory_is_read_into_typed_artifacts(tmp_path: Path) -> None:
     d = make_case(tmp_path, recorded=with_lines(STORE, SystemDown()))
-    art = repro.load_case(d)
+    art = load_case(d)
     assert (art.case_id, art.arch, art.image_key, art.profile) == (
         "aarch64/first-guest", "aarch64", KEY, "aarch64-virt-el2-tcg")
     assert art.generation is GEN and art.payload_asm == PAYLOAD
@@ -106,19 +114,19 @@ def test_a_case_directory_is_read_into_typed_artifacts(tmp_path: Path) -> None:
 
 def test_the_manifest_file_itself_is_accepted_for_its_directory(tmp_path: Path) -> None:
     d = make_case(tmp_path)
-    assert repro.load_case(d / "manifest.json").casedir == d.resolve()
+    assert load_case(d / "manifest.json").casedir == d.resolve()
 
 
 def test_a_directory_without_manifest_is_a_usage_error_naming_the_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"manifest\.json: missing"):
-        repro.load_case(tmp_path)
+        load_case(tmp_path)
 
 
 def test_a_broken_manifest_is_reported_with_line_and_column(tmp_path: Path) -> None:
     d = make_case(tmp_path)
     (d / "manifest.json").write_text('{\n  "case": "x",\n  oops\n}')
     with pytest.raises(UsageError, match=r"manifest\.json:3:3: not valid JSON"):
-        repro.load_case(d)
+        load_case(d)
 
 
 def test_a_case_that_never_booted_has_nothing_to_reproduce(tmp_path: Path) -> None:
@@ -126,14 +134,14 @@ def test_a_case_that_never_booted_has_nothing_to_reproduce(tmp_path: Path) -> No
                                       "verdict": "skip", "image": {"recipe": "x86_64-vmx"},
                                       "qemu": {"profile": "x86_64-q35-vmx-kvm"}})
     with pytest.raises(UsageError, match=r"verdict skip: it never booted"):
-        repro.load_case(d)
+        load_case(d)
 
 
 def test_a_bad_observed_record_names_its_line(tmp_path: Path) -> None:
     d = make_case(tmp_path)
     (d / "observed.jsonl").write_text(json.dumps(exit_to_json(STORE)) + "\n{broken\n")
     with pytest.raises(UsageError, match=r"observed\.jsonl:2:2: not valid JSON"):
-        repro.load_case(d)
+        load_case(d)
 
 
 def test_a_binary_payload_is_one_line_naming_it_and_the_line(
@@ -141,7 +149,7 @@ def test_a_binary_payload_is_one_line_naming_it_and_the_line(
     d = make_case(tmp_path)
     (d / "payload.S").write_bytes(b"    .text\n    str w1, [x9]\xff\x00\n")
     with pytest.raises(UsageError, match=r"payload\.S:2:17: not UTF-8"):
-        repro.load_case(d)
+        load_case(d)
     assert main(["repro", str(d)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "payload.S:2:17" in err and "Traceback" not in err
@@ -151,7 +159,7 @@ def test_a_binary_observed_record_names_its_line(tmp_path: Path) -> None:
     d = make_case(tmp_path)
     (d / "observed.jsonl").write_bytes(json.dumps(exit_to_json(STORE)).encode() + b"\n\x89PNG\n")
     with pytest.raises(UsageError, match=r"observed\.jsonl:2:1: not UTF-8"):
-        repro.load_case(d)
+        load_case(d)
 
 
 @pytest.mark.parametrize("name", ["manifest.json", "expected.json", "observed.jsonl"])
@@ -176,7 +184,7 @@ def test_the_cli_reports_a_bad_case_directory_in_one_line(
 # -- the image ------------------------------------------------------------------------------------
 
 def test_a_missing_image_says_how_to_rebuild_it(tmp_path: Path) -> None:
-    art = repro.load_case(make_case(tmp_path))
+    art = load_case(make_case(tmp_path))
     with pytest.raises(InfraError) as exc:
         repro.find_image(art, tmp_path / "empty-cache")
     msg = str(exc.value)
@@ -193,7 +201,7 @@ def test_the_cli_exits_3_for_a_missing_image(tmp_path: Path,
 
 def test_the_rebuild_hint_keeps_the_cache_dir(tmp_path: Path) -> None:
     """The image is rebuilt where repro will look for it, not in the default cache."""
-    art = repro.load_case(make_case(tmp_path))
+    art = load_case(make_case(tmp_path))
     cache = tmp_path / "my cache"
     with pytest.raises(InfraError, match=r"images build --recipe \S+ --cache-dir '.*my cache'"):
         repro.find_image(art, cache)
@@ -205,7 +213,7 @@ def test_the_rebuild_hint_keeps_the_cache_dir(tmp_path: Path) -> None:
 
 
 def test_a_cached_kernel_that_changed_is_refused(tmp_path: Path) -> None:
-    art = repro.load_case(make_case(tmp_path))
+    art = load_case(make_case(tmp_path))
     img = make_image(tmp_path / "cache")
     with (img / "axvisor.bin").open("r+b") as f:
         f.write(b"tampered")
@@ -214,7 +222,7 @@ def test_a_cached_kernel_that_changed_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_image_is_described_by_its_manifest(tmp_path: Path) -> None:
-    art = repro.load_case(make_case(tmp_path))
+    art = load_case(make_case(tmp_path))
     make_image(tmp_path / "cache", offset=8192, capacity=128)
     image = repro.find_image(art, tmp_path / "cache")
     assert (image.payload_offset, image.payload_capacity, image.payload_base) == (
@@ -225,36 +233,36 @@ def test_the_image_is_described_by_its_manifest(tmp_path: Path) -> None:
 # -- judging a run --------------------------------------------------------------------------------
 
 def test_a_run_with_the_recorded_exits_is_reproduced(tmp_path: Path) -> None:
-    art = repro.load_case(make_case(tmp_path, recorded=with_lines(STORE, SystemDown())))
+    art = load_case(make_case(tmp_path, recorded=with_lines(STORE, SystemDown())))
     res = repro.judge(art, "watcher", "end", console(STORE, SystemDown()))
     assert res.reproduced is True and res.diffs == () and repro.exit_code(res) == 0
 
 
 def test_a_run_with_other_exits_than_recorded_is_not_reproduced(tmp_path: Path) -> None:
-    art = repro.load_case(make_case(tmp_path, recorded=with_lines(STORE, SystemDown())))
+    art = load_case(make_case(tmp_path, recorded=with_lines(STORE, SystemDown())))
     res = repro.judge(art, "watcher", "end", console(STORE, HC, SystemDown()))
     assert res.reproduced is False and repro.exit_code(res) == 2
 
 
 def test_a_reproduced_divergence_exits_0_because_it_reproduced(tmp_path: Path) -> None:
     other = MmioWrite(GuestPhysAddr(0x0800_0E00), AccessWidth.Dword, 0x1)
-    art = repro.load_case(make_case(tmp_path, recorded=with_lines(other, SystemDown())))
+    art = load_case(make_case(tmp_path, recorded=with_lines(other, SystemDown())))
     res = repro.judge(art, "watcher", "end", console(other, SystemDown()))
     assert res.diffs and res.reproduced is True and repro.exit_code(res) == 0
 
 
 def test_without_a_record_the_model_decides_the_exit_code(tmp_path: Path) -> None:
-    art = repro.load_case(make_case(tmp_path))
+    art = load_case(make_case(tmp_path))
     assert repro.exit_code(repro.judge(art, "watcher", "end", console(STORE, SystemDown()))) == 0
     assert repro.exit_code(repro.judge(art, "watcher", "end", console(SystemDown()))) == 2
 
 
 def test_side_by_side_marks_each_row(tmp_path: Path) -> None:
-    art = repro.load_case(make_case(tmp_path, expected=[
+    art = load_case(make_case(tmp_path, expected=[
         exit_to_json(STORE), exit_to_json(HC), exit_to_json(SystemDown())]))
     other = MmioWrite(GuestPhysAddr(0x0800_0E00), AccessWidth.Dword, 0x1)
     res = repro.judge(art, "watcher", "end", console(other, HC))
-    rows = repro.side_by_side(art, res).splitlines()[1:]
+    rows = side_by_side(art, res).splitlines()[1:]
     assert rows[0].startswith("#0") and "≠ data" in rows[0] and "data: 0xdeadbeef" in rows[0]
     assert "Hypercall { nr: 0x4ab1" in rows[1] and "  =" in rows[1]
     assert rows[2].startswith("#2") and rows[2].endswith("≠ missing")
@@ -269,7 +277,7 @@ def test_two_vcpus_are_judged_and_shown_per_vcpu_whatever_their_interleaving(
     expected = [exit_to_json(HC), exit_to_json(SystemDown()), {**exit_to_json(STORE), "vcpu": 1}]
     recorded = [{**exit_to_json(HC), "line": 1}, {**exit_to_json(STORE), "line": 5, "vcpu": 1},
                 {**exit_to_json(SystemDown()), "line": 9}]
-    art = repro.load_case(make_case(tmp_path, expected=expected, recorded=recorded, manifest=m))
+    art = load_case(make_case(tmp_path, expected=expected, recorded=recorded, manifest=m))
     # this run: vCPU 1's store comes after vCPU 0's SystemDown, and on CPU 1
     order: list[tuple[int, ExitReason]] = [(0, HC), (0, SystemDown()), (1, STORE)]
     log = "AXH:GUEST-START aarch64\n" + "".join(
@@ -277,27 +285,27 @@ def test_two_vcpus_are_judged_and_shown_per_vcpu_whatever_their_interleaving(
         for i, (cpu, e) in enumerate(order))
     res = repro.judge(art, "watcher", "end", (log + "Welcome to AxVisor Shell!\n").encode())
     assert res.diffs == () and res.reproduced is True
-    rows = repro.side_by_side(art, res).splitlines()[1:]
+    rows = side_by_side(art, res).splitlines()[1:]
     assert [r.split("  ")[0] for r in rows] == ["vCPU 0 #0", "vCPU 0 #1", "vCPU 1 #0"]
     assert all(r.rstrip().split("  (")[0].endswith("=") for r in rows)
 
 
 def test_the_summary_flags_a_kernel_that_differs_from_the_recorded_one(tmp_path: Path) -> None:
-    art = repro.load_case(make_case(tmp_path))
+    art = load_case(make_case(tmp_path))
     res = repro.judge(art, "watcher", "end", console(STORE, SystemDown()))
     kernel = repro.PatchedKernel(tmp_path / "k", "1" * 64, "2" * 64)
     assert kernel.identical is False
-    assert any("differs from the recorded one" in ln for ln in repro.summary(art, res, kernel))
+    assert any("differs from the recorded one" in ln for ln in summary(art, res, kernel))
 
 
 # -- the script -----------------------------------------------------------------------------------
 
-def _script(tmp_path: Path) -> tuple[Path, repro.CaseArtifacts]:
-    art = repro.load_case(make_case(tmp_path, recorded=with_lines(STORE, SystemDown())))
+def _script(tmp_path: Path) -> tuple[Path, CaseArtifacts]:
+    art = load_case(make_case(tmp_path, recorded=with_lines(STORE, SystemDown())))
     make_image(tmp_path / "cache")
     image = repro.find_image(art, tmp_path / "cache")
     out = tmp_path / "repro.sh"
-    repro.write_script(out, repro.render_script(art, image))
+    write_script(out, render_script(art, image, declared_end(art)[0]))
     return out, art
 
 
@@ -308,16 +316,21 @@ def test_the_script_is_valid_bash_and_executable(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
 
 
-def test_the_script_holds_the_payload_and_the_qemu_line(tmp_path: Path) -> None:
+def test_the_script_holds_the_payload_and_a_runner_with_the_qemu_line(tmp_path: Path) -> None:
     out, _ = _script(tmp_path)
     text = out.read_text()
     assert PAYLOAD in text and "axharness images build --recipe" in text
     assert f"--cache-dir {tmp_path / 'cache'}" in text
     exec_line = next(ln for ln in text.splitlines() if ln.startswith("exec "))
-    assert exec_line.startswith("exec qemu-system-aarch64 ")
-    assert '-kernel "$work/$kernel_name"' in exec_line
-    assert "-qmp" not in exec_line and " -S " not in exec_line
+    assert exec_line.startswith('exec python3 "$work/kit/run.py"')
     assert "#   #0 MmioWrite { addr: 0x8000e00, width: Dword, data: 0xdeadbeef }" in text
+    archive = text.split("<<'AXH_KIT_EOF'\n", 1)[1].split("AXH_KIT_EOF\n", 1)[0]
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(archive))) as tar:
+        kit = json.loads(tar.extractfile("case.json").read())  # type: ignore[union-attr]
+        names = tar.getnames()
+    assert kit["argv"][0] == "qemu-system-aarch64" and "-qmp" not in kit["argv"]
+    assert "-S" not in kit["argv"] and kit["argv"][kit["argv"].index("-kernel") + 1] == "@KERNEL@"
+    assert "run.py" in names and "lib/harness/run/standalone.py" in names
 
 
 def test_a_payload_containing_the_heredoc_delimiter_does_not_end_it_early(
@@ -325,7 +338,7 @@ def test_a_payload_containing_the_heredoc_delimiter_does_not_end_it_early(
     _, art = _script(tmp_path)
     image = repro.find_image(art, tmp_path / "cache")
     tricky = replace(art, payload_asm=PAYLOAD + "AXH_PAYLOAD_EOF\n")
-    text = repro.render_script(tricky, image)
+    text = render_script(tricky, image, declared_end(tricky)[0])
     assert "<<'AXH_PAYLOAD_EOF_'" in text
     body = text.split("<<'AXH_PAYLOAD_EOF_'\n", 1)[1].split("\nAXH_PAYLOAD_EOF_\n", 1)[0]
     assert body + "\n" == tricky.payload_asm

@@ -1,0 +1,316 @@
+"""Run one case with nothing but QEMU and Python's standard library, to the end its scenario
+declares (shutdown, expected panic, hang or stuck with the scenario's watchdog), and judge it
+as the suite does: `python3 run.py` in an unpacked bundle (harness.run.bundle) exits 0 for
+pass or xfail, 2 for any failing verdict, 3 when QEMU is missing or was killed.
+
+Only modules whose imports are all standard library are used here (the bundle carries exactly
+them): the console watcher, the exit parser and comparison, and the exit model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.check.compare import ExitDiff, compare_vcpus, fold_repeats, record_json
+from harness.model.arch import Arch
+from harness.model.exits import ExitReason, Generation, exit_from_json
+from harness.model.values import ModelError
+from harness.parse import parse_log
+from harness.run import axvisor_console
+from harness.run.kit import DeclaredEnd, Kit, KitError, KnownCover, read_kit
+
+STUCK = "stuck: "
+WAIT_INPUT = b"AXH:WAIT-INPUT"
+Watch = Callable[[bytearray, int], "str | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    ending: str  # harness.qemu.machine.Ending values: watcher, qemu-exited, timeout, watchdog…
+    detail: str
+    console: bytes
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    verdict: str  # harness.check.verdict.Verdict values
+    detail: str
+    diffs: tuple[ExitDiff, ...]
+    observed: tuple[dict[str, object], ...]  # record_json of every exit, console order
+    matched: tuple[dict[str, object], ...]  # observed less the unpredicted asynchronous ones
+    asynchronous: int
+    parse_errors: tuple[str, ...]
+    panic: str | None
+    reproduced: bool | None  # each vCPU's exits as the recorded run's; None: no record
+    known: tuple[str, ...] = ()
+
+
+def watcher(end: DeclaredEnd, send: Callable[[bytes], None] | None = None) -> Watch:
+    """axvisor_console.watch, the stuck/may-stick marker with its settle time, and the
+    scenario's console input typed once the guest asks for it."""
+    text = end.expect_stuck or end.may_stick
+    marker = text.encode()
+    state: dict[str, float | bool] = {}
+
+    def watch(console: bytearray, new_from: int) -> str | None:
+        if end.console_input and send and not state.get("sent") and console.find(
+                WAIT_INPUT, max(0, new_from - len(WAIT_INPUT))) >= 0:
+            send(end.console_input)
+            state["sent"] = True
+        ended = axvisor_console.watch(console, new_from)
+        if ended is not None or not text:
+            return ended
+        if "seen" not in state and console.find(marker, max(0, new_from - len(marker))) >= 0:
+            state["seen"] = time.monotonic()
+        seen = state.get("seen")
+        if isinstance(seen, float) and time.monotonic() - seen >= end.stuck_settle_s:
+            return f"{STUCK}no end {end.stuck_settle_s:.0f}s after {text!r}"
+        return None
+
+    return watch
+
+
+def run_qemu(argv: Sequence[str], end: DeclaredEnd, *, console_log: Path | None = None,
+             echo: Callable[[bytes], None] | None = None, scale: float = 1.0) -> Run:
+    """QEMU with the console on a pipe, until the watcher, QEMU's exit, the wall clock or
+    the no-output watchdog ends it; then its whole process group is stopped."""
+    started = time.monotonic()
+    proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    assert proc.stdout is not None and proc.stdin is not None
+    stdin = proc.stdin
+
+    def send(data: bytes) -> None:
+        with contextlib.suppress(OSError):
+            stdin.write(data)
+            stdin.flush()
+
+    watch = watcher(end, send)
+    console = bytearray()
+    log = console_log.open("wb") if console_log else None
+    timeout, silence = end.timeout_s * scale, end.watchdog_s * scale
+    last = time.monotonic()
+    ending, detail = "qemu-exited", "QEMU exited"
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    try:
+        while True:
+            chunk = os.read(proc.stdout.fileno(), 65536) if sel.select(0.05) else None
+            if chunk == b"":
+                break
+            if chunk:
+                new_from, last = len(console), time.monotonic()
+                console += chunk
+                if log:
+                    log.write(chunk)
+                if echo:
+                    echo(chunk)
+                reason = watch(console, new_from)
+                if reason is not None:
+                    ending, detail = "watcher", reason
+                    break
+            now = time.monotonic()
+            if now - started > timeout:
+                ending, detail = "timeout", f"no end after {timeout:.0f}s"
+                break
+            if now - last > silence:
+                ending, detail = "watchdog", f"console silent for {silence:.0f}s"
+                break
+    finally:
+        sel.close()
+        _stop(proc)
+        if log:
+            log.close()
+    if ending == "qemu-exited" and proc.returncode is not None and proc.returncode < 0:
+        ending = "killed"
+        detail = f"QEMU was killed by {signal.Signals(-proc.returncode).name}"
+    return Run(ending, detail, bytes(console), time.monotonic() - started)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL, to QEMU's process group; bounded."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            break
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=3)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+def expected_exits(kit: Kit) -> dict[int, tuple[ExitReason, ...]] | None:
+    if kit.expected is None:
+        return None
+    gen = Generation[kit.generation]
+    out: dict[int, list[ExitReason]] = {0: []}
+    for e in kit.expected:
+        out.setdefault(int(e.get("vcpu", 0)), []).append(
+            exit_from_json({k: v for k, v in e.items() if k != "vcpu"}, gen))
+    return {v: tuple(x) for v, x in out.items()}
+
+
+def explained(diffs: Sequence[ExitDiff], known: Sequence[KnownCover]) -> tuple[str, ...]:
+    """Ids of the entries explaining every diff (one covering it, or several of its variant
+    whose fields together include the differing ones); () when some diff is unexplained."""
+    ids: set[str] = set()
+    for d in diffs:
+        differing = {f.field for f in d.fields}
+        one = [k for k in known if k.kind == d.kind and k.variant == d.variant
+               and differing <= set(k.fields)]
+        parts = [k for k in known if d.kind == "fields" and k.kind == "fields"
+                 and k.variant == d.variant and differing & set(k.fields)]
+        if one:
+            ids.add(one[0].id)
+        elif parts and differing <= {f for k in parts for f in k.fields}:
+            ids.update(k.id for k in parts)
+        else:
+            return ()
+    return tuple(sorted(ids))
+
+
+def _per_vcpu(exits: Sequence[dict[str, object]]) -> dict[int, list[tuple[object, object]]]:
+    out: dict[int, list[tuple[object, object]]] = {}
+    for e in exits:
+        vcpu = e.get("vcpu", 0)
+        out.setdefault(vcpu if isinstance(vcpu, int) else 0, []).append(
+            (e.get("variant"), e.get("fields", {})))
+    return out
+
+
+def judge(kit: Kit, run: Run) -> Judgement:
+    """The suite's verdict for this run (harness.run.case's order of checks)."""
+    end, pinned = kit.end, dict(kit.vcpu_of_cpu)
+    stuck_text = end.expect_stuck or end.may_stick
+    stuck = (run.ending == "watcher" and run.detail.startswith(STUCK)) or bool(
+        stuck_text and run.ending == "watchdog"
+        and axvisor_console.logged(run.console, stuck_text))
+    console = axvisor_console.without_last_record(run.console) if stuck else run.console
+    parsed = parse_log(console, Generation[kit.generation], source_name="console.log")
+    observed = tuple(record_json(r, pinned) for r in parsed.records)
+    records, folded = list(parsed.records), 0
+    if end.last_exit_repeats:
+        records, folded = fold_repeats(records)
+    expected = expected_exits(kit)
+    diffs, asynchronous = compare_vcpus(expected or {}, records, Arch(kit.arch), pinned)
+    reproduced = None if kit.recorded is None else _per_vcpu(kit.recorded) == _per_vcpu(observed)
+    unpredicted = {id(r) for r in asynchronous}
+    matched = tuple(record_json(r, pinned) for r in parsed.records if id(r) not in unpredicted)
+    panic = axvisor_console.panic_text(run.console)
+
+    def verdict(v: str, detail: str, known: tuple[str, ...] = ()) -> Judgement:
+        return Judgement(v, detail, diffs, observed, matched, len(asynchronous),
+                         tuple(str(e) for e in parsed.errors), panic, reproduced, known)
+
+    if run.ending == "killed":
+        return verdict("infra", f"{run.detail}: the run was cut short")
+    hung = run.ending in ("timeout", "watchdog") and not stuck
+    if panic is not None and (not end.expect_panic or end.expect_panic not in panic):
+        return verdict("crash", f"hypervisor panic: {panic}")
+    if hung and not end.expect_hang:
+        return verdict("timeout", run.detail)
+    if end.expect_hang and not hung:
+        return verdict("divergence", f"expected the vCPU to stay blocked, but the run ended: "
+                       f"{run.detail}")
+    if end.expect_stuck and not stuck:
+        return verdict("divergence", f"expected axvisor to stay running after "
+                       f"{end.expect_stuck!r}, but the run ended: {run.detail}")
+    if end.expect_vm_error and not axvisor_console.logged(run.console, end.expect_vm_error):
+        return verdict("divergence", f"expected axvisor to stop the VM on the error "
+                       f"{end.expect_vm_error!r}, which it did not log")
+    if panic is None and end.expect_panic:
+        return verdict("divergence", f"expected axvisor to panic with {end.expect_panic!r}, "
+                       f"but the run ended: {run.detail}")
+    if run.ending != "watcher" and panic is None and not hung and not stuck:
+        return verdict("crash", f"run ended by {run.ending}: {run.detail}")
+    if parsed.errors:
+        return verdict("error", f"{len(parsed.errors)} console record(s) did not parse; "
+                       f"first: {parsed.errors[0]}")
+    if expected is None:
+        return verdict("error", "no expected exits recorded for this case")
+    marker = axvisor_console.guest_printed(run.console, "AXH:GUEST-START")
+    if not marker and not observed:
+        return verdict("crash", "the guest never printed its start marker and no exit was "
+                       "logged")
+    if diffs:
+        detail = f"{len(diffs)} exit(s) differ from the model; first: {diffs[0].describe()}"
+        ids = explained(diffs, kit.known)
+        return verdict("xfail", detail, ids) if ids else verdict("divergence", detail)
+    absent = [v for v in end.expect_async if v not in {r.exit.VARIANT for r in asynchronous}]
+    if absent:
+        return verdict("divergence", f"expected at least one asynchronous "
+                       f"{' and '.join(absent)} exit, none was logged")
+    extra = f" (the last exit repeated {folded} more times)" if folded else ""
+    return verdict("pass", f"{sum(len(v) for v in expected.values())} exit(s) as predicted"
+                   f"{extra}")
+
+
+EXIT_CODES = {"pass": 0, "xfail": 0, "infra": 3}
+
+
+def _echo(data: bytes) -> None:
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="run.py", description="Run this case to its declared "
+                                "end and judge it: exit 0 pass/xfail, 2 failed, 3 no QEMU.")
+    p.add_argument("--kit", type=Path, required=True, help=argparse.SUPPRESS)
+    p.add_argument("--qemu", default="", help="QEMU binary (default: the recorded one on PATH)")
+    p.add_argument("--out", type=Path, help="where console.log goes (default: ./run)")
+    p.add_argument("--timeout-scale", type=float, default=1.0, help="multiply the watchdogs")
+    p.add_argument("--echo", action="store_true", help="stream the console to stdout")
+    p.add_argument("--gdb", type=int, metavar="PORT",
+                   help="start paused with a gdbstub on this TCP port (no watchdogs)")
+    args = p.parse_args(argv)
+    try:
+        kit = read_kit(args.kit)
+        here = args.kit.resolve().parent
+        binary = args.qemu or kit.argv[0]
+        if shutil.which(binary) is None:
+            print(f"run.py: {binary} not found on PATH (install QEMU or pass --qemu)",
+                  file=sys.stderr)
+            return 3
+        qemu = kit.qemu_argv(here / kit.kernel, binary)
+        end, scale = kit.end, args.timeout_scale
+        if args.gdb is not None:
+            qemu += ["-S", "-gdb", f"tcp::{args.gdb}"]
+            scale = 1e6
+            elf = here / (kit.elf or kit.kernel)
+            print(f"paused; attach: gdb-multiarch {elf} -ex 'target remote :{args.gdb}' "
+                  "-ex continue", file=sys.stderr)
+        out = (args.out or here / "run").resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "cmdline.txt").write_text(" ".join(qemu) + "\n")
+        print(f"case {kit.case_id}: running to its declared end ({end.describe()})",
+              file=sys.stderr)
+        run = run_qemu(qemu, end, console_log=out / "console.log", scale=scale,
+                       echo=_echo if args.echo else None)
+        res = judge(kit, run)
+    except (KitError, ModelError, ValueError, OSError) as exc:
+        print(f"run.py: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"run ended: {run.ending} ({run.detail}) after {run.duration_s:.1f}s")
+    known = f" (known divergence {', '.join(res.known)})" if res.known else ""
+    print(f"verdict: {res.verdict}{known}: {res.detail}")
+    same = "same" if res.verdict == kit.recorded_verdict else "DIFFERENT"
+    print(f"recorded verdict: {kit.recorded_verdict} ({same})")
+    if res.reproduced is not None:
+        print("recorded run: " + ("same exits — reproduced" if res.reproduced else
+                                  "DIFFERENT exits"))
+    print(f"console: {out / 'console.log'}")
+    return EXIT_CODES.get(res.verdict, 2)
