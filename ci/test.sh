@@ -23,4 +23,10 @@ fi
 shellcheck ci/*.sh .ci/run
 # Build every image first, once, so parallel workers do not wait on each other's builds.
 .venv/bin/axharness images build
-exec .venv/bin/pytest -n "${AXH_JOBS:-2}" -p no:cacheprovider --junitxml=results/pytest-junit.xml "$@" tests
+# pytest's cache (what --lf / --ff read) lives outside the checkout, one per checkout, so
+# `ci/test.sh --lf` re-runs the last run's failures without writing .pytest_cache into the tree;
+# case artifacts go under pytest's basetemp unless --results DIR is passed.
+checkout_id=$(printf %s "$here" | cksum | cut -d' ' -f1)
+pytest_cache=${AXH_PYTEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/axharness-pytest/$checkout_id}
+pytest_args=(-n "${AXH_JOBS:-2}" -o "cache_dir=$pytest_cache" --junitxml=results/pytest-junit.xml)
+exec .venv/bin/pytest "${pytest_args[@]}" "$@" tests

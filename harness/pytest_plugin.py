@@ -6,6 +6,13 @@ Layers: `axh_options` (session) → `axh_image` (one built image per architectur
 check fails the test if a QEMU started by this process survived it (and kills it). Workers of
 pytest-xdist share nothing but the image cache, whose builds are serialised by a lock file.
 
+Selection as pytest users expect it: every test that needs an architecture carries its marker
+(`aarch64`, `riscv64`, `x86_64`) and every conformance case also its image's (`image_<recipe>`,
+non-alphanumerics as `_`: `image_aarch64_smp`), so `-m` selects; `--arch`/`--recipe` deselect
+what they leave out (never a skip). Options are the CLI's (`--cache-dir`, `--results`); case
+artifacts go under pytest's basetemp unless `--results` names a directory; each case records
+its image's provenance (the JUnit properties of `axharness run`) with `record_property`.
+
 Infrastructure trouble (a missing QEMU, a failed build) fails the test with one line, never
 skips it; if it is the only failure the session exits 3. SIGINT/SIGTERM unwind the running test
 (its QEMU is stopped), the controller passes the signal on to its xdist workers and waits for
@@ -15,8 +22,10 @@ them, and the session exits 128 + the signal's number.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -26,24 +35,26 @@ from pathlib import Path
 
 import pytest
 
-from harness import signals
+from harness import __version__, signals
 from harness.check.known import apply_known, load_known
 from harness.check.verdict import Verdict
-from harness.errors import InfraError, UsageError
+from harness.errors import HarnessError, InfraError, UsageError
 from harness.images.build import Image, build_image
 from harness.images.cache import cache_root
-from harness.images.recipe import ImageRecipe, find_recipes, load_recipe
+from harness.images.recipe import ARCHES, ImageRecipe, find_recipes, load_recipe
 from harness.paths import repo_root
 from harness.qemu.host import missing_tools, probe
 from harness.qemu.profiles import check_timeout_scale, get_profile
+from harness.report.provenance import images_of
 from harness.run.case import CaseResult, run_case
-from harness.run.suite import KNOWN_FILE, case_dirname
+from harness.run.suite import KNOWN_FILE, case_dirname, image_entry
 from harness.scenarios.catalogue import Scenario
 
 
 @dataclass(frozen=True, slots=True)
 class AxhOptions:
     arches: tuple[str, ...]
+    recipes: tuple[str, ...]
     accel: str
     cache: Path
     timeout_scale: float
@@ -53,24 +64,58 @@ class AxhOptions:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("axharness")
-    g.addoption("--arch", action="append", default=[],
-                help="only run real-QEMU tests for this architecture (repeatable)")
+    g.addoption("--arch", action="append", default=[], choices=ARCHES,
+                help="only the tests of this architecture (repeatable); tests marked with "
+                "another are deselected")
+    g.addoption("--recipe", action="append", default=[], metavar="NAME",
+                help="only the conformance cases of this image recipe (repeatable), and the "
+                "other tests of its architecture if it is the architecture's default image")
     g.addoption("--accel", choices=("auto", "tcg", "kvm"), default="auto",
                 help="accelerator: auto picks what each image's profile needs")
-    g.addoption("--images-dir", type=Path, default=None,
+    g.addoption("--cache-dir", "--images-dir", dest="axh_cache_dir", type=Path, default=None,
                 help="image cache (default ~/.cache/axharness or $AXHARNESS_CACHE)")
     g.addoption("--timeout-scale", type=float, default=1.0, help="multiply every timeout")
     g.addoption("--keep-artifacts", action="store_true", help="keep artifacts of passing cases")
-    g.addoption("--axh-results", type=Path, default=Path("results/pytest"),
-                help="where case artifacts go (per xdist worker)")
+    g.addoption("--results", "--axh-results", dest="axh_results", type=Path, default=None,
+                help="case artifacts go to DIR/<xdist worker or main>/ (default: "
+                "<basetemp>/axharness/, outside the checkout: pytest keeps the last 3)")
+
+
+def image_marker(recipe: str) -> str:
+    """The marker of an image's conformance cases: `image_` + the recipe name with every
+    non-alphanumeric as `_` (`aarch64-smp` → `image_aarch64_smp`), a name `-m` accepts."""
+    return "image_" + re.sub(r"[^0-9A-Za-z]", "_", recipe)
+
+
+@functools.cache
+def all_recipes() -> dict[str, ImageRecipe]:
+    """Every recipe of the checkout, by name ({} outside a checkout: the plugin is installed
+    for every pytest run of the venv)."""
+    try:
+        root = repo_root()
+    except HarnessError:
+        return {}
+    out = {}
+    for path in find_recipes(root):
+        with contextlib.suppress(HarnessError):  # the tests that load it say what is wrong
+            recipe = load_recipe(path, root)
+            out[recipe.name] = recipe
+    return out
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for line in ("integration: boots real QEMU with a real axvisor image",
-                 "conformance: one conformance scenario on one architecture",
-                 "aarch64: needs the aarch64 image", "riscv64: needs the riscv64 image",
-                 "x86_64: needs an x86_64 image"):
+                 "conformance: one conformance scenario on one image"):
         config.addinivalue_line("markers", line)
+    for arch in ARCHES:
+        config.addinivalue_line("markers", f"{arch}: needs an {arch} image (--arch {arch})")
+    for name in sorted(all_recipes()):
+        config.addinivalue_line("markers", f"{image_marker(name)}: a conformance case on the "
+                                f"{name} image (--recipe {name})")
+    unknown = sorted(set(config.getoption("--recipe")) - set(all_recipes()))
+    if unknown:
+        raise pytest.UsageError(f"--recipe {', '.join(unknown)}: no such recipe in "
+                                "images/recipes/")
     try:
         check_timeout_scale(config.getoption("--timeout-scale"))
     except UsageError as exc:
@@ -118,6 +163,41 @@ class _Session:
         self._stack.close()
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    results = config.getoption("axh_results")
+    where = f"{results}/<worker>" if results else "<basetemp>/axharness (see --results)"
+    return f"axharness: case artifacts in {where}; images in " \
+        f"{cache_root(config.getoption('axh_cache_dir'))}"
+
+
+def _selected(item: pytest.Item, arches: set[str], recipes: set[str]) -> bool:
+    """Whether --arch/--recipe keep `item`: by its architecture markers and, for conformance
+    cases, its image marker; a test that carries neither needs no image and is kept."""
+    names = {m.name for m in item.iter_markers()}
+    item_arches = names & set(ARCHES)
+    if arches and item_arches and not item_arches & arches:
+        return False
+    if recipes:
+        images = {n for n in names if n.startswith("image_")}
+        if images:
+            return bool(images & {image_marker(r) for r in recipes})
+        if item_arches:  # a test of the architecture's default image (`axh_image(arch)`)
+            return any(default_recipe(all_recipes(), a) in recipes for a in item_arches)
+    return True
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--arch and --recipe deselect (pytest reports "N deselected"), as -k and -m do."""
+    arches, recipes = set(config.getoption("--arch")), set(config.getoption("--recipe"))
+    if not arches and not recipes:
+        return
+    keep = [i for i in items if _selected(i, arches, recipes)]
+    if len(keep) != len(items):
+        kept = set(map(id, keep))
+        config.hook.pytest_deselected(items=[i for i in items if id(i) not in kept])
+        items[:] = keep
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
@@ -130,15 +210,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
 
 
 @pytest.fixture(scope="session")
-def axh_options(pytestconfig: pytest.Config) -> AxhOptions:
+def axh_options(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+                ) -> AxhOptions:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    results: Path | None = pytestconfig.getoption("axh_results")
     return AxhOptions(
         arches=tuple(pytestconfig.getoption("--arch")),
+        recipes=tuple(pytestconfig.getoption("--recipe")),
         accel=pytestconfig.getoption("--accel"),
-        cache=cache_root(pytestconfig.getoption("--images-dir")),
+        cache=cache_root(pytestconfig.getoption("axh_cache_dir")),
         timeout_scale=pytestconfig.getoption("--timeout-scale"),
         keep_artifacts=pytestconfig.getoption("--keep-artifacts"),
-        results=(pytestconfig.getoption("--axh-results") / worker).resolve(),
+        # an xdist worker's basetemp is its own (…/popen-gw0)
+        results=(results / worker).resolve() if results
+        else tmp_path_factory.getbasetemp() / "axharness",
     )
 
 
@@ -173,8 +258,12 @@ def axh_image(axh_options: AxhOptions, axh_recipes: dict[str, ImageRecipe]
             pytest.skip(f"no image recipe {name} in images/recipes/")
         recipe = axh_recipes[name]
         arch = recipe.arch
+        # Tests marked with their architecture are deselected before they run (see
+        # pytest_collection_modifyitems); one without the marker can only be skipped here.
         if axh_options.arches and arch not in axh_options.arches:
             pytest.skip(f"{arch} not selected (--arch {' '.join(axh_options.arches)})")
+        if axh_options.recipes and name not in axh_options.recipes:
+            pytest.skip(f"image {name} not selected (--recipe {' '.join(axh_options.recipes)})")
         profile = get_profile(recipe.qemu_profile)
         if axh_options.accel != "auto" and profile.accel != axh_options.accel:
             pytest.skip(f"{arch} image needs {profile.accel}, --accel {axh_options.accel}")
@@ -192,10 +281,12 @@ def axh_image(axh_options: AxhOptions, axh_recipes: dict[str, ImageRecipe]
 
 
 @pytest.fixture
-def axh_case(axh_options: AxhOptions, axh_image: Callable[[str], tuple[ImageRecipe, Image]]
-             ) -> Callable[..., CaseResult]:
+def axh_case(axh_options: AxhOptions, axh_image: Callable[[str], tuple[ImageRecipe, Image]],
+             record_property: Callable[[str, object], None]) -> Callable[..., CaseResult]:
     """Runs one scenario to a verdict (known divergences applied); `timeout_scale` overrides
-    the session's --timeout-scale for this case."""
+    the session's --timeout-scale for this case. The test records its image's provenance
+    (harness, axvisor, image key, vCPU crates, QEMU, accelerator, …) as JUnit properties, the
+    same pairs as the <properties> of `axharness run`'s junit.xml."""
     known = load_known(repo_root() / KNOWN_FILE) if (repo_root() / KNOWN_FILE).is_file() else ()
 
     def run(scenario: Scenario, timeout_scale: float | None = None,
@@ -206,6 +297,9 @@ def axh_case(axh_options: AxhOptions, axh_image: Callable[[str], tuple[ImageReci
         res = apply_known(run_case(image, recipe, scenario, get_profile(recipe.qemu_profile),
                                    casedir, timeout_scale=scale), known)
         (casedir / "manifest.json").write_text(json.dumps(res.to_json(), indent=2, default=str))
+        (provenance,) = images_of([res], {"images": {recipe.name: image_entry(image)}})
+        for name, value in (("harness", __version__), *provenance.properties()):
+            record_property(name, value)
         return res
 
     return run
