@@ -29,13 +29,15 @@ from harness.report.compare import (
 def diff(expected: int = 0x88, observed: int = 0x1122_3344_5566_7788, line: int = 435
          ) -> dict[str, Any]:
     """One diff as CaseResult.to_json writes it: text for people, the rest for comparing."""
-    store = {"variant": "MmioWrite", "fields": {"addr": 0x0800_0E00, "width": "Byte"}}
+    def store(data: int) -> dict[str, Any]:
+        return {"variant": "MmioWrite",
+                "fields": {"addr": 0x0800_0E00, "width": "Byte", "data": data}}
+
     return {"index": 0, "kind": "fields", "variant": "MmioWrite",
             "text": f"exit #0 MmioWrite (console line {line}): data: expected {expected:#x}, "
                     f"observed {observed:#x}",
             "fields": [{"field": "data", "expected": expected, "observed": observed}],
-            "expected": {**store, "fields": {**store["fields"], "data": expected}},
-            "observed": {**store, "fields": {**store["fields"], "data": observed}},
+            "expected": store(expected), "observed": store(observed),
             "observed_line": line, "vcpu": 0}
 
 

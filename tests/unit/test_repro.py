@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 from dataclasses import replace
 from pathlib import Path
@@ -370,3 +371,108 @@ def test_the_script_patches_the_same_bytes_as_the_harness(tmp_path: Path) -> Non
     assert f"sha256 {ours.sha256}" in res.stdout
     assert (work / "axvisor.bin").read_bytes() == ours.path.read_bytes()
     assert ours.path.read_bytes() != image.kernel.read_bytes()
+
+
+# -- anywhere: the case directory alone, cmdline.sh, the bundle -----------------------------------
+
+def _case_with_kernel(tmp_path: Path) -> Path:
+    """A case directory that kept its patched kernel and ELF, as the suite leaves a failure."""
+    kernel = b"\x00patched kernel bytes"
+    m = {"case": "aarch64/first-guest", "arch": "aarch64", "verdict": "pass",
+         "image": {"recipe": "aarch64", "key": KEY, "generation": "G0_2",
+                   "patched_sha256": hashlib.sha256(kernel).hexdigest()},
+         "qemu": {"profile": "aarch64-virt-el2-tcg"}}
+    d = make_case(tmp_path, manifest=m, recorded=with_lines(STORE, SystemDown()))
+    (d / "axvisor.bin").write_bytes(kernel)
+    (d / "axvisor.elf").write_bytes(b"\x7fELF symbols")
+    return d
+
+
+def test_the_case_directory_own_kernel_needs_no_image_cache(tmp_path: Path) -> None:
+    d = _case_with_kernel(tmp_path)
+    got = repro.inputs(load_case(d), tmp_path / "no-cache", tmp_path / "run")
+    assert got.kernel.path == d.resolve() / "axvisor.bin" and got.kernel.identical is True
+    assert got.elf == d.resolve() / "axvisor.elf"
+    (d / "axvisor.bin").write_bytes(b"something else")  # not the kernel the case ran on
+    with pytest.raises(InfraError, match="not in the cache"):
+        repro.inputs(load_case(d), tmp_path / "no-cache", tmp_path / "run")
+
+
+FAKE_QEMU = """#!/bin/sh
+echo "pwd=$(pwd)"
+echo "argv=$*"
+"""
+
+
+def _fake_bin(tmp_path: Path, script: str) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "qemu-system-aarch64").write_text(script)
+    (bin_dir / "qemu-system-aarch64").chmod(0o755)
+    return bin_dir
+
+
+def test_cmdline_sh_runs_as_written_from_a_copy_of_the_case_directory(tmp_path: Path) -> None:
+    from harness.qemu.machine import cmdline_script
+    from harness.qemu.profiles import get_profile
+
+    d = _case_with_kernel(tmp_path)
+    (d / "cmdline.sh").write_text(cmdline_script(get_profile("aarch64-virt-el2-tcg"),
+                                                 d / "axvisor.bin", d))
+    moved = shutil.copytree(d, tmp_path / "elsewhere" / "case")
+    shutil.rmtree(d)
+    env = {"PATH": f"{_fake_bin(tmp_path, FAKE_QEMU)}:/usr/bin:/bin"}
+    res = subprocess.run(["sh", str(moved / "cmdline.sh")], capture_output=True, text=True,
+                         env=env, cwd="/", check=False)
+    assert res.returncode == 0, res.stderr
+    assert f"pwd={moved}" in res.stdout and "-kernel axvisor.bin " in res.stdout
+    assert "-qmp" not in res.stdout and " -S" not in res.stdout
+    (moved / "axvisor.bin").unlink()
+    res = subprocess.run(["sh", str(moved / "cmdline.sh")], capture_output=True, text=True,
+                         env=env, cwd="/", check=False)
+    assert res.returncode == 3 and "axharness repro" in res.stderr
+
+
+def test_the_harness_machine_line_is_the_pure_one_plus_qmp_and_pause(tmp_path: Path) -> None:
+    from harness.qemu.machine import QemuMachine, machine_argv
+    from harness.qemu.profiles import get_profile
+
+    profile = get_profile("aarch64-virt-el2-tcg")
+    m = QemuMachine(profile, tmp_path / "k", tmp_path)
+    try:
+        assert m.argv() == machine_argv(profile, str(tmp_path / "k"), qmp=m.qmp_socket,
+                                        paused=True)
+    finally:
+        m.stop()
+    plain = machine_argv(profile, "k")
+    assert "-qmp" not in plain and "-S" not in plain and plain[0] == "qemu-system-aarch64"
+
+
+def test_a_bundle_runs_to_a_verdict_with_python_alone(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    """Unpacked in an empty directory and run by an isolated interpreter (no site-packages,
+    no harness on its path); the QEMU here is a stand-in printing the recorded console."""
+    import tarfile
+
+    d = _case_with_kernel(tmp_path)
+    out = tmp_path / "b.tar.gz"
+    assert main(["repro", str(d), "--bundle", str(out), "--cache-dir", str(tmp_path / "none")]
+                ) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with tarfile.open(out) as tar:
+        tar.extractall(empty, filter="data")
+    top = empty / d.name
+    assert {"run.py", "case.json", "axvisor.bin", "axvisor.elf", "cmdline.sh", "README.txt",
+            "expected.json", "observed.jsonl", "payload.S"} <= {p.name for p in top.iterdir()}
+    log = console(STORE, SystemDown()).decode()
+    script = f"#!{sys.executable} -I\nimport sys\nsys.stdout.write({log!r})\nsys.stdout.flush()\n"
+    script += "import time\ntime.sleep(30)\n"
+    env = {"PATH": str(_fake_bin(tmp_path, script))}
+    res = subprocess.run([sys.executable, "-I", "-S", str(top / "run.py")], capture_output=True,
+                         text=True, env=env, cwd=empty, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "verdict: pass" in res.stdout and "recorded verdict: pass (same)" in res.stdout
+    assert "reproduced" in res.stdout
