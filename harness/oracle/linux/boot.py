@@ -1,0 +1,152 @@
+"""Boot the real Linux guest (images/recipes-linux/) with the trap log on, optionally the
+gdbstub tracer too, and judge every exit of the boot with the syndrome oracle.
+
+No payload and no model prediction here: the oracle is the only judge. Each exit axvisor logs
+is paired with the trap QEMU logged (harness.oracle.pairing) and held to what the trap's
+syndrome — plus, with the tracer, HPFAR_EL2, SCTLR_EL1 and the guest's registers at that trap —
+says a correct vCPU reports.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.check.compare import by_vcpu
+from harness.errors import InfraError
+from harness.images.build import Image
+from harness.images.recipe import ImageRecipe
+from harness.model.arch import Arch
+from harness.model.exits import Generation
+from harness.oracle.capture import TRAP_LOG_DIR, trap_log_args
+from harness.oracle.context import TrapContext
+from harness.oracle.expect import Outcome
+from harness.oracle.gdbstub import TrapRegisters
+from harness.oracle.gdbtrace import TraceResult, TrapTracer, by_thread, match, vcpu_vector
+from harness.oracle.linux.prepare import MARKER_OFF, MARKER_START
+from harness.oracle.pairing import Kind, PairingReport, Rules, pair
+from harness.oracle.records import Trap
+from harness.oracle.traplog import parse_trap_dir
+from harness.parse import parse_log
+from harness.qemu.machine import Ending, QemuMachine
+from harness.qemu.profiles import get_profile
+from harness.run import axvisor_console
+
+
+@dataclass(frozen=True, slots=True)
+class LinuxBoot:
+    """One boot: the console, the trap log directory, the tracer's records (None without
+    it), how the run ended and how long QEMU ran to that end."""
+
+    console: bytes
+    trap_log: Path
+    trace: TraceResult | None
+    ending: Ending
+    detail: str
+    seconds: float
+
+
+def boot(image: Image, recipe: ImageRecipe, casedir: Path, *, gdb: bool = False,
+         timeout_scale: float = 4.0) -> LinuxBoot:
+    """Boot the image's Linux guest in `casedir` (emptied first) until axvisor's end."""
+    shutil.rmtree(casedir, ignore_errors=True)
+    (casedir / TRAP_LOG_DIR).mkdir(parents=True)
+    machine = QemuMachine(get_profile(recipe.qemu_profile), image.kernel, casedir,
+                          timeout_scale=timeout_scale, gdb=gdb, paused=gdb,
+                          extra_args=trap_log_args(casedir / TRAP_LOG_DIR, Arch.AARCH64))
+    tracer = TrapTracer(machine.gdb_socket, vcpu_vector(image.elf)) if gdb else None
+    started = time.monotonic()
+    with machine:
+        if tracer is not None:
+            tracer.start()  # its first continue starts the paused machine
+        run = machine.run_until(axvisor_console.watch)
+    seconds = time.monotonic() - started
+    trace = tracer.finish() if tracer is not None else None
+    if machine.leaked():
+        raise InfraError(f"QEMU process group {machine.pid} survived teardown")
+    return LinuxBoot(run.console, casedir / TRAP_LOG_DIR, trace, run.ending, run.detail,
+                     seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class LinuxVerdict:
+    report: PairingReport
+    exits: int  # exit records axvisor logged
+    variants: dict[str, int]
+    trace_problems: tuple[str, ...]  # where the tracer's stops and the trap log part
+    with_registers: int  # traps judged with the tracer's registers
+    panic: str | None
+    markers: tuple[bool, bool]  # the guest's init ran / asked to power off
+    parse_errors: tuple[str, ...]
+
+
+def judge_boot(run: LinuxBoot, recipe: ImageRecipe, gen: Generation) -> LinuxVerdict:
+    """Pair every logged exit with its trap and judge it (registers from the tracer when it
+    ran and agrees with the log; otherwise from the syndrome alone)."""
+    traps = parse_trap_dir(run.trap_log, Arch.AARCH64)
+    parsed = parse_log(run.console, gen)
+    pinned = recipe.guest.vcpu_of_cpu
+    regs: dict[int, dict[int, TrapRegisters]] = {}
+    problems: list[str] = []
+    if run.trace is not None:
+        per_cpu = by_thread(run.trace.records)
+        for cpu in set(traps) | set(per_cpu):
+            regs[cpu], why = match(traps.get(cpu, []), per_cpu.get(cpu, []))
+            problems += [f"CPU {cpu}: {w}" for w in why]
+        if run.trace.error:
+            problems.append(f"tracer: {run.trace.error}")
+
+    def context(vcpu: int, index: int | None, trap: Trap) -> TrapContext:
+        rec = regs.get(trap.cpu, {}).get(index) if index is not None else None
+        if rec is None:
+            return TrapContext(gen)
+        return TrapContext(gen, rec.gprs, stage1_off=not rec.stage1_on, hpfar=rec.hpfar)
+
+    report = pair(traps, by_vcpu(parsed.records, pinned), pinned, Rules(), context)
+    text = axvisor_console.guest_text(run.console)
+    return LinuxVerdict(
+        report=report, exits=len(parsed.records),
+        variants=dict(Counter(r.exit.VARIANT for r in parsed.records)),
+        trace_problems=tuple(problems),
+        with_registers=sum(len(v) for v in regs.values()),
+        panic=axvisor_console.panic_text(run.console),
+        markers=(MARKER_START in text, MARKER_OFF in text),
+        parse_errors=tuple(str(e) for e in parsed.errors))
+
+
+def summary(run: LinuxBoot, verdict: LinuxVerdict) -> dict[str, Any]:
+    """What the report and the README quote: exits, how they were judged, every difference."""
+    r = verdict.report
+    judged = [p for p in r.pairs if p.judgement is not None]
+    return {
+        "ending": run.ending.value, "detail": run.detail, "seconds": round(run.seconds, 2),
+        "markers": {"init": verdict.markers[0], "poweroff": verdict.markers[1]},
+        "panic": verdict.panic, "exits": verdict.exits, "variants": verdict.variants,
+        "paired": len(judged), "full": r.count(Outcome.AGREE),
+        "partial": r.count(Outcome.PARTIAL), "differ": r.count(Outcome.DIFFER),
+        "no_rule": r.count(Outcome.NO_RULE),
+        "traps_without_exit": sum(p.kind is Kind.TRAP_WITHOUT_EXIT for p in r.pairs),
+        "exits_without_trap": sum(p.kind is Kind.EXIT_WITHOUT_TRAP for p in r.pairs),
+        "with_registers": verdict.with_registers,
+        "tracer": None if run.trace is None else {
+            "stops": run.trace.stops, "stop_seconds": round(run.trace.stop_seconds, 3),
+            "error": run.trace.error},
+        "trace_problems": list(verdict.trace_problems),
+        "differences": [p.describe() for p in r.differences],
+        "unpaired": [p.describe() for p in r.unpaired],
+        "open_fields": dict(Counter(u.split(":")[0] + ": " + u.split(":", 1)[1].strip()
+                                    for p in judged if p.judgement is not None
+                                    for u in p.judgement.undecided)),
+        "parse_errors": list(verdict.parse_errors),
+    }
+
+
+def write_summary(casedir: Path, data: dict[str, Any]) -> Path:
+    out = casedir / "linux.json"
+    out.write_text(json.dumps(data, indent=2))
+    return out
