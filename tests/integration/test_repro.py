@@ -1,6 +1,8 @@
 """`axharness repro` on real QEMU: a case whose patched kernel the suite deleted comes back from
 its artifacts directory with the same exits; its gdb mode really waits at the first
-instruction; its script is valid bash and rebuilds the very kernel the case ran on."""
+instruction; its script is valid bash, rebuilds the very kernel the case ran on and runs it to
+a verdict. Anywhere (tests/integration/test_repro_anywhere.py): a case directory without the
+image cache, cmdline.sh as written, bundles in an empty directory."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from harness.check.verdict import Verdict
 from harness.cli import main
 from harness.pytest_plugin import AxhOptions
 from harness.run import repro
+from harness.run.artifacts import load_case
 from harness.run.case import CaseResult
 from harness.scenarios.catalogue import Scenario
 from harness.scenarios.registry import scenarios_for
@@ -48,15 +51,15 @@ def first_guest(axh_case: Callable[[Scenario], CaseResult]) -> CaseResult:
 def test_repro_without_the_patched_kernel_gives_the_same_exits(
         first_guest: CaseResult, axh_options: AxhOptions,
         capsys: pytest.CaptureFixture[str]) -> None:
-    art = repro.load_case(first_guest.artifacts)
+    art = load_case(first_guest.artifacts)
     image = repro.find_image(art, axh_options.cache)
     rundir = repro.prepare_rundir(art)
     kernel = repro.patch_kernel(art, image, rundir)
     assert kernel.identical is True  # the same bytes the case booted
-    ending, detail, console = repro.boot(art, image, kernel.path, rundir, tty=False)
+    ending, detail, console = repro.boot(art, kernel.path, rundir, elf=image.elf, tty=False)
     res = repro.judge(art, ending, detail, console)
     assert exits(res.observed) == exits(first_guest.observed)
-    assert res.reproduced is True and res.diffs == ()
+    assert res.reproduced is True and res.diffs == () and res.verdict == "pass"
 
     assert main(["repro", str(first_guest.artifacts), "--quiet",
                  "--cache-dir", str(axh_options.cache)]) == 0
@@ -88,7 +91,7 @@ def _rsp(sock: socket.socket, packet: str) -> None:
 
 def test_gdb_mode_waits_at_the_first_instruction_until_continued(
         first_guest: CaseResult, axh_options: AxhOptions) -> None:
-    art = repro.load_case(first_guest.artifacts)
+    art = load_case(first_guest.artifacts)
     image = repro.find_image(art, axh_options.cache)
     rundir = repro.prepare_rundir(art)
     kernel = repro.patch_kernel(art, image, rundir)
@@ -96,8 +99,8 @@ def test_gdb_mode_waits_at_the_first_instruction_until_continued(
     got: dict[str, tuple[str, str, bytes]] = {}
 
     def run() -> None:
-        got["run"] = repro.boot(art, image, kernel.path, rundir, mode="gdb", tty=False,
-                                say=said.append)
+        got["run"] = repro.boot(art, kernel.path, rundir, elf=image.elf, mode="gdb",
+                                tty=False, say=said.append)
 
     t = threading.Thread(target=run, daemon=True)
     t.start()
@@ -124,7 +127,7 @@ def test_gdb_mode_waits_at_the_first_instruction_until_continued(
     assert res.reproduced is True, res.detail
 
 
-def test_the_script_is_valid_bash_and_rebuilds_the_recorded_kernel(
+def test_the_script_is_valid_bash_rebuilds_the_recorded_kernel_and_ends_with_a_verdict(
         first_guest: CaseResult, axh_options: AxhOptions, tmp_path: Path) -> None:
     script = tmp_path / "repro.sh"
     assert main(["repro", str(first_guest.artifacts), "--script", str(script),
@@ -138,3 +141,8 @@ def test_the_script_is_valid_bash_and_rebuilds_the_recorded_kernel(
     assert res.returncode == 0, res.stderr
     assert f"sha256 {first_guest.image['patched_sha256']}" in res.stdout
     assert "warning" not in res.stderr
+    ran = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=False,
+                         env={**os.environ, "AXH_WORK": str(tmp_path / "w2")}, timeout=300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "verdict: pass: 3 exit(s) as predicted" in ran.stdout
+    assert "recorded verdict: pass (same)" in ran.stdout
