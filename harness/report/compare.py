@@ -31,6 +31,7 @@ from harness.report.sides import (
     first_exit_difference,
     provenance_changes,
     provenance_pairs,
+    run_changes,
     same_facts,
 )
 
@@ -204,8 +205,9 @@ def compare_sides(first: Side, second: Side) -> Comparison:
                                    exits=first_exit_difference(a.get(key), b.get(key))))
     order = {k: i for i, k in enumerate(ChangeKind)}
     changes.sort(key=lambda c: (order[c.kind], c.case))
-    pairs = tuple((title, provenance_changes(fa, fb, first.label, second.label),
-                   same_facts(fa, fb)) for title, fa, fb in provenance_pairs(first, second))
+    pairs = (("the runs", *run_changes(first, second)),
+             *((title, provenance_changes(fa, fb, first.label, second.label),
+                same_facts(fa, fb)) for title, fa, fb in provenance_pairs(first, second)))
     return Comparison(first.file, second.file, tuple(changes), unchanged, first, second, pairs)
 
 

@@ -71,8 +71,6 @@ class ImageFacts:
     modified: tuple[ModifiedCrate, ...]
     qemu: str
     accel: str
-    commit: str
-    harness: str
 
 
 def image_facts(side: Side) -> dict[str, ImageFacts]:
@@ -85,8 +83,7 @@ def image_facts(side: Side) -> dict[str, ImageFacts]:
         out[c.recipe] = ImageFacts(
             recipe=c.recipe, key=c.image_key, axvisor=c.axvisor,
             versions=crates.versions if crates else (),
-            modified=crates.modified if crates else (), qemu=c.qemu, accel=c.accel,
-            commit=side.file.commit, harness=side.file.harness)
+            modified=crates.modified if crates else (), qemu=c.qemu, accel=c.accel)
     return out
 
 
@@ -96,6 +93,11 @@ class ProvenanceChange:
     a: str
     b: str
     note: str  # one line saying what changed, naming the sides
+
+
+def _qemu(version: str) -> str:
+    """`QEMU emulator version 10.0.2 (Debian …)` → `10.0.2 (Debian …)`."""
+    return version.replace("QEMU emulator version ", "") or "not recorded"
 
 
 def _modification(m: ModifiedCrate | None, label: str) -> str:
@@ -113,8 +115,6 @@ def provenance_changes(a: ImageFacts, b: ImageFacts, la: str = "A", lb: str = "B
         if va != vb and (va or vb):
             out.append(ProvenanceChange(what, va, vb, note))
 
-    differ("harness", a.commit, b.commit,
-           f"harness commit {a.commit[:12] or '?'} in {la}, {b.commit[:12] or '?'} in {lb}")
     differ("image", f"{a.recipe} {a.key}", f"{b.recipe} {b.key}",
            f"image {a.recipe} (key {a.key[:12] or '?'}) in {la}, {b.recipe} "
            f"(key {b.key[:12] or '?'}) in {lb}")
@@ -138,7 +138,8 @@ def provenance_changes(a: ImageFacts, b: ImageFacts, la: str = "A", lb: str = "B
             note = f"{name} {version}: {_modification(x, la)}, {_modification(y, lb)}"
         out.append(ProvenanceChange(name, x.describe() if x else "stock",
                                     y.describe() if y else "stock", note))
-    differ("qemu", a.qemu, b.qemu, f"QEMU {a.qemu or '?'} in {la}, {b.qemu or '?'} in {lb}")
+    differ("qemu", a.qemu, b.qemu,
+           f"QEMU {_qemu(a.qemu)} in {la}, {_qemu(b.qemu)} in {lb}")
     differ("accelerator", a.accel, b.accel, f"accelerator {a.accel} in {la}, {b.accel} in {lb}")
     return tuple(out)
 
@@ -146,16 +147,39 @@ def provenance_changes(a: ImageFacts, b: ImageFacts, la: str = "A", lb: str = "B
 def same_facts(a: ImageFacts, b: ImageFacts) -> tuple[str, ...]:
     """What both sides share, briefly (so a reader sees what was held constant)."""
     out = []
-    if a.commit and a.commit == b.commit:
-        out.append(f"harness {a.commit[:12]}")
     if a.axvisor and a.axvisor == b.axvisor:
         out.append(f"axvisor {a.axvisor}")
     va, vb = dict(a.versions), dict(b.versions)
     out += [f"{n} {va[n]}" for n in sorted(va) if n != "axvisor" and vb.get(n) == va[n]
             and n not in {m.crate for m in (*a.modified, *b.modified)}]
     if a.qemu and a.qemu == b.qemu:
-        out.append(a.qemu.replace("QEMU emulator version", "QEMU"))
+        out.append(f"QEMU {_qemu(a.qemu)}")
     return tuple(out)
+
+
+def short_commit(commit: str) -> str:
+    """A commit as people read it: 12 hex digits, `+dirty` kept; "not recorded" for none."""
+    if not commit:
+        return "not recorded"
+    head, plus, rest = commit.partition("+")
+    return head[:12] + plus + rest if len(head) == 40 else commit
+
+
+def run_changes(a: Side, b: Side) -> tuple[tuple[ProvenanceChange, ...], tuple[str, ...]]:
+    """(what differs, what is the same) between the harnesses that wrote the two files."""
+    fa, fb = a.file, b.file
+    changes = []
+    if fa.commit != fb.commit:
+        changes.append(ProvenanceChange(
+            "harness", fa.commit, fb.commit, f"harness commit {short_commit(fa.commit)} in "
+            f"{a.label}, {short_commit(fb.commit)} in {b.label}"))
+    if fa.harness != fb.harness:
+        changes.append(ProvenanceChange(
+            "version", fa.harness, fb.harness,
+            f"axharness {fa.harness or '?'} in {a.label}, {fb.harness or '?'} in {b.label}"))
+    same = [f"harness commit {short_commit(fa.commit)}"] if fa.commit and \
+        fa.commit == fb.commit else []
+    return tuple(changes), tuple(same)
 
 
 def provenance_pairs(a: Side, b: Side) -> tuple[tuple[str, ImageFacts, ImageFacts], ...]:
