@@ -1,0 +1,88 @@
+"""A real Linux guest under axvisor (slow: marker `slow_guest`, run by the nightly workflow, not
+by the default quick run): Debian's arm64 kernel with a busybox initramfs boots to its /init,
+which powers off through PSCI, and every exit of the boot is judged by the syndrome oracle.
+
+Needs `ci/fetch-guest-kernels.sh` first; without the guest files the image build fails as
+infrastructure (never a skip). Two images: aarch64-linux (every device mapped through: only the
+PSCI calls exit) and aarch64-linux-gppt (the GIC emulated: the GIC driver's MMIO exits with the
+guest's stage 1 on, judged with HPFAR_EL2 and the registers read through the gdbstub)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.images.build import build_image
+from harness.images.cache import cache_root
+from harness.images.recipe import load_recipe
+from harness.model.exits import Generation
+from harness.oracle.linux import fdt
+from harness.oracle.linux.boot import boot, judge_boot, summary, write_summary
+from harness.oracle.linux.prepare import KEEP, dump_machine_dtb
+
+pytestmark = [pytest.mark.integration, pytest.mark.aarch64, pytest.mark.slow_guest]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _only_when_asked(request: pytest.FixtureRequest) -> None:
+    """Booting Linux under TCG takes tens of seconds per boot: only `-m slow_guest` (or
+    AXH_SLOW_GUEST=1) runs these."""
+    if "slow_guest" not in (request.config.getoption("markexpr") or "") \
+            and os.environ.get("AXH_SLOW_GUEST") != "1":
+        pytest.skip("slow guest boot: selected by -m slow_guest (the nightly workflow)")
+
+
+def _boot(name: str, tmp_path: Path, *, gdb: bool) -> dict[str, Any]:
+    recipe = load_recipe(ROOT / "images/recipes-linux" / f"{name}.toml", ROOT)
+    image = build_image(recipe, cache_root(None))
+    run = boot(image, recipe, tmp_path / f"{name}-{'gdb' if gdb else 'log'}", gdb=gdb)
+    data = summary(run, judge_boot(run, recipe, Generation.for_axvcpu(image.axvcpu_version)))
+    write_summary(tmp_path / f"{name}-{'gdb' if gdb else 'log'}", data)
+    print(json.dumps({k: v for k, v in data.items() if k not in ("differences", "unpaired")}))
+    return data
+
+
+def _booted_and_powered_off(data: dict[str, Any]) -> None:
+    assert data["panic"] is None, data["panic"]
+    assert data["ending"] == "watcher" and data["detail"] == "end", data["detail"]
+    assert data["markers"] == {"init": True, "poweroff": True}
+    assert data["variants"].get("SystemDown") == 1
+    assert data["parse_errors"] == []
+
+
+def test_linux_boots_to_init_and_every_psci_exit_is_judged_fully(tmp_path: Path) -> None:
+    data = _boot("aarch64-linux", tmp_path, gdb=True)
+    _booted_and_powered_off(data)
+    assert data["trace_problems"] == [] and data["with_registers"] == data["exits"]
+    assert data["paired"] == data["exits"] == data["full"]  # SMC conduit: x0 names the call
+    assert data["traps_without_exit"] == data["exits_without_trap"] == 0
+    assert data["differences"] == []
+
+
+def test_the_gic_driver_s_mmio_is_judged_with_the_ipa_only_the_gdbstub_gives(
+        tmp_path: Path) -> None:
+    traced = _boot("aarch64-linux-gppt", tmp_path, gdb=True)
+    _booted_and_powered_off(traced)
+    mmio = traced["variants"].get("MmioRead", 0) + traced["variants"].get("MmioWrite", 0)
+    assert mmio > 100
+    assert traced["trace_problems"] == [] and traced["with_registers"] == traced["exits"]
+    assert traced["paired"] == traced["exits"] == traced["full"]
+    assert traced["differences"] == []
+    # The same boot from the trap log alone: the guest's stage 1 is on, so FAR is a virtual
+    # address and the MMIO exits' addr (and store data) stay open: judged only partly.
+    alone = _boot("aarch64-linux-gppt", tmp_path, gdb=False)
+    _booted_and_powered_off(alone)
+    assert alone["partial"] >= mmio and alone["full"] == alone["exits"] - alone["partial"]
+    assert any(k.startswith("addr: the IPA's page is in HPFAR_EL2") for k in alone["open_fields"])
+
+
+def test_the_guest_dtb_is_derived_from_the_machine_qemu_builds() -> None:
+    root = fdt.read(dump_machine_dtb())
+    assert all(root.child(n) is not None for n in KEEP)
+    psci = root.child("psci")
+    assert psci is not None and fdt.string(psci.prop("method") or b"") == "smc"
