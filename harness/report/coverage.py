@@ -164,6 +164,9 @@ def known_section(cases: Sequence[CaseResult], known: Sequence[KnownDivergence])
         for kid in case.known:
             matched[kid].append(case.case_id)
     ran = {f"{c.arch}/{c.scenario}" for c in cases if _ran(c)}
+    notes = [(n.entry, n.status) for c in cases for n in c.known_notes]
+    not_applicable = {e for e, st in notes if st == "not-applicable"} - {
+        e for e, st in notes if st != "not-applicable"}
     shown = [k for k in known if applies(k, cases)]
     rows = []
     for k in shown:
@@ -171,6 +174,8 @@ def known_section(cases: Sequence[CaseResult], known: Sequence[KnownDivergence])
                 else f"{k.variant}.{'/'.join(k.fields)}")
         if matched.get(k.id):
             cell = Cell(", ".join(matched[k.id]), tone=Verdict.XFAIL.value)
+        elif k.id in not_applicable:  # every image that ran it modifies the crate it quotes
+            cell = Cell("not applicable to these images: see below", tone=NONE)
         elif any(f"{k.arch}/{s}" in ran for s in k.scenarios):
             cell = Cell("not matched: see the cases that did not pass", tone=GAP, strong=True)
         else:

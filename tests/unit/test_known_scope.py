@@ -188,3 +188,16 @@ def test_both_reports_list_not_applicable_and_stale_entries_as_evaluated(tmp_pat
     write_html(cases, {}, KNOWN, tmp_path / "report.html", "axharness run")
     page = (tmp_path / "report.html").read_text()
     assert 'id="known-notes"' in page and f"entry {ENTRY} stale: applies to image aarch64" in page
+
+
+def test_an_entry_that_applies_to_no_image_of_the_run_is_not_reported_as_a_gap(
+        tmp_path: Path) -> None:
+    """A run of the patched image alone: the entry matched nowhere because it does not apply,
+    not because the cases failed to show it."""
+    from harness.report.markdown import write_report
+
+    cases = [apply_known(store_case("aarch64-fix", manifest([PATCH]), 0x88), KNOWN)]
+    write_report(cases, {}, KNOWN, tmp_path / "report.md", "axharness run")
+    row = next(ln for ln in (tmp_path / "report.md").read_text().splitlines()
+               if ln.startswith(f"| {ENTRY} |"))
+    assert "not applicable to these images" in row and "not matched" not in row
