@@ -82,3 +82,11 @@ def test_a_machine_dtb_without_a_gic_is_a_usage_error_naming_what_is_missing() -
     blob = fdt.write(fdt.Node("", (), tuple(fdt.Node(n) for n in KEEP if n != "timer")))
     with pytest.raises(UsageError, match="lacks timer"):
         reduce_dtb(blob, "")
+
+
+def test_the_psci_conduit_is_replaced_only_when_asked() -> None:
+    psci = fdt.Node("psci", (("method", b"smc\0"),))
+    blob = fdt.write(fdt.Node("", (), (psci, *(fdt.Node(n) for n in KEEP if n != "psci"))))
+    for asked, method in (("", "smc"), ("hvc", "hvc")):
+        got = fdt.read(reduce_dtb(blob, "", psci=asked)).child("psci")
+        assert got is not None and fdt.string(got.prop("method") or b"") == method

@@ -2,9 +2,9 @@
 
     python -m harness.oracle.linux.prepare DIR    (DIR holds Image and busybox)
 
-writes DIR/initramfs.cpio and DIR/guest.dtb, which images/recipes-linux/aarch64-linux.toml
-embeds. Both are deterministic: the same inputs give the same bytes (the image cache key hashes
-them).
+writes DIR/initramfs.cpio, DIR/guest.dtb and DIR/guest-hvc.dtb, which the recipes in
+images/recipes-linux/ embed (guest-hvc.dtb: the same tree with the PSCI conduit `hvc`). All
+are deterministic: the same inputs give the same bytes (the image cache key hashes them).
 
 The DTB is QEMU's own `virt` DTB (`-machine …,dumpdtb=`, same machine line as the image's
 profile) reduced to what the guest is given, rather than a DTS of ours: the GIC, UART and timer
@@ -62,8 +62,9 @@ def ramdisk_addr(vm_config_text: str) -> int:
     return addr
 
 
-def reduce_dtb(machine_dtb: bytes, bootargs: str) -> bytes:
-    """QEMU's DTB with only the nodes in KEEP, /chosen holding `bootargs` and no seeds."""
+def reduce_dtb(machine_dtb: bytes, bootargs: str, *, psci: str = "") -> bytes:
+    """QEMU's DTB with only the nodes in KEEP, /chosen holding `bootargs` and no seeds; `psci`
+    replaces the PSCI conduit ("hvc" or "smc") when given."""
     root = fdt.read(machine_dtb)
     missing = [n for n in KEEP if root.child(n) is None]
     if missing:
@@ -75,6 +76,8 @@ def reduce_dtb(machine_dtb: bytes, bootargs: str) -> bytes:
         if child.name == "chosen":
             child = child.without_props(("rng-seed", "kaslr-seed")).with_prop(
                 "bootargs", fdt.encode_string(bootargs))
+        if child.name == "psci" and psci:
+            child = child.with_prop("method", fdt.encode_string(psci))
         if child.name.startswith("intc@"):  # no ITS: nothing uses MSIs, see the docstring
             child = replace(child, children=tuple(c for c in child.children
                                                   if not c.name.startswith("its@")))
@@ -99,8 +102,8 @@ def dump_machine_dtb() -> bytes:
         return out.read_bytes()
 
 
-def prepare(directory: Path, root: Path) -> tuple[Path, Path]:
-    """Write DIR/initramfs.cpio and DIR/guest.dtb; returns their paths."""
+def prepare(directory: Path, root: Path) -> tuple[Path, ...]:
+    """Write DIR/initramfs.cpio, DIR/guest.dtb and DIR/guest-hvc.dtb; returns their paths."""
     try:
         busybox = (directory / "busybox").read_bytes()
         init = (root / INIT).read_bytes()
@@ -109,10 +112,11 @@ def prepare(directory: Path, root: Path) -> tuple[Path, Path]:
         raise UsageError(f"{exc.filename}: cannot read: {exc.strerror}") from None
     cpio = initramfs.archive(initramfs_entries(busybox, init))
     bootargs = f"{BOOTARGS} initrd={ramdisk_addr(vm_text):#x},{len(cpio):#x}"
-    dtb = reduce_dtb(dump_machine_dtb(), bootargs)
+    machine = dump_machine_dtb()
     (directory / "initramfs.cpio").write_bytes(cpio)
-    (directory / "guest.dtb").write_bytes(dtb)
-    return directory / "initramfs.cpio", directory / "guest.dtb"
+    (directory / "guest.dtb").write_bytes(reduce_dtb(machine, bootargs))
+    (directory / "guest-hvc.dtb").write_bytes(reduce_dtb(machine, bootargs, psci="hvc"))
+    return tuple(directory / n for n in ("initramfs.cpio", "guest.dtb", "guest-hvc.dtb"))
 
 
 def main(argv: list[str]) -> int:
