@@ -12,7 +12,10 @@ Evidence of loss, any of which suffices:
   arrived than were predicted (a different record in the same place is a divergence, not loss);
 - the start marker is missing although the guest's records (or its end marker) arrived, or the
   end marker is missing although the run went past it (the VM stopped normally);
-- axvisor itself reported dropped log records or bytes during the run.
+- axvisor reported dropped log records or output bytes anywhere in the console. The report
+  says how many records, not which, and it is printed where axvisor's console task was when it
+  noticed, which lags the producers (seen: before the guest's first exit); so its position
+  proves nothing and any report makes the console incomplete.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 # What axvisor 0.8.2 prints when it knows it dropped output: the console multiplexer's report
-# of ax-runtime's subscription drops (src/console_mux/host_log.rs:44) and of its own full
-# output queue (src/guest_console/host.rs:207).
+# of the records ax-runtime 0.13.5 could not queue (src/serial/mod.rs publish_log: the log
+# subscription holds 128 records, LOG_SUBSCRIPTION_CAPACITY at mod.rs:54), printed by
+# src/console_mux/host_log.rs:44, and of its own full output queue (src/guest_console/host.rs:207).
 _DROP_REPORTS = (
     re.compile(rb"\[Axvisor\] dropped (\d+) host log records"),
     re.compile(rb"\[Axvisor host console dropped (\d+) queued bytes\]"),
@@ -73,7 +77,7 @@ def judge(predicted: Sequence[str], observed: Sequence[str], *, start_marker: bo
     `observed`: variant names of the records that arrived between the markers (or from the
     start of the run if the start marker is missing), markers themselves left out.
     `ran_past_end`: the run ended normally after the guest (its SystemDown stopped the VM), so
-    the end marker must have been logged. `reports`: drop_reports() of the run's console.
+    the end marker must have been logged. `reports`: drop_reports() of the whole console.
     `asynchronous`: variants the model does not predict (set aside, as the comparison does).
     """
     relevant = [v for v in observed if v not in asynchronous]
