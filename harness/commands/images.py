@@ -42,10 +42,10 @@ def run(args: argparse.Namespace) -> int:
     for recipe in selected_recipes(args.arch, args.recipe):
         if args.action == "list":
             print(f"{recipe.name:12} {recipe.arch:8} axvisor {recipe.axvisor_version:8} "
-                  f"axvcpu {recipe.axvcpu_version:6} {recipe.path}")
+                  f"schema {recipe.schema:10} {recipe.path}")
             continue
         image = build_image(recipe, cache, force=args.force,
                             progress=lambda m: print(m, file=sys.stderr))
-        print(f"{image.recipe}: {image.kernel} (axvcpu {image.axvcpu_version}, "
+        print(f"{image.recipe}: {image.kernel} (schema {image.schema}, "
               f"key {image.key[:12]})")
     return 0
