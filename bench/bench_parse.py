@@ -23,11 +23,11 @@ import sys
 import time
 from pathlib import Path
 
+from harness.model.convert import exit_to_json
 from harness.model.exits import (
     CpuUp,
     ExitReason,
     ExternalInterrupt,
-    Generation,
     Halt,
     Hypercall,
     InterruptEnd,
@@ -40,13 +40,14 @@ from harness.model.exits import (
     SendIPI,
     SysRegRead,
     SysRegWrite,
-    exit_to_json,
 )
+from harness.model.schemas import schema
 from harness.model.values import AccessWidth, GuestPhysAddr, MappingFlags, Port, SysRegAddr
 from harness.parse.axlog import format_log_line, parse_log
 from harness.parse.render import DebugForm, render_exit
 
-GEN = Generation.G0_6
+GEN = schema("axvcpu-0.6")
+
 NOISE = [
     ("axvisor::vmm::vcpus", 412, 36, "VM[1] VCpu[0] handling exit"),
     ("axvisor::vmm", 88, 32, "VM[1] boot complete, entering run loop"),
@@ -114,7 +115,7 @@ def build_log(target_bytes: int, seed: int = 1) -> tuple[bytes, list[dict[str, o
             nl = 1
         else:
             e = _random_exit(rnd)
-            text = render_exit(e, GEN, DebugForm.PRETTY_HEX)
+            text = render_exit(e, GEN, "aarch64", DebugForm.PRETTY_HEX)
             s = format_log_line(text, t, cpu=rnd.randrange(2), task=5)
             expected.append({"line": line, **exit_to_json(e)})
             nl = text.count("\n") + 1
@@ -139,7 +140,7 @@ def _records_only(form: DebugForm | None) -> bytes:
     size = t = 0
     while size < K64:
         e = rnd.choice(UNITS) if form is None else _random_exit(rnd)
-        s = format_log_line(render_exit(e, GEN, form or DebugForm.DEBUG), t)
+        s = format_log_line(render_exit(e, GEN, "aarch64", form or DebugForm.DEBUG), t)
         parts.append(s)
         size += len(s)
         t += 7
@@ -184,7 +185,7 @@ def _best_cpu(data: bytes, repeat: int) -> tuple[float, int, int]:
     result = None
     for _ in range(repeat):
         t0 = time.process_time()
-        result = parse_log(data, GEN)
+        result = parse_log(data, GEN, "aarch64")
         best = min(best, time.process_time() - t0)
     assert result is not None
     return best, len(result.records), len(result.errors)
@@ -249,7 +250,7 @@ def main() -> int:
     result = None
     for _ in range(args.repeat):
         t0 = time.process_time()
-        result = parse_log(data, GEN, "bench.log")
+        result = parse_log(data, GEN, "aarch64", "bench.log")
         best_parse = min(best_parse, time.process_time() - t0)
         t0 = time.process_time()
         loaded = [json.loads(line) for line in jsonl]

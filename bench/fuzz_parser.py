@@ -30,14 +30,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.model.exits import ALL_VARIANTS, Generation
+from harness.model.schemas import schema, schema_set
 from harness.parse.axlog import LogScanner, ParseResult, parse_log
 from harness.parse.render import DebugForm, render_exit
+from harness.schema import Schema
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_SOURCES = [
     str(ROOT / "tests/unit/golden/*.log"),
+    str(ROOT / "tests/unit/golden/axvm-0.8/*.log"),
+    str(ROOT / "tests/unit/golden/axvm-0.8/real/*.log"),
     str(ROOT / "tests/unit/data/parse-*.log"),
     "/work/shared/upstream-0.8/console-*.log",
     str(ROOT / "results/**/console.log"),
@@ -48,8 +51,12 @@ HEADS = [
     b"\x1b[m\x1b[37m[  0.326621 0:5 axvm::vm:518] \x1b[90m",
     b"[  2.000001 1:7 axvm::vm:1] ",
     b"[  3.000001 axvm::vm:623] ",
+    b"axvisor:$ \r\x1b[2K\x1b[37m[  0.729347 0:4294967302 \x1b[37maxvm::architecture::ops:225] "
+    b"\x1b[90m",
+    b"\x1b[0m\r\nAXH-EXIT vm=1 vcpu=0 ",
+    b"AXH-EXIT vm=1 vcpu=1 ",
 ]
-NAMES = [c.VARIANT.encode() for c in ALL_VARIANTS]
+NAMES = sorted({n.encode() for s in schema_set() for n in s.rust_names()})
 TOKENS = [
     *HEADS,
     *NAMES,
@@ -58,13 +65,21 @@ TOKENS = [
     b"[\n", b"Some(", b"None", b"true", b"false", b"Byte", b"Qword", b"Port(", b"\x1b[m",
     b"\x1b[", b"\x1b", b"\r", b"\r\n", b"\r\r\n", b"\n", b"<log truncated>", b"\xc3", b"\xa9",
     b"\xff", "é".encode(), b"18446744073709551616", b"1" * 30, b"\t", b" ", b"\x00", b"] ",
-    b"Halt(", b"Nothing{", b"}\x1b[m\n\x1b[m",
+    b"Halt(", b"Nothing{", b"}\x1b[m\n\x1b[m", b"GPA(0x", b"\x1b[m...[truncated]\r\n",
+    b"RiscvGuestPhysAddr(\n", b"X86Port(0x", b"MSR(0x", b"ArmSysRegAddr(0x", b"Legacy",
+    b"\r\x1b[2K",
 ]  # fmt: skip
 FORMS = [DebugForm.DEBUG] * 9 + [DebugForm.DEBUG_HEX]
 # process_time() is a system call here (about 60 us): inputs are timed by the wall clock and
 # only those above this are timed again by CPU time.
 RETIME_ABOVE = 0.002
-GENS = [Generation.G0_6] * 6 + [Generation.G0_2] * 3 + [Generation.G0_1]
+# (schema, arch) the inputs are parsed with: the current line's three enums as often as the
+# axvcpu generations together.
+Gen = tuple[Schema, str]
+_A8 = schema("axvm-0.8")
+GENS: list[Gen] = ([(schema("axvcpu-0.6"), "aarch64")] * 4 + [(schema("axvcpu-0.2"), "aarch64")] * 2
+                   + [(schema("axvcpu-0.1"), "aarch64")]
+                   + [(_A8, "aarch64")] * 3 + [(_A8, "riscv64")] * 2 + [(_A8, "x86_64")] * 2)
 
 
 def load_sources(patterns: list[str]) -> list[tuple[str, bytes]]:
@@ -142,7 +157,7 @@ def mutate(rnd: random.Random, corpus: Corpus) -> bytes:
     return bytes(b)
 
 
-def input_for(seed: int, index: int, corpus: Corpus) -> tuple[bytes, Generation, DebugForm]:
+def input_for(seed: int, index: int, corpus: Corpus) -> tuple[bytes, Gen, DebugForm]:
     rnd = random.Random((seed << 40) | index)
     return mutate(rnd, corpus), rnd.choice(GENS), rnd.choice(FORMS)
 
@@ -153,14 +168,14 @@ def _cuts(rnd: random.Random, n: int) -> list[int]:
     return sorted(rnd.randrange(n + 1) for _ in range(rnd.randrange(1, 7)))
 
 
-def chunked(data: bytes, gen: Generation, form: DebugForm, cuts: list[int]) -> ParseResult:
-    scanner = LogScanner(gen, "<log>", form)
+def chunked(data: bytes, gen: Gen, form: DebugForm, cuts: list[int]) -> ParseResult:
+    scanner = LogScanner(*gen, "<log>", form)
     for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True):
         scanner.feed(data[a:b])
     return scanner.finish()
 
 
-def outside(result: ParseResult, data: bytes, gen: Generation) -> str | None:
+def outside(result: ParseResult, data: bytes, gen: Gen) -> str | None:
     """A record or error position outside the input, an internal error, or a record whose
     text is not exactly Rust's rendering of its value (a made-up record)."""
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
@@ -172,7 +187,7 @@ def outside(result: ParseResult, data: bytes, gen: Generation) -> str | None:
     for r in result.records:
         if not 1 <= r.first_line <= r.last_line <= lines:
             return f"record lines {r.first_line}-{r.last_line} outside {lines} lines"
-        if render_exit(r.exit, gen, r.form) != r.text:
+        if render_exit(r.exit, *gen, r.form) != r.text:
             return f"record at line {r.first_line} is not Rust's {r.form.value}: {r.text!r}"
     return None
 
@@ -182,7 +197,7 @@ def check(seed: int, index: int, corpus: Corpus) -> tuple[str, bool, float, int,
     data, gen, form = input_for(seed, index, corpus)
     t0 = time.perf_counter()
     try:
-        whole = parse_log(data, gen, "<log>", form)
+        whole = parse_log(data, *gen, "<log>", form)
     except Exception as exc:  # the point of the fuzz: count, never stop
         return "other", False, time.perf_counter() - t0, len(data), repr(exc), 0
     secs = time.perf_counter() - t0
@@ -208,7 +223,7 @@ def retime(seed: int, index: int, corpus: Corpus, repeat: int = 5) -> float:
     best = float("inf")
     for _ in range(repeat):
         t0 = time.process_time()
-        parse_log(data, gen, "<log>", form)
+        parse_log(data, *gen, "<log>", form)
         best = min(best, time.process_time() - t0)
     return best
 
@@ -318,7 +333,7 @@ def main() -> int:
     if args.replay:
         seed, index = (int(x) for x in args.replay.split(":"))
         data, gen, form = input_for(seed, index, corpus)
-        print(f"schema {gen.value}, compact form {form.value}", file=sys.stderr)
+        print(f"schema {gen[0].id} {gen[1]}, compact form {form.value}", file=sys.stderr)
         sys.stdout.buffer.write(data)
         return 0
     return run_shard(args, corpus)

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.model.arch import Arch
-from harness.model.exits import ExitReason, exit_to_json
+from harness.model.convert import exit_to_json
+from harness.model.exits import ExitReason
 from harness.model.predict import free_fields
 from harness.parse.axlog import ExitRecord
 
@@ -139,9 +140,12 @@ def fold_repeats(observed: Sequence[ExitRecord]) -> tuple[list[ExitRecord], int]
 
 
 def vcpu_of(record: ExitRecord, vcpu_of_cpu: Mapping[int, int]) -> int:
-    """Which vCPU logged `record`: vCPUs are pinned, so the CPU number of its log prefix tells
-    (a prefix without one is CPU 0); a CPU no vCPU is pinned to keeps its own number."""
-    cpu = record.prefix.cpu or 0
+    """Which vCPU `record` is of: a synchronous `AXH-EXIT` record names it; otherwise vCPUs are
+    pinned, so the CPU number of its log prefix tells (a prefix without one is CPU 0); a CPU
+    no vCPU is pinned to keeps its own number."""
+    if record.vcpu is not None:
+        return record.vcpu
+    cpu = record.cpu or 0
     return vcpu_of_cpu.get(cpu, cpu)
 
 

@@ -1,7 +1,8 @@
 """What each architecture's vCPU may return, and what the per-architecture fields mean.
 
-`contract(arch, gen)` splits a generation's variants into those the architecture (plus the
-exit.rs contract) allows and those it rules out, each with a reason.  Reasons that depend on
+`contract(arch, schema)` splits the kinds of a schema's enum on that architecture into those
+the architecture (plus the exit.rs contract) allows and those it rules out, each with a
+reason.  Reasons that depend on
 how the hypervisor under test programs its traps say so ("with this hypervisor's
 configuration"); the rest follow from the architecture alone.
 """
@@ -13,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from harness.model.exits import Generation
 from harness.model.values import AccessWidth, ModelError
+from harness.schema import Schema
 
 
 class Arch(enum.Enum):
@@ -102,9 +103,9 @@ _CPU_ID_MEANING = {
 _GPR_COUNT = {Arch.AARCH64: 31, Arch.RISCV64: 32, Arch.X86_64: 16}
 
 
-def contract(arch: Arch, gen: Generation) -> ArchContract:
-    """The contract of `arch` restricted to the variants that exist in `gen`."""
-    names = gen.variant_names()
+def contract(arch: Arch, schema: Schema) -> ArchContract:
+    """The contract of `arch` restricted to the kinds `schema`'s enum has on it."""
+    names = schema.kinds(arch.value)
     reasons = _REASONS[arch]
     impossible = {name: reasons[name] for name in names if name in reasons}
     produces = frozenset(name for name in names if name not in impossible)

@@ -212,3 +212,29 @@ class MappingFlags:
 
     def __contains__(self, bit: int) -> bool:
         return bool(self.bits & bit)
+
+
+@dataclass(frozen=True, slots=True)
+class ByteReg:
+    """x86 `X86ByteRegister { gpr: u8, high: bool }` (axvm 0.8): the destination of a byte MOV
+    that is AH/CH/DH/BH (`high`) rather than the low byte of GPR `gpr`."""
+
+    gpr: int
+    high: bool
+
+    def __post_init__(self) -> None:
+        check_u8(self.gpr, "ByteReg.gpr")
+        check_bool(self.high, "ByteReg.high")
+
+
+class Absent(enum.Enum):
+    """An attribute the exit's schema does not have (axvcpu 0.1 `MmioRead.signed_ext`, axvm 0.8
+    x86 `MsrRead.reg`, `byte_reg` outside axvm 0.8 x86), distinct from Rust's `None`."""
+
+    ABSENT = "absent"
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT = Absent.ABSENT

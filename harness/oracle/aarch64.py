@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.model.arch import Arch
-from harness.model.exits import Generation
 from harness.model.predict.aarch64 import ICC_SGI1R_EL1, sgi1r_to_ipi
 from harness.model.values import AccessWidth, MappingFlags
 from harness.oracle.context import TrapContext, via_model, whole
@@ -122,7 +121,7 @@ def _mmio(trap: A64Trap, iss: AbortIss, ctx: TrapContext) -> Candidate:
         return Candidate("MmioWrite", fields, why, off, page)
     fields = {**addr, "width": width.name, "reg": iss.srt,
               "reg_width": "Qword" if iss.sf else "Dword"}
-    if ctx.gen is not Generation.G0_1:
+    if "signed_ext" in ctx.schema.attrs("aarch64", "MmioRead"):
         fields["signed_ext"] = iss.sse
     return Candidate("MmioRead", fields, why, off, page)
 
@@ -181,7 +180,7 @@ def _sysreg(iss: int, ctx: TrapContext) -> Expectation:
     if iss & 1:
         return Expectation(rule, (Candidate("SysRegRead", {"addr": addr, "reg": rt}), nothing))
     value = 0 if rt == 31 else ctx.gprs.get(rt)
-    if addr == ICC_SGI1R_EL1.addr and ctx.gen.has_variant("SendIPI"):
+    if addr == ICC_SGI1R_EL1.addr and ctx.schema.has("aarch64", "SendIPI"):
         if value is None:
             return Expectation(rule, (Candidate("SendIPI", {}, {"*": f"needs x{rt}"}),
                                       nothing))

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from harness.model.arch import Arch
-from harness.model.exits import ExitReason, Generation, exit_to_json
+from harness.model.convert import exit_to_json
+from harness.model.exits import ExitReason
 from harness.model.predict import GuestTrap, alternatives, free_fields
 from harness.model.predict import predict as model_predict
 from harness.model.values import ModelError
 from harness.oracle.expect import Candidate, Expectation
+from harness.schema import Schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +34,7 @@ class TrapContext:
     `htinst` (RISC-V): registers QEMU does not log, for a caller that read them elsewhere.
     """
 
-    gen: Generation
+    schema: Schema
     gprs: Mapping[int, int] = field(default_factory=dict)
     stage1_off: bool = False
     hpfar: int | None = None
@@ -59,7 +61,7 @@ def via_model(arch: Arch, insn: bytes, ctx: TrapContext, rule: str, *,
     trap = GuestTrap(arch=arch, insn=insn, gprs=dict(ctx.gprs if gprs is None else gprs),
                      backend=backend)
     try:
-        exit = model_predict(trap, ctx.gen)
+        exit = model_predict(trap, ctx.schema)
     except ModelError as exc:
         if "lacks" not in str(exc):
             return Expectation(rule, outside=str(exc))

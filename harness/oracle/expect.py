@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from harness.model.exits import ExitReason, exit_to_json
+from harness.model.convert import exit_to_json
+from harness.model.exits import ExitReason
 from harness.model.values import AccessWidth
 
 PAGE = 0x1000

@@ -22,12 +22,12 @@ from harness.errors import HarnessError
 from harness.guests.payload import BuiltPayload
 from harness.images.build import Image
 from harness.images.recipe import ImageRecipe
-from harness.model.exits import Generation
 from harness.oracle.capture import TRAP_LOG_DIR, Capture
 from harness.oracle.judge_run import judge_capture, summary
 from harness.oracle.pairing import PairingReport
 from harness.qemu.machine import Ending
 from harness.scenarios.catalogue import Scenario
+from harness.schema import Schema
 
 LISTED = 20  # differing pairs listed in the manifest (the counts cover all)
 
@@ -38,13 +38,13 @@ def _unpaired(report: PairingReport) -> list[str]:
 
 def judge_case(image: Image, recipe: ImageRecipe, scenario: Scenario, casedir: Path,
                console: bytes, payload: BuiltPayload, ending: Ending, detail: str,
-               gen: Generation) -> dict[str, Any]:
+               schema: Schema) -> dict[str, Any]:
     """The oracle's judgement of one finished case, as manifest JSON: counts, the differing
     pairs, the unpaired traps and exits, the payload traps where oracle and model disagree,
     and `note` (empty when all is well). `error` instead when it could not judge."""
     cap = Capture(console, casedir / TRAP_LOG_DIR, payload, ending, detail, 0.0)
     try:
-        verdict = judge_capture(cap, image, recipe, scenario, gen)
+        verdict = judge_capture(cap, image, recipe, scenario, schema)
     except HarnessError as exc:
         return {"error": str(exc), "note": f"oracle: could not judge ({exc})"}
     counts = summary(verdict)

@@ -17,7 +17,7 @@ from harness.check.compare import by_vcpu
 from harness.images.build import Image
 from harness.images.recipe import ImageRecipe, render_vm_config
 from harness.model.arch import Arch
-from harness.model.exits import ExitReason, Generation
+from harness.model.exits import ExitReason
 from harness.oracle.capture import Capture
 from harness.oracle.context import TrapContext
 from harness.oracle.expect import Judgement, Outcome, judge
@@ -30,6 +30,7 @@ from harness.run import axvisor_console
 from harness.run.case import expected_exits
 from harness.scenarios.actions import Spin
 from harness.scenarios.catalogue import Scenario
+from harness.schema import Schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ def _runs(traps: Mapping[int, Sequence[Trap]], rules: Rules, pinned: Mapping[int
 
 
 def judge_capture(cap: Capture, image: Image, recipe: ImageRecipe, scenario: Scenario,
-                  gen: Generation) -> RunVerdict:
+                  schema: Schema) -> RunVerdict:
     """Pair the run's exits with its traps and check the oracle against the model."""
     if cap.trap_log is None:
         raise TrapLogError("the run was captured without a trap log")
@@ -89,7 +90,7 @@ def judge_capture(cap: Capture, image: Image, recipe: ImageRecipe, scenario: Sce
     console = cap.console
     if cap.detail.startswith("stuck: "):
         console = axvisor_console.without_last_record(console)
-    records = parse_log(console, gen).records
+    records = parse_log(console, schema, image.arch).records
     pinned = recipe.guest.vcpu_of_cpu
     backend = recipe.backend
 
@@ -102,12 +103,12 @@ def judge_capture(cap: Capture, image: Image, recipe: ImageRecipe, scenario: Sce
             registers.update({(t.cpu, t.line): dict(site.site.gprs) for t in group})
 
     def context(vcpu: int, index: int | None, trap: Trap) -> TrapContext:
-        return TrapContext(gen, registers.get((trap.cpu, trap.line), {}), stage1_off=True)
+        return TrapContext(schema, registers.get((trap.cpu, trap.line), {}), stage1_off=True)
 
     report = pair(traps, by_vcpu(records, pinned), pinned, rules, context)
     spin = next((i for i, a in enumerate(scenario.actions) if isinstance(a, Spin)), None)
     predicted = expected_exits(
-        image, cap.payload, gen, backend, spin_at=spin,
+        image, cap.payload, schema, backend, spin_at=spin,
         last_action=len(scenario.actions) - 1 if scenario.ends_at_last_action else None)
     rows: list[Agreement] = []
     unmatched = 0

@@ -17,7 +17,7 @@ __all__ = ["TrapContext", "expect"]
 
 
 def expect(trap: Trap, ctx: TrapContext) -> Expectation:
-    """The oracle's answer for one trap, restricted to `ctx.gen`'s variants."""
+    """The oracle's answer for one trap, restricted to the kinds `ctx.schema` has."""
     if isinstance(trap, A64Trap):
         exp = aarch64.expect(trap, ctx)
     elif isinstance(trap, RvTrap):
@@ -26,8 +26,10 @@ def expect(trap: Trap, ctx: TrapContext) -> Expectation:
         exp = x86_svm.expect(trap, ctx)
     else:  # pragma: no cover - Trap is a closed union
         raise TypeError(trap)
-    kept = tuple(c for c in exp.candidates if ctx.gen.has_variant(c.variant))
+    arch = "aarch64" if isinstance(trap, A64Trap) else "riscv64" if isinstance(trap, RvTrap) \
+        else "x86_64"
+    kept = tuple(c for c in exp.candidates if ctx.schema.has(arch, c.variant))
     if exp.candidates and not kept:
         return Expectation(exp.rule, (), exp.asynchronous,
-                           f"schema {ctx.gen.value} has none of {', '.join(exp.variants)}")
+                           f"schema {ctx.schema.id} has none of {', '.join(exp.variants)}")
     return Expectation(exp.rule, kept, exp.asynchronous, exp.outside)

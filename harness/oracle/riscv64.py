@@ -11,7 +11,6 @@ which QEMU writes).
 from __future__ import annotations
 
 from harness.model.arch import Arch
-from harness.model.exits import Generation
 from harness.model.values import AccessWidth, MappingFlags
 from harness.oracle.context import TrapContext, via_model
 from harness.oracle.expect import PAGE, Candidate, Expectation
@@ -28,6 +27,10 @@ _ECALL = (0x0000_0073).to_bytes(4, "little")
 _LOAD_WIDTH = {0: ("Byte", True), 1: ("Word", True), 2: ("Dword", True), 3: ("Qword", True),
                4: ("Byte", False), 5: ("Word", False), 6: ("Dword", False)}
 
+
+
+def _signed_ext(ctx: TrapContext) -> bool:
+    return "signed_ext" in ctx.schema.attrs("riscv64", "MmioRead")
 
 def _gpa(trap: RvTrap, ctx: TrapContext) -> tuple[dict[str, object], dict[str, str],
                                                   int | None]:
@@ -66,10 +69,10 @@ def _load(trap: RvTrap, ctx: TrapContext) -> Expectation:
     if t is not None and t[0] == "load" and t[1] in _LOAD_WIDTH:
         width, signed = _LOAD_WIDTH[t[1]]
         fields |= {"width": width, "reg": t[2]}
-        if ctx.gen is not Generation.G0_1:
+        if _signed_ext(ctx):
             fields["signed_ext"] = signed
     else:
-        opened = ("width", "reg") + (("signed_ext",) if ctx.gen is not Generation.G0_1 else ())
+        opened = ("width", "reg") + (("signed_ext",) if _signed_ext(ctx) else ())
         why |= {f: "htinst (the transformed load) is not logged" for f in opened}
     return Expectation(rule, (Candidate("MmioRead", fields, why, off),))
 

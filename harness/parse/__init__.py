@@ -1,4 +1,5 @@
-"""Reading axvisor serial logs: Rust Debug text → model exits (see axlog.parse_log)."""
+"""Reading axvisor serial logs: Rust Debug text → model exits, through an exit schema (see
+axlog.parse_log)."""
 
 from harness.parse.axlog import (
     ExitRecord,
@@ -7,9 +8,10 @@ from harness.parse.axlog import (
     ParseError,
     ParseResult,
     format_log_line,
+    format_sync_record,
     parse_log,
 )
-from harness.parse.render import DebugForm, render_exit
+from harness.parse.render import DebugForm, parse_exit, render_exit
 
 __all__ = [
     "DebugForm",
@@ -19,6 +21,8 @@ __all__ = [
     "ParseError",
     "ParseResult",
     "format_log_line",
+    "format_sync_record",
+    "parse_exit",
     "parse_log",
     "render_exit",
 ]

@@ -9,6 +9,14 @@ is either one line (unit variants) or continues on unprefixed lines indented by 
 a `}` in column 0.  A message longer than 2048 bytes is cut and ends `ESC[m<log truncated>`.
 Guest output and other log lines come in between; the serial console may add CRs.
 
+The current line (axvisor 0.8, ax-log 0.6.1 through ax-runtime) adds `ESC[37m` before the
+module path, cuts messages over 1 KiB with `ESC[m...[truncated]`, and its shell redraws each
+record as `\\r ESC[2K` + record after its prompt; the images' instrumentation writes each exit
+synchronously as `AXH-EXIT vm=<id> vcpu=<id> ` + `{:#x?}` (the record carries its vCPU).
+Which names are variants, and how each prints, is the schema's (harness.schema): the scanner
+looks for the variant names of every known schema, so a record of another generation is
+reported, not skipped, and parses it with the schema and architecture it was given.
+
 The scanner works on whole buffers with C-level regex searches (a `] ` literal prefilter, then
 the variant-name alternation), so unrelated lines cost almost nothing.  It is exact (a record
 is Rust's rendering of its value, reported once), linear (no search restarts at each position
@@ -19,12 +27,14 @@ waits until the lines it looks at are complete; tests/unit/test_parse_chunking.p
 from __future__ import annotations
 
 import codecs
+import functools
 import gc
 import re
 from dataclasses import dataclass
 from typing import cast
 
-from harness.model.exits import ALL_VARIANTS, ExitReason, Generation
+from harness.model import schemas
+from harness.model.exits import ExitReason
 from harness.model.values import ModelError
 from harness.parse.extent import (
     BODY,
@@ -37,8 +47,8 @@ from harness.parse.extent import (
     stop_reason,
 )
 from harness.parse.fast import fast_parser
-from harness.parse.render import DebugForm
-from harness.parse.rust_debug import DebugSyntaxError, parse_exit
+from harness.parse.render import DebugForm, DebugSyntaxError, parse_exit
+from harness.schema import Form, Schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +73,29 @@ PrefixText = tuple[str, str, str | None, str | None, str, str]
 @dataclass(frozen=True, slots=True)
 class ExitRecord:
     """One parsed exit: the value, where it is in the log (1-based lines), its axlog prefix
-    (`prefix`, decoded on access from the captured text: most callers never look), the Debug
-    form it was printed in, and the message text."""
+    (`prefix`, decoded on access from the captured text: most callers never look; None for a
+    synchronous `AXH-EXIT` record), the Debug form it was printed in, the message text, and
+    the VM and vCPU ids an `AXH-EXIT` record names (None in an axlog record)."""
 
     exit: ExitReason
     first_line: int
     last_line: int
-    prefix_text: PrefixText
+    prefix_text: PrefixText | None
     form: DebugForm
     text: str
+    vm: int | None = None
+    vcpu: int | None = None
 
     @property
-    def prefix(self) -> LogPrefix:
+    def cpu(self) -> int | None:
+        """The CPU number of the axlog prefix (None: no prefix, or a prefix without one)."""
+        return None if self.prefix_text is None or self.prefix_text[2] is None \
+            else int(self.prefix_text[2])
+
+    @property
+    def prefix(self) -> LogPrefix | None:
+        if self.prefix_text is None:
+            return None
         secs, micros, cpu, task, module, src = self.prefix_text
         return LogPrefix(
             int(secs) * 1_000_000 + int(micros),
@@ -111,26 +132,42 @@ class ParseResult:
         return not self.errors
 
 
-_NAMES = "|".join(sorted((c.VARIANT for c in ALL_VARIANTS), key=len, reverse=True))
-# A log message starting with a variant name followed by ` {`, `{`, `(` or end of message,
-# found from the `] ` that ends every axlog prefix (a literal, so the regex engine skips
-# ahead fast).  Groups: 1 variant, then either 2 a complete pretty body, 3 a complete one-line
-# body, 4 end of message (unit variant), or (nothing captured) something the careful path
-# (harness.parse.extent) examines.  No part backtracks over a long run (the one-line body is
-# possessive, then looks back for the space before its `}`).
-_CAND = re.compile(
-    rf"\] (?:{ESC})*(?=[CEFHIMNPS])({_NAMES})"  # first-letter guard: cheap rejection
-    rf"(?:( \{{\n(?:    {BODY}\n)*\}}){END}"  # 2: pretty
-    rf"|( \{{ [^\n\x1b{{}}]*+(?<= )\}}){END}"  # 3: one line
-    rf"|(){END}"  # 4: unit
-    rf"|(?= ?\{{|\())"
-)
-# The prefix that must end exactly at the candidate's `] `: secs, micros, cpu, task, module, line.
+SYNC_TAG = "AXH-EXIT vm="
+
+
+def candidate_regex(names: frozenset[str]) -> re.Pattern[str]:
+    """A log message (after an axlog prefix's `] `) or a synchronous record (after its
+    `AXH-EXIT vm=<id> vcpu=<id> ` tag) starting with one of `names` followed by ` {`, `{`,
+    `(` or the end of the message.  Groups: 1 vm, 2 vcpu (tag only), 3 variant, then either 4
+    a complete pretty body, 5 a complete one-line body, 6 end of message (unit variant), or
+    (nothing captured) something the careful path (harness.parse.extent) examines.  No part
+    backtracks over a long run (the one-line body is possessive, then looks back for the space
+    before its `}`); the first-letter guard, derived from the names, rejects cheaply."""
+    alts = "|".join(sorted(names, key=len, reverse=True))
+    first = "".join(sorted({re.escape(n[0]) for n in names}))
+    return re.compile(
+        rf"(?:\] (?:{ESC})*|AXH-EXIT vm=([0-9]+) vcpu=([0-9]+) )(?=[{first}])({alts})"
+        rf"(?:( \{{\n(?:    {BODY}\n)*\}}){END}"  # 4: pretty
+        rf"|( \{{ [^\n\x1b{{}}]*+(?<= )\}}|\([^\n\x1b()]*+\)){END}"  # 5: one line
+        rf"|(){END}"  # 6: unit
+        rf"|(?= ?\{{|\())"
+    )
+
+
+@functools.cache
+def _candidates() -> re.Pattern[str]:
+    return candidate_regex(frozenset(n for s in schemas.schema_set() for n in s.rust_names()))
+
+
+# The prefix that must end exactly at the candidate's `] `: secs, micros, cpu, task, module,
+# line (ax-log 0.6.1 colours the module path: `ESC[37m` before it).
 _PREFIX = re.compile(
-    r"\[ *([0-9]+)\.([0-9]{6}) (?:([0-9]+)(?::([0-9]+))? )?([^\s\[\]]+):([0-9]+)\] \Z"
+    r"\[ *([0-9]+)\.([0-9]{6}) (?:([0-9]+)(?::([0-9]+))? )?(?:\x1b\[37m)?"
+    r"([^\s\[\]\x1b]+):([0-9]+)\] \Z"
 )
-# Its `[` is the last one before the `] ` (no `[` inside); looking further back than this for
-# it would make a long line of candidates quadratic, and no module path is this long.
+# Its `[` is the last one before the `] ` (no `[` inside but that of the colour code); looking
+# further back than this for it would make a long line of candidates quadratic, and no module
+# path is this long.
 _PREFIX_MAX = 512
 _CR_RUN = re.compile(r"(?<!\r)\r+\n")  # the lookbehind keeps long runs of lone CRs linear
 
@@ -142,13 +179,15 @@ class LogScanner:
 
     def __init__(
         self,
-        generation: Generation,
+        schema: Schema,
+        arch: str,
         source_name: str = "<log>",
         compact_form: DebugForm = DebugForm.DEBUG,
     ) -> None:
         if compact_form.pretty:
             raise ValueError("compact_form must be DEBUG or DEBUG_HEX")
-        self.generation = generation
+        schema.enum(arch)  # a SchemaLookupError now, not at the first record
+        self.schema, self.arch = schema, arch
         self.source_name = source_name
         self.compact_form = compact_form
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -161,10 +200,11 @@ class LogScanner:
         self._errors: list[ParseError] = []
         self._finished = False
         self._fast_pretty = (
-            fast_parser(generation, DebugForm.PRETTY_HEX),
-            fast_parser(generation, DebugForm.PRETTY),
+            fast_parser(schema, arch, Form.PRETTY_HEX),
+            fast_parser(schema, arch, Form.PRETTY),
         )
-        self._fast_compact = fast_parser(generation, compact_form)
+        self._fast_compact = fast_parser(schema, arch, compact_form)
+        self._search = _candidates().search
 
     # ------------------------------------------------------------------ public API
 
@@ -244,7 +284,7 @@ class LogScanner:
         line_pos = 0
         ls = 0  # start of that line
         keep_from = end
-        search = _CAND.search
+        search = self._search
         fast_hex, fast_dec = self._fast_pretty
         fast_compact = self._fast_compact
         while (m := search(buf, pos, end)) is not None:
@@ -254,14 +294,22 @@ class LogScanner:
                 line += n
                 ls = buf.rfind("\n", line_pos, start) + 1
             line_pos = start
-            lo = start - _PREFIX_MAX
-            at = buf.rfind("[", lo if lo > ls else ls, start)
-            pm = _PREFIX.match(buf, at, start + 2) if at != -1 else None
-            if pm is None:
-                pos = start + 2  # `] Halt` inside some other text
-                continue
-            variant, pretty, compact, unit = m.groups()
-            vstart = m.start(1)
+            vm_text, vcpu_text, variant, pretty, compact, unit = m.groups()
+            pm: re.Match[str] | None = None
+            if vm_text is None:  # an axlog record: its prefix must end right here
+                lo = start - _PREFIX_MAX
+                lo = lo if lo > ls else ls
+                at = buf.rfind("[", lo, start)
+                if at > lo and buf[at - 1] == "\x1b":  # ax-log 0.6.1's colour before the module
+                    at = buf.rfind("[", lo, at - 1)
+                pm = _PREFIX.match(buf, at, start + 2) if at != -1 else None
+                if pm is None:
+                    pos = start + 2  # `] Halt` inside some other text
+                    continue
+            prefix = cast(PrefixText, pm.groups()) if pm is not None else None
+            vm = None if vm_text is None else int(vm_text)
+            vcpu = None if vcpu_text is None else int(vcpu_text)
+            vstart = m.start(3)
             rend = m.end()
             exit_: ExitReason | None = None
             if pretty is not None:
@@ -276,7 +324,7 @@ class LogScanner:
             if exit_ is not None:
                 text = buf[vstart:rend]
                 last = line + text.count("\n") if pretty else line
-                rec = ExitRecord(exit_, line, last, pm.groups(), form, text)  # type: ignore[arg-type]
+                rec = ExitRecord(exit_, line, last, prefix, form, text, vm, vcpu)
                 self._records.append(rec)
                 out.append(rec)
                 pos = rend
@@ -287,9 +335,7 @@ class LogScanner:
                 keep_from, pos = ls, start
                 break
             try:
-                self._record(
-                    out, buf, variant, cast(PrefixText, pm.groups()), ls, vstart, ext, end, line
-                )
+                self._record(out, buf, variant, prefix, (vm, vcpu), ls, vstart, ext, end, line)
             except Exception as exc:  # safety net: report, never raise on bad input
                 self._error(out, line, vstart - ls + 1, f"internal parser error: {exc!r}")
             pos = ext.resume
@@ -303,7 +349,8 @@ class LogScanner:
         out: list[ExitRecord | ParseError],
         buf: str,
         variant: str,
-        pm: PrefixText,
+        pm: PrefixText | None,
+        ids: tuple[int | None, int | None],
         ls: int,
         vstart: int,
         ext: Extent,
@@ -333,7 +380,7 @@ class LogScanner:
             self._error(out, line + rel, col, msg)
             return
         assert exit_ is not None and form is not None
-        rec = ExitRecord(exit_, line, line + text.count("\n"), pm, form, text)
+        rec = ExitRecord(exit_, line, line + text.count("\n"), pm, form, text, *ids)
         self._records.append(rec)
         out.append(rec)
 
@@ -352,7 +399,7 @@ class LogScanner:
                 return exit_, self.compact_form, None
             form = self.compact_form
         try:
-            exit_, used = parse_exit(text, self.generation, form)
+            exit_, used = parse_exit(text, self.schema, self.arch, form)
         except DebugSyntaxError as exc:
             return None, None, exc
         except ModelError as exc:
@@ -362,12 +409,13 @@ class LogScanner:
 
 def parse_log(
     data: bytes | str,
-    generation: Generation,
+    schema: Schema,
+    arch: str,
     source_name: str = "<log>",
     compact_form: DebugForm = DebugForm.DEBUG,
 ) -> ParseResult:
-    """All exit records and errors of a complete log."""
-    scanner = LogScanner(generation, source_name, compact_form)
+    """All exit records and errors of a complete log, read with `schema`'s enum of `arch`."""
+    scanner = LogScanner(schema, arch, source_name, compact_form)
     scanner.feed(data)
     return scanner.finish()
 
@@ -380,8 +428,12 @@ def format_log_line(
     cpu: int | None = 0,
     task: int | None = 5,
     level_color: int = 90,
+    *,
+    axlog06: bool = False,
 ) -> str:
-    """One log record exactly as ax-log 0.5.15 prints it (for golden logs and tests)."""
+    """One log record exactly as ax-log 0.5.15 prints it (for golden logs and tests); with
+    `axlog06`, as axvisor 0.8's shell writes an ax-log 0.6.1 record (CRLF, `ESC[37m` before
+    the module path, redrawn after the prompt as `axvisor:$ \\r ESC[2K` + record)."""
     secs, micros = divmod(time_us, 1_000_000)
     if cpu is not None and task is not None:
         who = f"{cpu}:{task} "
@@ -389,7 +441,18 @@ def format_log_line(
         who = f"{cpu} "
     else:
         who = ""
+    if axlog06:
+        body = message.replace("\n", "\r\n")
+        return (f"axvisor:$ \r\x1b[2K\x1b[37m[{secs:>3}.{micros:06} {who}\x1b[37m{module}:"
+                f"{source_line}] \x1b[{level_color}m{body}\x1b[m\x1b[m\r\n")
     return (
         f"\x1b[37m[{secs:>3}.{micros:06} {who}{module}:{source_line}] "
         f"\x1b[{level_color}m{message}\x1b[m\n\x1b[m"
     )
+
+
+def format_sync_record(message: str, vm: int = 1, vcpu: int = 0) -> str:
+    """One exit as the images' synchronous instrumentation writes it (axvm 0.8.5 patch
+    `axvm-0.8.5-sync-exit-record.patch`): `ESC[0m` CRLF, then the tagged record, CRLFs."""
+    body = message.replace("\n", "\r\n")
+    return f"\x1b[0m\r\nAXH-EXIT vm={vm} vcpu={vcpu} {body}\r\n"

@@ -5,9 +5,10 @@ Rust's Debug output has neither, and ax-log ends every message with `ESC[m`.  So
 stops at the first escape, log start or newline of its first line; a first line ending in
 ` {` or `(` continues on lines indented by 4 spaces (each stopping the same way) up to a
 `}` or `)` in column 0.  Anything else where the record still needs text (end of input, the
-next log line, guest output, axlog's `<log truncated>`) stops it early: the record is
-reported where its text stops, and scanning resumes right there, so a log line glued to the
-cut record is still read.  Every pattern here runs in time linear in what it reads.
+next log line, guest output, axlog's `<log truncated>` or ax-log 0.6's `...[truncated]`)
+stops it early: the record is reported where its text stops, and scanning resumes right
+there, so a log line glued to the cut record is still read.  Every pattern here runs in
+time linear in what it reads.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _LOG_START = re.compile(LOG_START)
 _LINE = re.compile(r"[^\n\x1b]*")
 _CONT = re.compile(r"(?:\n    [^\n\x1b]*)*")
 _CLOSE = re.compile(rf"\n[}})]{END}")
-_AFTER = re.compile(rf"(?:{ESC}|\r)*+(?:(<log truncated>)|({LOG_START}))?")
+_AFTER = re.compile(rf"(?:{ESC}|\r)*+(?:(<log truncated>|\.\.\.\[truncated\])|({LOG_START}))?")
 
 EOF_REASON = "truncated record: not closed by '}' before end of input"
 
@@ -90,7 +91,9 @@ def interruption(buf: str, stop: int, end: int) -> str | None:
         return EOF_REASON
     m = _AFTER.match(buf, at, end)
     if m is not None and m.group(1):
-        return "record cut by axlog's 2048-byte buffer ('<log truncated>')"
+        if m.group(1).startswith("<"):
+            return "record cut by axlog's 2048-byte buffer ('<log truncated>')"
+        return "record cut by ax-log's 1 KiB record limit ('...[truncated]')"
     if m is not None and m.group(2):
         return "record interrupted by the next log line"
     return None

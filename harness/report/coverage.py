@@ -1,8 +1,9 @@
-"""Variant coverage of a run, per architecture and per image, and the known divergences that
-apply to it, as report sections.
+"""Variant coverage of a run, per architecture and exit schema and per image, and the known
+divergences that apply to it, as report sections.
 
-Generated from the cases and the model's contracts, never written by hand: a variant an
-architecture can produce but no scenario produced shows as NOT COVERED.
+Generated from the cases, the exit schemas (schemas/*.toml: which kinds each line's enum has on
+each architecture, and which are new in it) and the model's contracts, never written by hand:
+a kind an architecture can produce but no scenario produced shows as NOT COVERED.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from collections.abc import Callable, Sequence
 
 from harness.check.known import KnownDivergence
 from harness.check.verdict import Verdict
+from harness.errors import HarnessError
+from harness.model import schemas
 from harness.model.arch import Arch, contract
-from harness.model.exits import Generation
+from harness.model.exits import VARIANT_BY_NAME
 from harness.report import matrix
 from harness.report.reachability import Unreachable, unreachable_for
 from harness.report.tables import COUNT, GAP, IMPL, NA, NONE, Cell, Section, Table, md_section
 from harness.run.case import CaseResult
 from harness.scenarios.catalogue import Scenario
+from harness.schema import Schema
 
 
 def _recipe(case: CaseResult) -> str:
@@ -46,44 +50,62 @@ def _producers(cases: Sequence[CaseResult], who: Callable[[CaseResult], str]
     return out
 
 
+def _schema_of(case: CaseResult) -> Schema | None:
+    """The exit schema a case was judged with (None: not recorded, or unknown here)."""
+    try:
+        return schemas.of_record(case.image)
+    except HarnessError:
+        return None
+
+
 def arch_section(cases: Sequence[CaseResult], entries: Sequence[Unreachable] = ()
                  ) -> Section:
-    """Per architecture (all its images together): how many scenarios produced each variant,
-    `n/a` where the architecture cannot produce it, `impl` where no image's vCPU returns it,
-    `0` where one can but nothing did."""
-    gens = {c.arch: Generation[str(c.image["generation"])] for c in cases
-            if str(c.image.get("generation")) in Generation.__members__}
-    arches = sorted(gens)
-    ran_arches = {c.arch for c in cases if c.image.get("generation")}
-    not_run = sorted({c.arch for c in cases} - ran_arches)
-    other = sorted(ran_arches - set(gens))  # a schema generation this table does not know
-    produced = _producers(cases, lambda c: c.case_id)
-    ran: dict[str, list[CaseResult]] = defaultdict(list)
+    """Per architecture and exit schema (all images of that line together): how many scenarios
+    produced each kind, `n/a` where the architecture cannot produce it, `impl` where no
+    image's vCPU returns it, `0` where one can but nothing did, `not in schema` where the
+    line's enum has no such kind."""
+    columns: dict[tuple[str, str], Schema] = {}
+    recorded = set()
+    for c in cases:
+        if c.image.get("schema") or c.image.get("generation"):
+            recorded.add(c.arch)
+            if (schema := _schema_of(c)) is not None:
+                columns[(c.arch, schema.id)] = schema
+    not_run = sorted({c.arch for c in cases} - recorded)
+    produced = _producers(cases, lambda c: f"{c.case_id}")
+    ran: dict[tuple[str, str], list[CaseResult]] = defaultdict(list)
     for c in filter(_ran, cases):
-        ran[c.arch].append(c)
+        if (schema := _schema_of(c)) is not None:
+            ran[(c.arch, schema.id)].append(c)
+    keys = sorted(columns)
+    kinds = [k for k in VARIANT_BY_NAME if any(columns[x].has(x[0], k) for x in keys)]
     rows = []
-    for name in (cls.VARIANT for cls in Generation.G0_6.variants()):
+    for name in kinds:
         row = [Cell(name)]
-        for a in arches:
-            gen = gens[a]
-            n = len(produced.get((a, name), ()))
-            if not gen.has_variant(name):
+        for a, sid in keys:
+            schema = columns[(a, sid)]
+            n = len({case for case in produced.get((a, name), ())
+                     if case in {c.case_id for c in ran[(a, sid)]}})
+            if not schema.has(a, name):
                 row.append(Cell("not in schema", tone=NONE))
-            elif name in contract(Arch(a), gen).impossible:
+            elif name in contract(Arch(a), schema).impossible:
                 row.append(Cell("n/a", tone=NA))
-            elif not n and ran[a] and all(name in _unreachable(c, entries) for c in ran[a]):
+            elif not n and ran[(a, sid)] and all(name in _unreachable(c, entries)
+                                                 for c in ran[(a, sid)]):
                 row.append(Cell("impl", tone=IMPL))
             else:
-                row.append(Cell(str(n), tone=COUNT if n else GAP))
+                new = name in schema.new_only_kinds(a)
+                row.append(Cell(str(n) + (" (new)" if new else ""), tone=COUNT if n else GAP))
         rows.append(tuple(row))
     return Section(
-        "Variants by architecture",
-        "Scenarios (over all images of the architecture) whose run produced each variant; "
-        "`n/a`: the architecture cannot produce it; `impl`: the vCPU implementation of every "
-        "image that ran never returns it (reasons below); `0`: it can, nothing did yet."
-        + (f" Not run on this host: {', '.join(not_run)}." if not_run else "")
-        + (f" Another exit schema, not in this table: {', '.join(other)}." if other else ""),
-        Table(("variant", *arches), tuple(rows)), anchor="coverage")
+        "Variants by architecture and exit schema",
+        "Scenarios (over all images of the architecture with that exit schema) whose run "
+        "produced each exit kind; `n/a`: the architecture cannot produce it; `impl`: the vCPU "
+        "implementation of every image that ran never returns it (reasons below); `0`: it "
+        "can, nothing did yet; `not in schema`: that line's exit enum has no such kind; "
+        "`(new)`: a kind the line has and its baseline had not."
+        + (f" Not run on this host: {', '.join(not_run)}." if not_run else ""),
+        Table(("kind", *(f"{a} ({sid})" for a, sid in keys)), tuple(rows)), anchor="coverage")
 
 
 def image_sections(cases: Sequence[CaseResult], entries: Sequence[Unreachable] = ()
@@ -91,10 +113,10 @@ def image_sections(cases: Sequence[CaseResult], entries: Sequence[Unreachable] =
     """One section per image: which scenarios produced each variant, or why none did."""
     out = [Section(
         "Variant coverage per image",
-        "Which scenarios produced each `AxVCpuExitReason` variant on each image (observed in "
-        "the console, in cases that ran to a verdict). Variants the architecture cannot "
-        "produce carry the model's reason; variants the image's vCPU implementation never "
-        "returns carry the reason read from its source "
+        "Which scenarios produced each variant of the image's exit enum (observed in the "
+        "console, in cases that ran to a verdict), by canonical kind (the Rust name when it "
+        "differs). Variants the architecture cannot produce carry the model's reason; variants "
+        "the image's vCPU implementation never returns carry the reason read from its source "
         "(tests/conformance/vcpu-reachability.toml).", None, anchor="coverage-images")]
     by_recipe: dict[str, list[CaseResult]] = defaultdict(list)
     for c in cases:
@@ -102,34 +124,32 @@ def image_sections(cases: Sequence[CaseResult], entries: Sequence[Unreachable] =
     elsewhere = _producers(cases, _recipe)  # (arch, variant) → images
     for recipe, items in sorted(by_recipe.items()):
         ran = [c for c in items if _ran(c)]
-        gen_name = next((str(c.image.get("generation")) for c in items
-                         if c.image.get("generation")), "")
-        if not ran or not gen_name:
+        schema = next((s for c in items if (s := _schema_of(c)) is not None), None)
+        if not ran or schema is None:
             why = items[0].detail.strip() or items[0].verdict.value
             out.append(Section(recipe, f"Not run on this host: {why}", None, level=3))
             continue
-        if gen_name not in Generation.__members__:  # a schema this table does not know yet
-            out.append(Section(recipe, f"Schema {gen_name}: no coverage table yet.", None,
-                               level=3))
-            continue
-        out.append(_image_section(recipe, ran, Generation[gen_name], entries, elsewhere))
+        out.append(_image_section(recipe, ran, schema, entries, elsewhere))
     return out
 
 
-def _image_section(recipe: str, ran: Sequence[CaseResult], gen: Generation,
+def _image_section(recipe: str, ran: Sequence[CaseResult], schema: Schema,
                    entries: Sequence[Unreachable],
                    elsewhere: dict[tuple[str, str], set[str]]) -> Section:
     arch = Arch(ran[0].arch)
-    con = contract(arch, gen)
+    con = contract(arch, schema)
     never = _unreachable(ran[0], entries)
     produced = _producers(ran, lambda c: c.scenario)
+    new_kinds = schema.new_only_kinds(arch.value)
     rows = []
-    for cls in gen.variants():
-        name = cls.VARIANT
+    for v in schema.variants(arch.value):
+        name = v.kind
         scen = sorted(produced.get((arch.value, name), ()))
         note, tone, strong = "", COUNT, False
         if name in con.impossible:
             note, tone = "cannot occur: " + con.impossible[name], NA
+        elif not v.logged:
+            note, tone = f"never logged (the schema: {v.note})", NA
         elif scen and name in never:
             note, strong = (f"produced although listed as never returned by {never[name].vcpu} "
                             f"(vcpu-reachability.toml line {never[name].line}: review the "
@@ -143,10 +163,13 @@ def _image_section(recipe: str, ran: Sequence[CaseResult], gen: Generation,
         elif not scen:
             note, tone, strong = ("NOT COVERED (possible on this architecture, no scenario "
                                   "yet)"), GAP, True
+        if name in new_kinds:
+            note = f"new in {schema.id}" + (f"; {note}" if note else "")
         shown = ", ".join(scen[:6]) + (f" … (+{len(scen) - 6})" if len(scen) > 6 else "")
-        rows.append((Cell(name), Cell(cls.CATEGORY.value), Cell(shown or "—", tone=tone),
+        label = name if v.rust == name else f"{name} (Rust: {v.rust})"
+        rows.append((Cell(label), Cell(v.category), Cell(shown or "—", tone=tone),
                      Cell(note, strong=strong)))
-    return Section(f"{recipe} (axvisor {ran[0].image.get('axvisor')}, schema {gen.name})", "",
+    return Section(f"{recipe} (axvisor {ran[0].image.get('axvisor')}, schema {schema.id})", "",
                    Table(("variant", "category", "produced by", "note"), tuple(rows)), level=3)
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
-from harness.model.exits import Generation
+from harness.model import schemas
 from harness.qemu.machine import machine_argv
 from harness.qemu.profiles import get_profile
 from harness.run.kit import KERNEL_TOKEN, DeclaredEnd, Kit, KitError, KnownCover
+from harness.schema import Schema
 from harness.textfile import parse_json, read_json, read_text
 
 KERNEL_NAMES = ("axvisor.bin", "axvisor.elf")  # what the suite names a case's patched kernel
@@ -32,7 +33,7 @@ class CaseArtifacts:
     recipe: str
     image_key: str
     profile: str
-    generation: Generation
+    schema: Schema  # the exit schema the case was judged with
     payload_asm: str
     patched_sha256: str  # "" when the case did not record one
     expected: tuple[dict[str, Any], ...] | None  # None: the model could not predict
@@ -91,12 +92,10 @@ def load_case(casedir: Path) -> CaseArtifacts:
     if not isinstance(m.get("image"), dict) or "key" not in m["image"]:
         raise UsageError(f"{mf}: case {case_id} records no image (verdict {verdict}: it never "
                          "booted), so there is nothing to reproduce")
-    gen_name = _field(m, mf, "image", "generation")
     try:
-        generation = Generation[gen_name]
-    except KeyError:
-        raise UsageError(f"{mf}: unknown image.generation {gen_name!r} (known: "
-                         f"{', '.join(g.name for g in Generation)})") from None
+        schema = schemas.of_record(m["image"])
+    except UsageError as exc:
+        raise UsageError(f"{mf}: {exc}") from None
     asm = read_text(casedir / "payload.S")
     exp_path = casedir / "expected.json"
     expected = _exit_list(_read_json(exp_path), exp_path) if exp_path.is_file() else None
@@ -111,7 +110,7 @@ def load_case(casedir: Path) -> CaseArtifacts:
         casedir=casedir.resolve(), case_id=case_id, arch=_field(m, mf, "arch"),
         verdict=str(verdict), recipe=_field(m, mf, "image", "recipe"),
         image_key=_field(m, mf, "image", "key"), profile=_field(m, mf, "qemu", "profile"),
-        generation=generation, payload_asm=asm,
+        schema=schema, payload_asm=asm,
         patched_sha256=sha if isinstance(sha, str) else "", expected=expected,
         recorded=recorded, vcpu_of_cpu={cpu: v for v, cpu in enumerate(ids)},
         known=tuple(str(k) for k in known) if isinstance(known, list) else ())
@@ -175,7 +174,7 @@ def kit_of(art: CaseArtifacts, kernel: str, elf: str, end: DeclaredEnd,
            known: tuple[KnownCover, ...] = ()) -> Kit:
     """The case as a kit, its kernel and ELF named as they will sit next to it."""
     return Kit(
-        case_id=art.case_id, arch=art.arch, generation=art.generation.name,
+        case_id=art.case_id, arch=art.arch, schema=art.schema.id,
         argv=tuple(machine_argv(get_profile(art.profile), KERNEL_TOKEN)), kernel=kernel,
         elf=elf, end=end, expected=art.expected, recorded=art.recorded,
         recorded_verdict=art.verdict,

@@ -61,6 +61,9 @@ def vendored_files() -> dict[str, bytes]:
     for name in res.stdout.split():
         path = Path(name)
         out[str(path.relative_to(root))] = path.read_bytes()
+    # The exit schemas the parser and the model read (harness.model.schemas.schema_dir).
+    for path in sorted((root / "schemas").glob("*.toml")):
+        out[str(path.relative_to(root))] = path.read_bytes()
     return out
 
 

@@ -22,9 +22,11 @@ from harness.guests import emit_x86_64
 from harness.guests.payload import BuiltPayload, build_payload, patch_image
 from harness.images.build import Image
 from harness.images.recipe import ImageRecipe
+from harness.model import schemas
 from harness.model.arch import Arch
-from harness.model.exits import ExitReason, Generation, exit_to_json
-from harness.model.predict import GuestTrap, predict
+from harness.model.convert import exit_to_json
+from harness.model.exits import ExitReason
+from harness.model.predict import ContractNote, GuestTrap, prediction
 from harness.model.values import ModelError
 from harness.parse import parse_log
 from harness.qemu.machine import Ending, QemuMachine
@@ -33,6 +35,7 @@ from harness.run import axvisor_console
 from harness.run.keep import keep_for_repro
 from harness.scenarios.actions import Spin
 from harness.scenarios.catalogue import Scenario
+from harness.schema import Schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,9 @@ class CaseResult:
     diagnostics: dict[str, Any] = field(default_factory=dict)
     known_notes: tuple[KnownNote, ...] = ()  # entries evaluated without an xfail (check.known)
     oracle: dict[str, Any] = field(default_factory=dict)  # --trap-log: harness.oracle.in_case
+    # Where the image's exit contract differs from the reference generation's for this
+    # scenario's traps (harness.model.predict.translate): the [[change]] entries applied.
+    contract_notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +89,7 @@ class CaseResult:
             "image": self.image,
             "qemu": self.qemu,
             **({"oracle": self.oracle} if self.oracle else {}),
+            **({"contract_notes": list(self.contract_notes)} if self.contract_notes else {}),
         }
 
 
@@ -151,11 +158,14 @@ def qemu_version(binary: str) -> str:
     return out.stdout.splitlines()[0] if out.stdout else "unknown"
 
 
-def expected_exits(image: Image, payload: BuiltPayload, gen: Generation,
+def expected_exits(image: Image, payload: BuiltPayload, schema: Schema,
                    backend: str = "", *, last_action: int | None = None,
-                   spin_at: int | None = None) -> dict[int, tuple[ExitReason, ...]]:
+                   spin_at: int | None = None, notes: list[ContractNote] | None = None
+                   ) -> dict[int, tuple[ExitReason, ...]]:
     """The model's prediction for every trap the guest executes, per vCPU, in order (only the
-    traps of actions up to `last_action` when the run is expected to end there)."""
+    traps of actions up to `last_action` when the run is expected to end there), under the
+    image's exit schema; the contract notes of the changes applied go to `notes`.  A trap
+    the schema's enum has no exit for is no exit (its note says which change removed it)."""
     arch = Arch(image.arch)
     out: dict[int, list[ExitReason]] = {0: []}
     traps = payload.traps
@@ -165,14 +175,21 @@ def expected_exits(image: Image, payload: BuiltPayload, gen: Generation,
     if spin_at is not None:  # the guest hangs there: later traps never execute
         traps = tuple(t for t in traps
                       if t.site.action_index is not None and t.site.action_index < spin_at)
+    off: set[int] = set()
     for trap in traps:
         stream = out.setdefault(trap.site.vcpu, [])
-        if stream and stream[-1].VARIANT == "SystemDown":
+        if trap.site.vcpu in off:
             continue  # the VM is powered off: nothing after that instruction executes
-        stream.append(predict(GuestTrap(
+        got = prediction(GuestTrap(
             arch=arch, insn=trap.insn, gprs=dict(trap.site.gprs), gpa=trap.site.gpa,
             backend=backend,
-            x86_code_bits=emit_x86_64.CODE_BITS if arch is Arch.X86_64 else 64), gen))
+            x86_code_bits=emit_x86_64.CODE_BITS if arch is Arch.X86_64 else 64), schema)
+        if notes is not None:
+            notes += [n for n in got.notes if n not in notes]
+        if got.exit is not None:
+            stream.append(got.exit)
+        if got.canonical is not None and got.canonical.VARIANT == "SystemDown":
+            off.add(trap.site.vcpu)
     return {v: tuple(exits) for v, exits in out.items()}
 
 
@@ -195,10 +212,10 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         (casedir / ".writable").write_text("")
     except OSError as exc:
         raise InfraError(f"cannot write the case artifacts directory {casedir}: {exc}") from exc
-    gen = Generation.for_axvcpu(image.axvcpu_version)
+    schema = schemas.of_image(image.schema, image.axvcpu_version)
     image_info: dict[str, Any] = {"recipe": image.recipe, "key": image.key,
                                   "axvisor": image.axvisor_version, "axvcpu": image.axvcpu_version,
-                                  "generation": gen.name,
+                                  "schema": schema.id, "exit_log": image.exit_log,
                                   "phys_cpu_ids": list(recipe.guest.phys_cpu_ids),
                                   "backend": recipe.backend,
                                   **image_record(image.manifest(), image.arch)}
@@ -208,11 +225,13 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
                                  "machine": profile.machine}
 
     oracle: dict[str, Any] = {}
+    notes: list[ContractNote] = []
 
     def result(verdict: Verdict, detail: str, **kw: Any) -> CaseResult:
         if oracle.get("note"):
             detail = f"{detail}; {oracle['note']}"
         kw.setdefault("oracle", oracle)
+        kw.setdefault("contract_notes", tuple(str(n) for n in notes))
         res = CaseResult(case_id=case_id(recipe, scenario), scenario=scenario.name,
                          arch=scenario.arch,
                          verdict=verdict, detail=detail, duration_s=time.monotonic() - started,
@@ -232,7 +251,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     image_info["patched_sha256"] = patch_image(image, payload, kernel)
     try:
         expected = expected_exits(
-            image, payload, gen, recipe.backend,
+            image, payload, schema, recipe.backend, notes=notes,
             last_action=len(scenario.actions) - 1 if scenario.ends_at_last_action else None,
             spin_at=next((i for i, a in enumerate(scenario.actions) if isinstance(a, Spin)),
                          None))
@@ -289,11 +308,11 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         stuck = True  # stayed up without a word after the marker: the same documented end
     if stuck:  # the harness stopped a machine that was still logging: a record may be cut
         console = axvisor_console.without_last_record(console)
-    parsed = parse_log(console, gen, source_name=str(casedir / "console.log"))
+    parsed = parse_log(console, schema, image.arch, source_name=str(casedir / "console.log"))
     if trap_log:
         from harness.oracle.in_case import judge_case
         oracle.update(judge_case(image, recipe, scenario, casedir, run.console, payload,
-                                 run.ending, run.detail, gen))
+                                 run.ending, run.detail, schema))
     pinned = recipe.guest.vcpu_of_cpu
     observed = tuple(record_json(r, pinned) for r in parsed.records)
     (casedir / "observed.jsonl").write_text("".join(json.dumps(o) + "\n" for o in observed))

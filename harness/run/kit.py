@@ -95,7 +95,7 @@ class KnownCover:
 class Kit:
     case_id: str
     arch: str
-    generation: str  # harness.model.exits.Generation member name
+    schema: str  # the exit schema id (harness.model.schemas; older kits: a Generation name)
     argv: tuple[str, ...]  # the QEMU line, KERNEL_TOKEN for the kernel
     kernel: str  # file name of the patched kernel, next to the kit
     elf: str  # file name of the ELF with symbols ("" none)
@@ -113,7 +113,7 @@ class Kit:
 
     def to_json(self) -> dict[str, Any]:
         return {"format": KIT_FORMAT, "case": self.case_id, "arch": self.arch,
-                "generation": self.generation, "argv": list(self.argv),
+                "schema": self.schema, "argv": list(self.argv),
                 "kernel": self.kernel, "elf": self.elf, "end": self.end.to_json(),
                 "expected": None if self.expected is None else list(self.expected),
                 "recorded": None if self.recorded is None else list(self.recorded),
@@ -130,7 +130,8 @@ class Kit:
         try:
             return Kit(
                 case_id=str(obj["case"]), arch=str(obj["arch"]),
-                generation=str(obj["generation"]), argv=tuple(str(a) for a in obj["argv"]),
+                schema=str(obj.get("schema") or obj["generation"]),
+                argv=tuple(str(a) for a in obj["argv"]),
                 kernel=str(obj["kernel"]), elf=str(obj.get("elf", "")),
                 end=DeclaredEnd.from_json(obj["end"], where),
                 expected=None if obj.get("expected") is None else tuple(obj["expected"]),

@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.check.compare import ExitDiff, compare_vcpus, fold_repeats, record_json
+from harness.model import schemas
 from harness.model.arch import Arch
-from harness.model.exits import ExitReason, Generation, exit_from_json
+from harness.model.convert import exit_from_json
+from harness.model.exits import ExitReason
 from harness.model.values import ModelError
 from harness.parse import parse_log
 from harness.run import axvisor_console
@@ -155,11 +157,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def expected_exits(kit: Kit) -> dict[int, tuple[ExitReason, ...]] | None:
     if kit.expected is None:
         return None
-    gen = Generation[kit.generation]
+    schema = schemas.schema(kit.schema)
     out: dict[int, list[ExitReason]] = {0: []}
     for e in kit.expected:
         out.setdefault(int(e.get("vcpu", 0)), []).append(
-            exit_from_json({k: v for k, v in e.items() if k != "vcpu"}, gen))
+            exit_from_json({k: v for k, v in e.items() if k != "vcpu"}, schema, kit.arch))
     return {v: tuple(x) for v, x in out.items()}
 
 
@@ -199,7 +201,7 @@ def judge(kit: Kit, run: Run) -> Judgement:
         stuck_text and run.ending == "watchdog"
         and axvisor_console.logged(run.console, stuck_text))
     console = axvisor_console.without_last_record(run.console) if stuck else run.console
-    parsed = parse_log(console, Generation[kit.generation], source_name="console.log")
+    parsed = parse_log(console, schemas.schema(kit.schema), kit.arch, source_name="console.log")
     observed = tuple(record_json(r, pinned) for r in parsed.records)
     records, folded = list(parsed.records), 0
     if end.last_exit_repeats:

@@ -154,6 +154,8 @@ class Int(Codec):
             want = {"dec": "decimal", "hex": "bare lowercase hex", "0xhex": "0x-prefixed hex"}
             raise CodecError(pos, f"expected {want[sp]} {self.rust}, found {found_at(text, pos)}")
         raw = m.group()
+        if sp == "dec" and len(raw) > 20:  # > u64::MAX, and int() refuses > 4300 digits
+            raise CodecError(pos, f"{raw[:24]}… out of range for {self.rust}")
         value = int(raw, 10) if sp == "dec" else int(raw.removeprefix("0x"), 16)
         if value >= 1 << self.bits:
             raise CodecError(pos, f"{raw} out of range for {self.rust}")

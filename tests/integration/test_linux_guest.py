@@ -20,7 +20,7 @@ import pytest
 from harness.images.build import build_image
 from harness.images.cache import cache_root
 from harness.images.recipe import load_recipe
-from harness.model.exits import Generation
+from harness.model.schemas import of_image
 from harness.oracle.linux import fdt
 from harness.oracle.linux.boot import boot, judge_boot, summary, write_summary
 from harness.oracle.linux.prepare import KEEP, dump_machine_dtb
@@ -42,7 +42,7 @@ def _boot(name: str, tmp_path: Path, *, gdb: bool) -> dict[str, Any]:
     recipe = load_recipe(ROOT / "images/recipes-linux" / f"{name}.toml", ROOT)
     image = build_image(recipe, cache_root(None))
     run = boot(image, recipe, tmp_path / f"{name}-{'gdb' if gdb else 'log'}", gdb=gdb)
-    data = summary(run, judge_boot(run, recipe, Generation.for_axvcpu(image.axvcpu_version)))
+    data = summary(run, judge_boot(run, recipe, of_image(image.schema, image.axvcpu_version)))
     write_summary(tmp_path / f"{name}-{'gdb' if gdb else 'log'}", data)
     print(json.dumps({k: v for k, v in data.items() if k not in ("differences", "unpaired")}))
     return data

@@ -13,7 +13,7 @@ import pytest
 
 from harness.images.build import Image
 from harness.images.recipe import ImageRecipe
-from harness.model.exits import Generation
+from harness.model.schemas import of_image
 from harness.oracle.capture import capture
 from harness.oracle.expect import Outcome
 from harness.oracle.judge_run import judge_capture
@@ -56,7 +56,7 @@ def test_oracle_agrees_with_the_instruction_predictor_and_pairs_every_exit(
     recipe, image = axh_image(recipe_name)
     (scenario,) = scenarios_for_recipe(recipe.name, recipe.arch, recipe.own_scenarios_only,
                                        scenario_name)
-    gen = Generation.for_axvcpu(image.axvcpu_version)
+    gen = of_image(image.schema, image.axvcpu_version)
     cap = capture(image, recipe, scenario, tmp_path / "case")
     verdict = judge_capture(cap, image, recipe, scenario, gen)
 

@@ -13,28 +13,30 @@ from harness.check.compare import compare, fold_repeats, split_async
 from harness.check.known import apply_known, load_known
 from harness.check.verdict import Verdict
 from harness.errors import UsageError
+from harness.model.convert import exit_to_json
 from harness.model.exits import (
     ExitReason,
-    Generation,
     Hypercall,
     MmioWrite,
     Nothing,
     SystemDown,
-    exit_to_json,
 )
+from harness.model.schemas import schema
 from harness.model.values import AccessWidth, GuestPhysAddr
 from harness.parse import parse_log
 from harness.parse.axlog import ExitRecord, format_log_line
 from harness.parse.render import DebugForm, render_exit
 from harness.run.case import CaseResult
 
-GEN = Generation.G0_2
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
+
+GEN = S02
 
 
 def observed(*exits: ExitReason) -> tuple[ExitRecord, ...]:
-    log = "".join(format_log_line(render_exit(e, GEN, DebugForm.PRETTY_HEX), 1000 + i)
+    log = "".join(format_log_line(render_exit(e, GEN, "aarch64", DebugForm.PRETTY_HEX), 1000 + i)
                   for i, e in enumerate(exits))
-    res = parse_log(log, GEN)
+    res = parse_log(log, GEN, "aarch64")
     assert res.ok
     return res.records
 

@@ -13,7 +13,7 @@ from harness.guests import emit_aarch64, emit_riscv64
 from harness.guests.payload import EMITTERS, build_payload
 from harness.images.build import Image
 from harness.images.recipe import load_recipe
-from harness.model.exits import Generation
+from harness.model.schemas import of_image
 from harness.paths import repo_root
 from harness.run.case import expected_exits
 from harness.scenarios import aarch64 as sc_a64
@@ -147,7 +147,7 @@ def _fake_image(arch: str, tmp: Path) -> tuple[Image, Path, int]:
 def test_the_model_predicts_one_exit_per_action_of_every_program(arch: str, tmp_path: Path
                                                                    ) -> None:
     image, runtime, entry = _fake_image(arch, tmp_path)
-    generation = Generation.for_axvcpu(image.axvcpu_version)
+    generation = of_image(image.schema, image.axvcpu_version)
     for seed in range(15):
         sc = gen.generate(arch, seed, 8)
         backend = "svm" if arch == "x86_64" else ""

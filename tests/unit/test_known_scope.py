@@ -25,12 +25,16 @@ from harness.check.scope import (
 from harness.check.verdict import Verdict
 from harness.images.build import modified_crates
 from harness.images.recipe import CratePatch, load_recipe
-from harness.model.exits import ExitReason, Generation, MmioWrite, exit_to_json
+from harness.model.convert import exit_to_json
+from harness.model.exits import ExitReason, MmioWrite
+from harness.model.schemas import schema
 from harness.model.values import AccessWidth, GuestPhysAddr
 from harness.parse import parse_log
 from harness.parse.axlog import format_log_line
 from harness.parse.render import DebugForm, render_exit
 from harness.run.case import CaseResult
+
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
 
 ROOT = Path(__file__).parents[2]
 KNOWN = load_known(ROOT / "tests" / "conformance" / "known-divergences.toml")
@@ -58,9 +62,9 @@ def store_case(recipe: str, mf: dict[str, Any], observed_data: int,
                scenario: str = "mmio-store-b") -> CaseResult:
     """mmio-store-b: the model expects the byte 0x88, axvisor logged `observed_data`."""
     exp: list[ExitReason] = [MmioWrite(DEV, AccessWidth.Byte, 0x88)]
-    log = format_log_line(render_exit(MmioWrite(DEV, AccessWidth.Byte, observed_data),
-                                      Generation.G0_2, DebugForm.PRETTY_HEX), 1000)
-    diffs = compare(exp, parse_log(log, Generation.G0_2).records)
+    log = format_log_line(render_exit(MmioWrite(DEV, AccessWidth.Byte, observed_data), S02,
+                                      "aarch64", DebugForm.PRETTY_HEX), 1000)
+    diffs = compare(exp, parse_log(log, S02, "aarch64").records)
     return CaseResult(
         case_id=f"{recipe}/{scenario}", scenario=scenario, arch="aarch64",
         verdict=Verdict.DIVERGENCE if diffs else Verdict.PASS,

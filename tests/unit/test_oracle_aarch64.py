@@ -4,14 +4,17 @@ never from the code under test."""
 
 from __future__ import annotations
 
-from harness.model.exits import Generation, MmioRead, MmioWrite, NestedPageFault, SysRegRead
+from harness.model.exits import MmioRead, MmioWrite, NestedPageFault, SysRegRead
+from harness.model.schemas import schema
 from harness.model.values import AccessWidth, GuestPhysAddr, MappingFlags, SysRegAddr
 from harness.oracle.context import TrapContext
 from harness.oracle.expect import Outcome, judge
 from harness.oracle.predict import expect
 from harness.oracle.records import A64Trap
 
-G = Generation.G0_2
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
+
+G = S02
 DEV = 0x0800_0E00
 
 
@@ -62,7 +65,7 @@ def test_sign_extending_byte_load_into_x_register() -> None:
 
 def test_schema_0_1_has_no_signed_ext_to_decide() -> None:
     esr = 0x24 << 26 | 1 << 25 | 1 << 24 | 1 << 21 | 4 << 16 | 0x06
-    exp = expect(trap(esr), TrapContext(Generation.G0_1, stage1_off=True))
+    exp = expect(trap(esr), TrapContext(S01, stage1_off=True))
     assert "signed_ext" not in exp.candidates[0].fields
 
 
@@ -181,7 +184,7 @@ def test_msr_sgi1r_is_send_ipi_from_the_written_value() -> None:
 def test_schema_without_send_ipi_reports_the_sgi1r_write_as_a_register_write() -> None:
     iss = 3 << 20 | 5 << 17 | 0 << 14 | 12 << 10 | 8 << 5 | 11 << 1 | 0
     exp = expect(trap(0x18 << 26 | 1 << 25 | iss, far=None, index=1),
-                 TrapContext(Generation.G0_1, {8: 1 << 24 | 1}, stage1_off=True))
+                 TrapContext(S01, {8: 1 << 24 | 1}, stage1_off=True))
     assert exp.variants == ("SysRegWrite", "Nothing")
 
 

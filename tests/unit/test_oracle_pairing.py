@@ -8,7 +8,7 @@ from pathlib import Path
 
 from harness.check.compare import by_vcpu
 from harness.model.arch import Arch
-from harness.model.exits import Generation
+from harness.model.schemas import schema
 from harness.oracle.context import TrapContext
 from harness.oracle.expect import Outcome
 from harness.oracle.pairing import Kind, PairingReport, Rules, pair
@@ -16,8 +16,10 @@ from harness.oracle.records import RvTrap, Trap
 from harness.oracle.traplog import parse_trap_dir
 from harness.parse import parse_log
 
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
+
 DATA = Path(__file__).parent / "data" / "oracle"
-G = Generation.G0_2
+G = S02
 RISCV_GUEST = ((0x8020_0000, 0x8100_0000),)
 NO_WINDOW = Rules()
 RISCV = Rules(guest_pc=RISCV_GUEST)
@@ -26,7 +28,7 @@ RISCV = Rules(guest_pc=RISCV_GUEST)
 def run(case: str, arch: Arch, gprs: list[dict[int, int]], rules: Rules = NO_WINDOW
         ) -> PairingReport:
     traps = parse_trap_dir(DATA / case / "trap-log", arch)
-    records = parse_log((DATA / case / "console.log").read_bytes(), G).records
+    records = parse_log((DATA / case / "console.log").read_bytes(), G, "aarch64").records
 
     def context(vcpu: int, index: int | None, trap: Trap) -> TrapContext:
         regs = gprs[index] if index is not None and index < len(gprs) else {}
@@ -77,7 +79,7 @@ def rv(line: int, cause: int, epc: int = 0x8020_2000, tval: int = 0,
 
 def synthetic(traps: Sequence[Trap], console: bytes, rules: Rules = RISCV
               ) -> PairingReport:
-    records = parse_log(console, G).records
+    records = parse_log(console, G, "aarch64").records
     return pair({0: traps}, by_vcpu(records, {0: 0}), {0: 0}, rules,
                 lambda v, i, t: TrapContext(G, stage1_off=True))
 

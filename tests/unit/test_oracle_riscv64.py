@@ -4,14 +4,17 @@ instruction encodings assembled by hand from the Zicsr / privileged instruction 
 
 from __future__ import annotations
 
-from harness.model.exits import Generation, MmioRead, SysRegRead, SysRegWrite
+from harness.model.exits import MmioRead, SysRegRead, SysRegWrite
+from harness.model.schemas import schema
 from harness.model.values import AccessWidth, GuestPhysAddr, MappingFlags, SysRegAddr
 from harness.oracle.context import TrapContext
 from harness.oracle.expect import Outcome, judge
 from harness.oracle.predict import expect
 from harness.oracle.records import RvTrap
 
-G = Generation.G0_2
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
+
+G = S02
 PLIC = 0x0C00_1F00
 
 

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
-from harness.model.exits import Generation, IoWrite, NestedPageFault
+from harness.model.exits import IoWrite, NestedPageFault
+from harness.model.schemas import schema
 from harness.model.values import AccessWidth, GuestPhysAddr, MappingFlags, Port
 from harness.oracle.context import TrapContext
 from harness.oracle.expect import Outcome, judge
 from harness.oracle.predict import expect
 from harness.oracle.records import SvmExit
 
-G = Generation.G0_2
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
+
+G = S02
 
 
 def vmexit(code: int, info1: int = 0, info2: int = 0) -> SvmExit:

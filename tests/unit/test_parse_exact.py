@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.model.exits import Generation, Halt, Nothing, SystemDown
+from harness.model.exits import Halt, Nothing, SystemDown
+from harness.model.schemas import schema
 from harness.parse.axlog import LogScanner, ParseResult, format_log_line, parse_log
 from harness.parse.render import DebugForm, render_exit
 
-G6 = Generation.G0_6
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
+
+G6 = S06
 GOLDEN = Path(__file__).parent / "golden"
 # 40 characters: a message starts at column 41
 HEAD = "\x1b[37m[  1.000000 0:5 axvm::vm:623] \x1b[90m"
@@ -23,7 +26,7 @@ CUT_NPF = "NestedPageFault {\n    addr: GPA:0xa0000,\n"
 
 
 def _chunked(data: bytes, cuts: list[int]) -> ParseResult:
-    scanner = LogScanner(G6)
+    scanner = LogScanner(G6, "aarch64")
     for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True):
         scanner.feed(data[a:b])
     return scanner.finish()
@@ -31,14 +34,14 @@ def _chunked(data: bytes, cuts: list[int]) -> ParseResult:
 
 def test_record_before_a_cut_record_on_the_same_line_comes_out_once() -> None:
     log = HEAD + "Nothing\x1b[m" + NEXT + CUT_NPF
-    result = parse_log(log, G6)
+    result = parse_log(log, G6, "aarch64")
     assert [r.exit for r in result.records] == [Nothing()]
     assert [(e.line, "truncated record" in e.message) for e in result.errors] == [(2, True)]
 
 
 def test_record_before_a_cut_record_comes_out_once_at_every_chunk_boundary() -> None:
     data = (HEAD + "Nothing\x1b[m" + NEXT + CUT_NPF).encode()
-    whole = parse_log(data, G6)
+    whole = parse_log(data, G6, "aarch64")
     for cut in range(len(data) + 1):
         assert _chunked(data, [cut]) == whole, cut
 
@@ -59,14 +62,14 @@ def test_cli_prints_the_record_before_a_cut_record_once(
     ["Halt(123)", "Nothing{", "Halt(", "Nothing {", "Halt()", "SystemDown{}", "Halt {}"],
 )
 def test_unit_variant_followed_by_brackets_is_an_error_not_a_record(message: str) -> None:
-    result = parse_log(HEAD + message + "\x1b[m\n", G6)
+    result = parse_log(HEAD + message + "\x1b[m\n", G6, "aarch64")
     assert result.records == ()
     assert len(result.errors) == 1
     assert result.errors[0].line == 1
 
 
 def test_repeated_unit_variant_with_parenthesis_makes_up_no_records() -> None:
-    result = parse_log("[  1.000000 0:1 a:1] Halt(" * 50, G6)
+    result = parse_log("[  1.000000 0:1 a:1] Halt(" * 50, G6, "aarch64")
     assert result.records == ()
     assert len(result.errors) == 50
     assert {e.line for e in result.errors} == {1}
@@ -74,7 +77,7 @@ def test_repeated_unit_variant_with_parenthesis_makes_up_no_records() -> None:
 
 def test_unit_variant_ended_by_the_next_log_line_is_a_record() -> None:
     log = HEAD + "Halt" + NEXT + "SystemDown\x1b[m\n"
-    assert [r.exit for r in parse_log(log, G6).records] == [Halt(), SystemDown()]
+    assert [r.exit for r in parse_log(log, G6, "aarch64").records] == [Halt(), SystemDown()]
 
 
 @pytest.mark.parametrize(
@@ -86,7 +89,7 @@ def test_integer_too_large_for_64_bits_is_an_out_of_range_error(number: str) -> 
         text = f"ExternalInterrupt {{\n    vector: {number},\n}}"
     else:
         text = f"ExternalInterrupt {{ vector: {number} }}"
-    result = parse_log(HEAD + text + "\x1b[m\n", G6)
+    result = parse_log(HEAD + text + "\x1b[m\n", G6, "aarch64")
     assert result.records == ()
     assert len(result.errors) == 1
     err = result.errors[0]
@@ -97,19 +100,19 @@ def test_integer_too_large_for_64_bits_is_an_out_of_range_error(number: str) -> 
 def test_truncated_record_is_reported_at_its_last_line_not_past_the_end() -> None:
     for tail in ("\n", ""):
         log = HEAD + CUT_NPF[:-1] + tail
-        result = parse_log(log, G6)
+        result = parse_log(log, G6, "aarch64")
         assert [(e.line, e.column) for e in result.errors] == [(2, 23)], repr(tail)
         assert "truncated record" in result.errors[0].message
 
 
 def test_record_cut_on_its_first_line_is_reported_after_the_brace() -> None:
-    result = parse_log(HEAD + "MmioRead {", G6)
+    result = parse_log(HEAD + "MmioRead {", G6, "aarch64")
     assert [(e.line, e.column) for e in result.errors] == [(1, 41 + len("MmioRead {"))]
 
 
 def test_record_interrupted_by_the_next_log_line_is_reported_where_its_text_stops() -> None:
     log = HEAD + CUT_NPF + "    access_fl" + NEXT + "Halt\x1b[m\n"
-    result = parse_log(log, G6)
+    result = parse_log(log, G6, "aarch64")
     assert [r.exit for r in result.records] == [Halt()]
     assert [r.first_line for r in result.records] == [3]
     assert [(e.line, e.column) for e in result.errors] == [(3, 14)]
@@ -118,7 +121,7 @@ def test_record_interrupted_by_the_next_log_line_is_reported_where_its_text_stop
 
 def test_record_followed_by_a_log_line_instead_of_its_brace_is_reported_at_its_last_line() -> None:
     log = HEAD + CUT_NPF + format_log_line("Halt", 5)
-    result = parse_log(log, G6)
+    result = parse_log(log, G6, "aarch64")
     assert [(r.first_line, r.exit) for r in result.records] == [(3, Halt())]
     assert [(e.line, e.column) for e in result.errors] == [(2, 23)]
     assert "next log line" in result.errors[0].message
@@ -126,7 +129,7 @@ def test_record_followed_by_a_log_line_instead_of_its_brace_is_reported_at_its_l
 
 def test_record_followed_by_guest_output_is_reported_at_its_last_line() -> None:
     log = HEAD + CUT_NPF + "guest output\n"
-    result = parse_log(log, G6)
+    result = parse_log(log, G6, "aarch64")
     assert [(e.line, e.column) for e in result.errors] == [(2, 23)]
     assert "'guest output'" in result.errors[0].message
 
@@ -139,19 +142,17 @@ def _integer_spans(text: str) -> list[tuple[int, int]]:
 
 @pytest.mark.parametrize("form", [DebugForm.PRETTY_HEX, DebugForm.PRETTY])
 def test_hex_token_without_digits_is_an_error_on_its_own_line(form: DebugForm) -> None:
-    golden = parse_log((GOLDEN / "axvcpu-0.7.2-aarch64.log").read_bytes(), G6)
+    golden = parse_log((GOLDEN / "axvcpu-0.7.2-aarch64.log").read_bytes(), G6, "aarch64")
     checked = 0
     for rec in golden.records:
-        text = render_exit(rec.exit, G6, form)
+        text = render_exit(rec.exit, G6, "aarch64", form)
         for i, j in _integer_spans(text):
             broken = text[:i] + "0x" + text[j:]
-            result = parse_log("boot\n" + format_log_line(broken, 1), G6)
+            result = parse_log("boot\n" + format_log_line(broken, 1), G6, "aarch64")
             want_line = 2 + text.count("\n", 0, i)
             assert result.records == ()
             assert [e.line for e in result.errors] == [want_line], (broken, result.errors)
-            at = i - 4 if text.endswith("GPA:", 0, i) else i  # GPA:0x… is one value
-            if text.endswith("Port(", 0, i) or text.endswith("SysRegAddr(", 0, i):
-                at = text.rfind(" ", 0, i) + 1  # so is Port(…)
+            at = i  # the number itself, also inside GPA:0x…, Port(…), SysRegAddr(…)
             col = at - (text.rfind("\n", 0, at) + 1) + 1
             if want_line == 2:
                 col += 40

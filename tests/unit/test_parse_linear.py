@@ -7,10 +7,12 @@ import time
 
 import pytest
 
-from harness.model.exits import Generation
+from harness.model.schemas import schema
 from harness.parse.axlog import LogScanner, ParseResult, parse_log
 
-G6 = Generation.G0_6
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
+
+G6 = S06
 N = 65536
 P = "[  1.000000 0:1 a:1] "
 BUDGET = 0.5  # CPU seconds; today's worst case is about 0.01, a quadratic scan 1 to 60
@@ -47,17 +49,17 @@ def _cpu(fn: object) -> float:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_pathological_64k_input_parses_in_linear_time(name: str) -> None:
     data = CASES[name]
-    assert _cpu(lambda: parse_log(data, G6)) < BUDGET
+    assert _cpu(lambda: parse_log(data, G6, "aarch64")) < BUDGET
 
 
 def test_unit_variant_with_parenthesis_line_makes_up_no_record() -> None:
-    result = parse_log(CASES["unit-variant-with-parenthesis"], G6)
+    result = parse_log(CASES["unit-variant-with-parenthesis"], G6, "aarch64")
     assert result.records == ()
     assert len(result.errors) == N // len(P + "Halt(")
 
 
 def _line_by_line(data: bytes) -> ParseResult:
-    scanner = LogScanner(G6)
+    scanner = LogScanner(G6, "aarch64")
     for line in data.splitlines(keepends=True):
         scanner.feed(line)
     return scanner.finish()
@@ -66,12 +68,12 @@ def _line_by_line(data: bytes) -> ParseResult:
 def test_unclosed_record_fed_line_by_line_is_not_rescanned_per_line() -> None:
     data = (P + "MmioRead {\n" + "    addr: GPA:0x0,\n" * 20000).encode()  # 380 KB
     assert _cpu(lambda: _line_by_line(data)) < BUDGET
-    assert _line_by_line(data) == parse_log(data, G6)
+    assert _line_by_line(data) == parse_log(data, G6, "aarch64")
 
 
 def test_pretty_record_unclosed_after_16k_characters_is_an_error_there() -> None:
     data = (P + "MmioRead {\n" + "    addr: GPA:0x0,\n" * 1000 + "}\n").encode()
-    result = parse_log(data, G6)
+    result = parse_log(data, G6, "aarch64")
     assert result.records == ()
     assert len(result.errors) == 1
     err = result.errors[0]

@@ -8,7 +8,6 @@ from harness.model.arch import Arch
 from harness.model.exits import (
     CpuDown,
     CpuUp,
-    Generation,
     Halt,
     Hypercall,
     MmioRead,
@@ -21,12 +20,15 @@ from harness.model.exits import (
 )
 from harness.model.isa.asm import assemble, missing_tools
 from harness.model.predict import GuestTrap, free_fields, predict
+from harness.model.schemas import schema
 from harness.model.values import AccessWidth, GuestPhysAddr, ModelError, SysRegAddr
+
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
 
 _MISSING = missing_tools("aarch64")
 pytestmark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
 
-G1, G2, G6 = Generation.G0_1, Generation.G0_2, Generation.G0_6
+G1, G2, G6 = S01, S02, S06
 B, H, W, X = AccessWidth.Byte, AccessWidth.Word, AccessWidth.Dword, AccessWidth.Qword
 DEV = 0x0900_0010
 DATA = 0x1122_3344_5566_7788
@@ -62,7 +64,7 @@ def test_load_predicts_mmio_read_from_the_syndrome_fields(
 
 def test_load_in_schema_0_1_has_no_signed_ext() -> None:
     got = predict(trap("ldrsh x3, [x9]", gpa=DEV), G1)
-    assert got == MmioRead(GuestPhysAddr(DEV), H, 3, X, None)
+    assert got == MmioRead(GuestPhysAddr(DEV), H, 3, X)  # signed_ext ABSENT
 
 
 @pytest.mark.parametrize(
@@ -90,7 +92,7 @@ def test_memory_access_without_gpa_is_an_error() -> None:
 def test_psci_cpu_off_is_cpu_down_with_unused_state() -> None:
     got = predict(trap("hvc #0", regs(0x8400_0002, 7)), G2)
     assert got == CpuDown(0)
-    assert free_fields(got, Arch.AARCH64) == {"_state"}
+    assert free_fields(got, Arch.AARCH64) == {"state"}
 
 
 def test_psci_cpu_on_64_passes_target_entry_and_context() -> None:
@@ -193,7 +195,7 @@ def test_a_branch_into_unmapped_memory_is_an_execute_nested_page_fault() -> None
     from harness.model.exits import NestedPageFault
     from harness.model.values import MappingFlags
 
-    got = predict(trap("br x9", {9: 0x9000_0000}, gpa=0x9000_0000), Generation.G0_2)
+    got = predict(trap("br x9", {9: 0x9000_0000}, gpa=0x9000_0000), S02)
     assert got == NestedPageFault(GuestPhysAddr(0x9000_0000), MappingFlags(MappingFlags.EXECUTE))
     with pytest.raises(ModelError, match="target GPA"):
-        predict(trap("blr x3"), Generation.G0_2)
+        predict(trap("blr x3"), S02)

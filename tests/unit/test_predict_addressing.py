@@ -12,14 +12,17 @@ from harness.guests import emit_aarch64, emit_riscv64, emit_x86_64
 from harness.guests.binutils import assemble_with_symbols
 from harness.guests.sites import EmittedPayload
 from harness.model.arch import Arch
-from harness.model.exits import ExitReason, Generation, MmioRead, MmioWrite, NestedPageFault
+from harness.model.exits import ExitReason, MmioRead, MmioWrite, NestedPageFault
 from harness.model.isa.asm import missing_tools
 from harness.model.predict import GuestTrap, predict
+from harness.model.schemas import schema
 from harness.model.values import AccessWidth, GuestPhysAddr, MappingFlags, ModelError
 from harness.scenarios.actions import Action, MmioLoad, MmioStore
 
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
+
 B, H, W, X = AccessWidth.Byte, AccessWidth.Word, AccessWidth.Dword, AccessWidth.Qword
-G6 = Generation.G0_6
+G6 = S06
 A64_DEV, RV_DEV, X86_HOLE = 0x0800_0E00, 0x0C00_1F00, 0xA_0010
 EMIT = {"aarch64": emit_aarch64.emit_payload, "riscv64": emit_riscv64.emit_payload,
         "x86_64": emit_x86_64.emit_payload}

@@ -7,7 +7,6 @@ import pytest
 from harness.model.arch import Arch
 from harness.model.exits import (
     CpuDown,
-    Generation,
     IoWrite,
     MmioRead,
     MmioWrite,
@@ -16,7 +15,10 @@ from harness.model.exits import (
     SysRegWrite,
 )
 from harness.model.predict import GuestTrap, alternatives, free_fields, predict
-from harness.model.values import AccessWidth, GuestPhysAddr, ModelError, Port, SysRegAddr
+from harness.model.schemas import schema
+from harness.model.values import ABSENT, AccessWidth, GuestPhysAddr, ModelError, Port, SysRegAddr
+
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
 
 HVC0 = (0xD400_0002).to_bytes(4, "little")  # hvc #0: 11010100 000 imm16=0 000 10
 
@@ -49,14 +51,14 @@ def test_malformed_traps_are_rejected(
 
 def test_hand_encoded_hvc_is_predicted_without_binutils() -> None:
     trap = GuestTrap(Arch.AARCH64, HVC0, {0: 0x8400_0002})
-    assert predict(trap, Generation.G0_6) == CpuDown(0)
+    assert predict(trap, S06) == CpuDown(0)
 
 
 def test_prediction_is_validated_against_the_generation() -> None:
     # ldrb w0, [x1]: size=00 111 0 01 opc=01 imm12=0 Rn=1 Rt=0 -> 0x39400020.
     trap = GuestTrap(Arch.AARCH64, (0x3940_0020).to_bytes(4, "little"), {}, 0x1000)
-    assert predict(trap, Generation.G0_1).signed_ext is None  # type: ignore[union-attr]
-    assert predict(trap, Generation.G0_2).signed_ext is False  # type: ignore[union-attr]
+    assert predict(trap, S01).signed_ext is ABSENT  # type: ignore[union-attr]
+    assert predict(trap, S02).signed_ext is False  # type: ignore[union-attr]
 
 
 def test_sysreg_exits_allow_nothing_as_an_alternative_but_memory_exits_do_not() -> None:
@@ -68,5 +70,5 @@ def test_sysreg_exits_allow_nothing_as_an_alternative_but_memory_exits_do_not() 
 
 
 def test_signed_ext_of_schema_0_1_is_never_listed_as_free() -> None:
-    read = MmioRead(GuestPhysAddr(0x1000), AccessWidth.Qword, 1, AccessWidth.Qword, None)
+    read = MmioRead(GuestPhysAddr(0x1000), AccessWidth.Qword, 1, AccessWidth.Qword)  # ABSENT
     assert free_fields(read, Arch.AARCH64) == frozenset()

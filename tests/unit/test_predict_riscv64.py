@@ -8,7 +8,6 @@ from harness.model.arch import Arch
 from harness.model.exits import (
     CpuDown,
     CpuUp,
-    Generation,
     Halt,
     Hypercall,
     MmioRead,
@@ -21,12 +20,15 @@ from harness.model.exits import (
 )
 from harness.model.isa.asm import assemble, missing_tools
 from harness.model.predict import GuestTrap, free_fields, predict
+from harness.model.schemas import schema
 from harness.model.values import AccessWidth, GuestPhysAddr, MappingFlags, ModelError, SysRegAddr
+
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
 
 _MISSING = missing_tools("riscv64")
 pytestmark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
 
-G1, G2 = Generation.G0_1, Generation.G0_2
+G1, G2 = S01, S02
 B, H, W, D = AccessWidth.Byte, AccessWidth.Word, AccessWidth.Dword, AccessWidth.Qword
 DEV = 0x0C00_2004
 DATA = 0x8877_6655_4433_2211
@@ -72,7 +74,7 @@ def test_ld_predicts_signed_ext_true_and_marks_it_free(src: str) -> None:
 
 def test_load_in_schema_0_1_has_no_signed_ext() -> None:
     got = predict(trap(".option norvc\nlb a0, 0(a1)", gpa=DEV), G1)
-    assert got == MmioRead(GuestPhysAddr(DEV), B, 10, D, None)
+    assert got == MmioRead(GuestPhysAddr(DEV), B, 10, D)  # signed_ext ABSENT
 
 
 @pytest.mark.parametrize(
@@ -118,7 +120,7 @@ def test_hsm_hart_start_is_cpu_up() -> None:
 def test_hsm_hart_stop_and_suspend() -> None:
     hsm = 0x48_534D
     stop = predict(ecall(hsm, 1), G2)
-    assert stop == CpuDown(0) and free_fields(stop, Arch.RISCV64) == {"_state"}
+    assert stop == CpuDown(0) and free_fields(stop, Arch.RISCV64) == {"state"}
     assert predict(ecall(hsm, 3, 0, 0, 0), G2) == Halt()
     assert predict(ecall(hsm, 2, 0), G2) == Nothing()
 

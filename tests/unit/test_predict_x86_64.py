@@ -7,7 +7,6 @@ import pytest
 from harness.model.arch import Arch
 from harness.model.exits import (
     CpuUp,
-    Generation,
     Halt,
     Hypercall,
     IoRead,
@@ -21,6 +20,7 @@ from harness.model.exits import (
 )
 from harness.model.isa.asm import assemble, missing_tools
 from harness.model.predict import GuestTrap, free_fields, predict
+from harness.model.schemas import schema
 from harness.model.values import (
     AccessWidth,
     GuestPhysAddr,
@@ -30,10 +30,12 @@ from harness.model.values import (
     SysRegAddr,
 )
 
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
+
 _MISSING = missing_tools("x86_64")
 pytestmark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
 
-G1, G2 = Generation.G0_1, Generation.G0_2
+G1, G2 = S01, S02
 B, W, D = AccessWidth.Byte, AccessWidth.Word, AccessWidth.Dword
 RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9 = range(10)
 

@@ -22,14 +22,14 @@ import pytest
 from harness.cli import main
 from harness.errors import InfraError, UsageError
 from harness.images.build import PAYLOAD_MAGIC
+from harness.model.convert import exit_to_json
 from harness.model.exits import (
     ExitReason,
-    Generation,
     Hypercall,
     MmioWrite,
     SystemDown,
-    exit_to_json,
 )
+from harness.model.schemas import schema
 from harness.model.values import AccessWidth, GuestPhysAddr
 from harness.parse.axlog import format_log_line
 from harness.parse.render import DebugForm, render_exit
@@ -39,7 +39,9 @@ from harness.run.artifacts import CaseArtifacts, declared_end, load_case
 from harness.run.kit import DeclaredEnd
 from harness.run.repro_script import render_script, write_script
 
-GEN = Generation.G0_2
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
+
+GEN = S02
 KEY = "ab" * 32
 STORE = MmioWrite(GuestPhysAddr(0x0800_0E00), AccessWidth.Dword, 0xDEADBEEF)
 HC = Hypercall(0x4AB1, (1, 2, 3, 4, 5, 6))
@@ -59,7 +61,7 @@ def make_case(tmp_path: Path, *, expected: list[Any] | None = None,
     d.mkdir(parents=True)
     m = manifest if manifest is not None else {
         "case": "aarch64/first-guest", "arch": "aarch64", "verdict": "pass",
-        "image": {"recipe": "aarch64", "key": KEY, "generation": "G0_2",
+        "image": {"recipe": "aarch64", "key": KEY, "schema": "axvcpu-0.2",
                   "patched_sha256": ""},
         "qemu": {"profile": "aarch64-virt-el2-tcg"}}
     (d / "manifest.json").write_text(json.dumps(m, indent=2))
@@ -92,7 +94,7 @@ def make_image(cache: Path, *, offset: int = 4096, capacity: int = 256) -> Path:
 
 def console(*exits: Any, tail: str = "Welcome to AxVisor Shell!\n") -> bytes:
     log = "AXH:GUEST-START aarch64\n" + "".join(
-        format_log_line(render_exit(e, GEN, DebugForm.PRETTY_HEX), 1000 + i)
+        format_log_line(render_exit(e, GEN, "aarch64", DebugForm.PRETTY_HEX), 1000 + i)
         for i, e in enumerate(exits))
     return (log + tail).encode()
 
@@ -108,7 +110,7 @@ def test_a_case_directory_is_read_into_typed_artifacts(tmp_path: Path) -> None:
     art = load_case(d)
     assert (art.case_id, art.arch, art.image_key, art.profile) == (
         "aarch64/first-guest", "aarch64", KEY, "aarch64-virt-el2-tcg")
-    assert art.generation is GEN and art.payload_asm == PAYLOAD
+    assert art.schema is GEN and art.payload_asm == PAYLOAD
     assert art.expected is not None and art.expected[0]["variant"] == "MmioWrite"
     assert art.recorded is not None and len(art.recorded) == 2
 
@@ -282,7 +284,8 @@ def test_two_vcpus_are_judged_and_shown_per_vcpu_whatever_their_interleaving(
     # this run: vCPU 1's store comes after vCPU 0's SystemDown, and on CPU 1
     order: list[tuple[int, ExitReason]] = [(0, HC), (0, SystemDown()), (1, STORE)]
     log = "AXH:GUEST-START aarch64\n" + "".join(
-        format_log_line(render_exit(e, GEN, DebugForm.PRETTY_HEX), 1000 + i, cpu=cpu)
+        format_log_line(render_exit(e, GEN, "aarch64", DebugForm.PRETTY_HEX), 1000 + i,
+                        cpu=cpu)
         for i, (cpu, e) in enumerate(order))
     res = repro.judge(art, "watcher", "end", (log + "Welcome to AxVisor Shell!\n").encode())
     assert res.diffs == () and res.reproduced is True

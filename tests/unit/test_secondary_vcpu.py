@@ -17,11 +17,11 @@ from harness.model.exits import (
     CpuDown,
     CpuUp,
     ExitReason,
-    Generation,
     Hypercall,
     MmioWrite,
     SystemDown,
 )
+from harness.model.schemas import of_image, schema
 from harness.model.values import AccessWidth, GuestPhysAddr
 from harness.parse import parse_log
 from harness.parse.axlog import format_log_line
@@ -31,6 +31,8 @@ from harness.run.case import console_watcher, expected_exits
 from harness.scenarios.actions import Hypercall as HypercallAction
 from harness.scenarios.actions import Spin, StartSecondary
 from harness.scenarios.catalogue import Scenario
+
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
 
 DEV = {"aarch64": 0x0800_0E00, "riscv64": 0x0C00_1F00}
 ARG = 0x42
@@ -56,7 +58,7 @@ def test_the_started_vcpu_gets_its_own_stream_entered_at_the_assembled_label(
         arch: str, tmp_path: Path) -> None:
     image, runtime, entry = _image(f"{arch}-smp", tmp_path)
     payload = build_payload(image, (_start(arch),), runtime, entry)
-    gen = Generation.for_axvcpu(image.axvcpu_version)
+    gen = of_image(image.schema, image.axvcpu_version)
     exits = expected_exits(image, payload, gen)
     up, off = exits[0]
     assert isinstance(up, CpuUp) and isinstance(off, SystemDown)
@@ -109,11 +111,12 @@ def test_a_vm_config_whose_pinning_does_not_match_cpu_num_is_named(tmp_path: Pat
         load_recipe(recipe, root)
 
 
-GEN = Generation.G0_2
+GEN = S02
 
 
 def _log(*records: tuple[int, ExitReason]) -> str:
-    return "".join(format_log_line(render_exit(e, GEN, DebugForm.PRETTY_HEX), 1000 + i, cpu=cpu)
+    return "".join(format_log_line(render_exit(e, GEN, "aarch64", DebugForm.PRETTY_HEX),
+                                   1000 + i, cpu=cpu)
                    for i, (cpu, e) in enumerate(records))
 
 
@@ -124,7 +127,7 @@ def test_each_vcpu_is_compared_in_its_own_order_whatever_the_interleaving() -> N
                                                    1: (store, CpuDown(state=0))}
     # vCPU 1's exits land between vCPU 0's: interleaving is not part of the contract.
     records = parse_log(_log((0, up), (1, store), (1, CpuDown(state=0)), (0, SystemDown())),
-                        GEN).records
+                        GEN, "aarch64").records
     diffs, _ = compare_vcpus(expected, records, vcpu_of_cpu={0: 0, 1: 1})
     assert diffs == ()
     # The same exits attributed to one vCPU (no pinning information): vCPU 1's stream is

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.model.exits import Generation, Hypercall, MmioWrite, SystemDown, exit_to_json
+from harness.model.convert import exit_to_json
+from harness.model.exits import Hypercall, MmioWrite, SystemDown
+from harness.model.schemas import schema
 from harness.model.values import AccessWidth, GuestPhysAddr
 from harness.parse.axlog import format_log_line
 from harness.parse.render import DebugForm, render_exit
@@ -23,7 +25,9 @@ from harness.run.bundle import vendored_files
 from harness.run.kit import DeclaredEnd, Kit, KitError, KnownCover
 from harness.run.standalone import Run, judge, run_qemu
 
-GEN = Generation.G0_2
+S01, S02, S06 = (schema(f"axvcpu-0.{n}") for n in (1, 2, 6))
+
+GEN = S02
 STORE = MmioWrite(GuestPhysAddr(0x0800_0E00), AccessWidth.Byte, 0x88)
 WHOLE = MmioWrite(GuestPhysAddr(0x0800_0E00), AccessWidth.Byte, 0x1122_3344_5566_7788)
 HC = Hypercall(0x4AB1, (1, 2, 3, 4, 5, 6))
@@ -33,7 +37,7 @@ PANIC = "panicked at src/vmm/vcpus.rs:520:9:\nPhysical CPU ID 1 not found in VM 
 
 def kit(*expected: object, end: DeclaredEnd | None = None, known: tuple[KnownCover, ...] = (),
         recorded: tuple[object, ...] | None = None) -> Kit:
-    return Kit(case_id="aarch64/s", arch="aarch64", generation=GEN.name,
+    return Kit(case_id="aarch64/s", arch="aarch64", schema=GEN.id,
                argv=("qemu-system-aarch64", "-kernel", "@KERNEL@"), kernel="axvisor.bin",
                elf="axvisor.elf", end=end or DeclaredEnd(120.0, 30.0),
                expected=tuple(exit_to_json(e) for e in expected),  # type: ignore[arg-type]
@@ -44,7 +48,7 @@ def kit(*expected: object, end: DeclaredEnd | None = None, known: tuple[KnownCov
 
 def console(*exits: object, tail: str = SHELL) -> bytes:
     log = "AXH:GUEST-START aarch64\n" + "".join(
-        format_log_line(render_exit(e, GEN, DebugForm.PRETTY_HEX), 1000 + i)  # type: ignore[arg-type]
+        format_log_line(render_exit(e, GEN, "aarch64", DebugForm.PRETTY_HEX), 1000 + i)
         for i, e in enumerate(exits))
     return (log + tail).encode()
 

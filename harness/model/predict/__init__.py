@@ -1,8 +1,11 @@
 """Predict the exit the contract requires for one trapping guest instruction.
 
-`predict(trap, gen)` answers: *given that this instruction trapped to the hypervisor*, which
-`AxVCpuExitReason` value describes it correctly under the architecture's manuals and the
-exit.rs documentation?  Whether the instruction traps at all under a given hypervisor
+`predict(trap, schema)` answers: *given that this instruction trapped to the hypervisor*, which
+exit describes it correctly under the architecture's manuals and the schema generation's
+contract?  The per-architecture predictors answer once, in the reference generation's terms
+(exit.rs of axvcpu 0.2 – 0.5); harness.model.predict.translate carries that answer to the
+generation asked for through its [[change]] data, with a note for every change it applied
+(`prediction`).  Whether the instruction traps at all under a given hypervisor
 configuration is `harness.model.arch.contract`'s business, not this module's.
 
 The model predicts the architecturally correct value even where axvisor is known to differ
@@ -18,20 +21,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from harness.model import schemas
 from harness.model.arch import Arch
 from harness.model.exits import (
+    ABSENT,
     CpuDown,
     CpuUp,
     ExitReason,
-    Generation,
     MmioRead,
     Nothing,
     SendIPI,
     SysRegRead,
     SysRegWrite,
-    validate,
 )
+from harness.model.predict.translate import ContractNote, translate
 from harness.model.values import U64_MAX, ModelError
+from harness.schema import Schema
 
 _MAX_GPR = {Arch.AARCH64: 30, Arch.RISCV64: 31, Arch.X86_64: 15}
 _INSN_LEN = {Arch.AARCH64: (4, 4), Arch.RISCV64: (2, 4), Arch.X86_64: (1, 15)}
@@ -96,17 +101,49 @@ class GuestTrap:
         return self.gpa
 
 
-def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
-    """The exit `gen`'s contract requires for `trap`; ModelError for unknown instructions."""
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """The exit a schema's contract requires for one trap (None: its enum has none, and a
+    note says which [[change]] took it away), and the notes of every change applied."""
+
+    exit: ExitReason | None
+    notes: tuple[ContractNote, ...] = ()
+    canonical: ExitReason | None = None  # the reference generation's answer (None: none)
+
+
+def canonical(trap: GuestTrap) -> ExitReason:
+    """The exit the reference generation's contract requires (ModelError: none, or an
+    instruction the model does not know)."""
     from harness.model.predict import aarch64, riscv64, x86_64
 
     if trap.arch is Arch.AARCH64:
-        exit = aarch64.predict(trap, gen)
-    elif trap.arch is Arch.RISCV64:
-        exit = riscv64.predict(trap, gen)
-    else:
-        exit = x86_64.predict(trap, gen)
-    return validate(exit, gen)
+        return aarch64.predict(trap)
+    if trap.arch is Arch.RISCV64:
+        return riscv64.predict(trap)
+    return x86_64.predict(trap)
+
+
+def prediction(trap: GuestTrap, schema: Schema) -> Prediction:
+    """The exit `schema`'s contract requires for `trap`, with the notes of the changes that
+    made it differ from the reference generation's answer."""
+    try:
+        exit: ExitReason | None = canonical(trap)
+        error: ModelError | None = None
+    except ModelError as exc:
+        exit, error = None, exc
+    got, notes = translate(trap, exit, error, schema, schemas.schema(schemas.REFERENCE),
+                           schemas.schema)
+    return Prediction(got, notes, exit)
+
+
+def predict(trap: GuestTrap, schema: Schema) -> ExitReason:
+    """The exit `schema`'s contract requires for `trap`; ModelError for unknown instructions
+    and for traps its enum has no exit for."""
+    p = prediction(trap, schema)
+    if p.exit is None:
+        raise ModelError(f"{schema.enum(trap.arch.value).name} ({schema.id}) has no exit for "
+                         f"this trap: {'; '.join(n.what for n in p.notes)}")
+    return p.exit
 
 
 def free_fields(exit: ExitReason, arch: Arch) -> frozenset[str]:
@@ -122,14 +159,14 @@ def free_fields(exit: ExitReason, arch: Arch) -> frozenset[str]:
     """
     free: set[str] = set()
     if isinstance(exit, CpuDown):
-        free.add("_state")
+        free.add("state")
     elif isinstance(exit, SendIPI):
         if exit.send_to_all or exit.send_to_self:
             free |= {"target_cpu", "target_cpu_aux"}
         if arch is not Arch.AARCH64:
             free.add("target_cpu_aux")
     elif isinstance(exit, MmioRead):
-        if exit.width is exit.reg_width and exit.signed_ext is not None:
+        if exit.width is exit.reg_width and exit.signed_ext is not ABSENT:
             free.add("signed_ext")
     elif isinstance(exit, SysRegRead) and arch is Arch.X86_64:
         free.add("reg")
@@ -150,4 +187,5 @@ def alternatives(predicted: ExitReason) -> tuple[ExitReason, ...]:
     return ()
 
 
-__all__ = ["GuestTrap", "alternatives", "free_fields", "predict"]
+__all__ = ["ContractNote", "GuestTrap", "Prediction", "alternatives", "canonical", "free_fields",
+           "predict", "prediction"]

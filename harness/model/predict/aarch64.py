@@ -8,7 +8,6 @@ from harness.model.exits import (
     CpuDown,
     CpuUp,
     ExitReason,
-    Generation,
     Halt,
     Hypercall,
     MmioRead,
@@ -45,7 +44,7 @@ def _xreg(trap: GuestTrap, rt: int) -> int:
     return 0 if rt == ZR else trap.reg(rt, f"x{rt}")
 
 
-def _memory(trap: GuestTrap, access: isa.LoadStore, gen: Generation) -> ExitReason:
+def _memory(trap: GuestTrap, access: isa.LoadStore) -> ExitReason:
     """Data abort (EC 0x24): the fields mirror ESR_EL2.ISS SAS/SSE/SRT/SF/WnR (D13.2.39).
 
     SSE is 1 exactly for the sign-extending loads (LDRS*); SF says whether Rt is an X
@@ -61,7 +60,7 @@ def _memory(trap: GuestTrap, access: isa.LoadStore, gen: Generation) -> ExitReas
             width=access.width,
             reg=access.rt,
             reg_width=AccessWidth.Qword if access.dest64 else AccessWidth.Dword,
-            signed_ext=None if gen is Generation.G0_1 else access.signed,
+            signed_ext=access.signed,
         )
     return MmioWrite(addr, access.width, _xreg(trap, access.rt) & access.width.mask())
 
@@ -119,22 +118,22 @@ def sgi1r_to_ipi(value: int) -> SendIPI:
     )
 
 
-def _sysreg(trap: GuestTrap, acc: isa.SysRegAccess, gen: Generation) -> ExitReason:
+def _sysreg(trap: GuestTrap, acc: isa.SysRegAccess) -> ExitReason:
     """EC 0x18: addr is the ISS with Rt and direction masked (exit.rs, SysRegAddr doc)."""
     addr = SysRegAddr(acc.reg.addr)
     if acc.is_read:
         return SysRegRead(addr=addr, reg=acc.rt)
     value = _xreg(trap, acc.rt)
-    if acc.reg == ICC_SGI1R_EL1 and gen.has_variant("SendIPI"):
+    if acc.reg == ICC_SGI1R_EL1:
         return sgi1r_to_ipi(value)
     return SysRegWrite(addr=addr, value=value)
 
 
-def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
+def predict(trap: GuestTrap) -> ExitReason:
     """Exit for one trapped A64 instruction (see harness.model.predict)."""
     insn = isa.decode(trap.insn)
     if isinstance(insn, isa.LoadStore):
-        return _memory(trap, insn, gen)
+        return _memory(trap, insn)
     if isinstance(insn, isa.BranchRegister):
         return fetch_fault(trap)
     if isinstance(insn, isa.Hvc):
@@ -150,6 +149,6 @@ def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
         psci = _psci(trap)
         return psci if psci is not None else Nothing()
     if isinstance(insn, isa.SysRegAccess):
-        return _sysreg(trap, insn, gen)
+        return _sysreg(trap, insn)
     # WFI/WFE trapped by HCR_EL2.TWI/TWE (EC 0x01): "executed a halt instruction".
     return Halt()

@@ -14,7 +14,6 @@ from harness.model.exits import (
     CpuDown,
     CpuUp,
     ExitReason,
-    Generation,
     Halt,
     Hypercall,
     MmioRead,
@@ -52,7 +51,7 @@ HSM_HART_START, HSM_HART_STOP, HSM_HART_GET_STATUS, HSM_HART_SUSPEND = 0, 1, 2, 
 SRST_SHUTDOWN = 0
 
 
-def _load(trap: GuestTrap, ld: isa.RvLoad, gen: Generation) -> MmioRead:
+def _load(trap: GuestTrap, ld: isa.RvLoad) -> MmioRead:
     """reg_width is always Qword: every RV64 load writes the whole XLEN=64 register.
 
     signed_ext is True for LB/LH/LW/LD and their compressed forms and False for
@@ -65,7 +64,7 @@ def _load(trap: GuestTrap, ld: isa.RvLoad, gen: Generation) -> MmioRead:
         width=ld.width,
         reg=ld.rd,
         reg_width=AccessWidth.Qword,
-        signed_ext=None if gen is Generation.G0_1 else not ld.unsigned,
+        signed_ext=not ld.unsigned,
     )
 
 
@@ -148,7 +147,7 @@ def _amo(trap: GuestTrap) -> NestedPageFault:
                         "an AMO trap needs the data GPA")
 
 
-def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
+def predict(trap: GuestTrap) -> ExitReason:
     """Exit for one trapped RV64 instruction (see harness.model.predict)."""
     insn = isa.decode(trap.insn)
     if isinstance(insn, isa.RvAmo):
@@ -156,7 +155,7 @@ def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
     if isinstance(insn, isa.RvJalr):
         return fetch_fault(trap)
     if isinstance(insn, isa.RvLoad):
-        return _load(trap, insn, gen)
+        return _load(trap, insn)
     if isinstance(insn, isa.RvStore):
         return _store(trap, insn)
     if isinstance(insn, isa.RvEcall):

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from harness.model.exits import (
     CpuUp,
     ExitReason,
-    Generation,
     Halt,
     Hypercall,
     IoRead,
@@ -68,7 +67,7 @@ def _port_io(trap: GuestTrap, io: isa.PortIo) -> ExitReason:
     return IoWrite(port=Port(port), width=io.width, data=data)
 
 
-def icr_write(value: int, gen: Generation) -> ExitReason:
+def icr_write(value: int) -> ExitReason:
     """A write to the x2APIC ICR (SDM vol. 3A "Interrupt Command Register"): vector [7:0],
     delivery mode [10:8], destination shorthand [19:18], x2APIC destination [63:32].
 
@@ -79,7 +78,7 @@ def icr_write(value: int, gen: Generation) -> ExitReason:
     """
     vector, mode, shorthand = value & 0xFF, (value >> 8) & 7, (value >> 18) & 3
     dest = value >> 32
-    if mode == 0 and gen.has_variant("SendIPI"):
+    if mode == 0:
         to_self = shorthand in (1, 2)
         to_all = shorthand in (2, 3)
         return SendIPI(target_cpu=0 if (to_self or to_all) else dest, target_cpu_aux=0,
@@ -88,8 +87,6 @@ def icr_write(value: int, gen: Generation) -> ExitReason:
         return CpuUp(target_cpu=dest, entry_point=GuestPhysAddr(vector << 12), arg=0)
     if mode == 5:
         return Nothing()
-    if mode == 0:
-        return SysRegWrite(addr=SysRegAddr(X2APIC_ICR), value=value)  # schema 0.1: no SendIPI
     raise ModelError(f"x2APIC ICR {value:#x}: delivery mode {mode}/shorthand {shorthand} "
                      "has no exit variant in the contract")  # fmt: skip
 
@@ -105,7 +102,7 @@ def _memory(trap: GuestTrap, mov: isa.MemMove) -> NestedPageFault:
     return nested_fault(trap, flags, "a memory access trap needs the data GPA")
 
 
-def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
+def predict(trap: GuestTrap) -> ExitReason:
     """Exit for one trapped x86-64 instruction (see harness.model.predict)."""
     insn = isa.decode(trap.insn, trap.x86_code_bits)
     if isinstance(insn, isa.PortIo):
@@ -123,7 +120,7 @@ def predict(trap: GuestTrap, gen: Generation) -> ExitReason:
         msr = trap.reg(RCX, "RCX") & 0xFFFF_FFFF
         value = (trap.reg(RDX, "RDX") & 0xFFFF_FFFF) << 32 | trap.reg(RAX, "RAX") & 0xFFFF_FFFF
         if msr == X2APIC_ICR:
-            return icr_write(value, gen)
+            return icr_write(value)
         return SysRegWrite(addr=SysRegAddr(msr), value=value)
     if op in (isa.Simple.VMCALL, isa.Simple.VMMCALL):
         # VMCALL is Intel's, VMMCALL AMD's; each raises #UD on the other vendor's hardware.

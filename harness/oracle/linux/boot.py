@@ -22,7 +22,6 @@ from harness.errors import InfraError
 from harness.images.build import Image
 from harness.images.recipe import ImageRecipe
 from harness.model.arch import Arch
-from harness.model.exits import Generation
 from harness.oracle.capture import TRAP_LOG_DIR, trap_log_args
 from harness.oracle.context import TrapContext
 from harness.oracle.expect import Outcome
@@ -36,6 +35,7 @@ from harness.parse import parse_log
 from harness.qemu.machine import Ending, QemuMachine
 from harness.qemu.profiles import get_profile
 from harness.run import axvisor_console
+from harness.schema import Schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +85,11 @@ class LinuxVerdict:
     parse_errors: tuple[str, ...]
 
 
-def judge_boot(run: LinuxBoot, recipe: ImageRecipe, gen: Generation) -> LinuxVerdict:
+def judge_boot(run: LinuxBoot, recipe: ImageRecipe, schema: Schema) -> LinuxVerdict:
     """Pair every logged exit with its trap and judge it (registers from the tracer when it
     ran and agrees with the log; otherwise from the syndrome alone)."""
     traps = parse_trap_dir(run.trap_log, Arch.AARCH64)
-    parsed = parse_log(run.console, gen)
+    parsed = parse_log(run.console, schema, recipe.arch)
     pinned = recipe.guest.vcpu_of_cpu
     regs: dict[int, dict[int, TrapRegisters]] = {}
     problems: list[str] = []
@@ -104,8 +104,8 @@ def judge_boot(run: LinuxBoot, recipe: ImageRecipe, gen: Generation) -> LinuxVer
     def context(vcpu: int, index: int | None, trap: Trap) -> TrapContext:
         rec = regs.get(trap.cpu, {}).get(index) if index is not None else None
         if rec is None:
-            return TrapContext(gen)
-        return TrapContext(gen, rec.gprs, stage1_off=not rec.stage1_on, hpfar=rec.hpfar)
+            return TrapContext(schema)
+        return TrapContext(schema, rec.gprs, stage1_off=not rec.stage1_on, hpfar=rec.hpfar)
 
     report = pair(traps, by_vcpu(parsed.records, pinned), pinned, Rules(), context)
     text = axvisor_console.guest_text(run.console)
