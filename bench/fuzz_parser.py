@@ -308,6 +308,7 @@ def summary() -> int:
         "cpu_seconds": round(cpu, 1),
         "inputs_per_cpu_second": round(n / cpu) if cpu else None,
         "shards": [s["seed"] for s in shards],
+        "corpus_digests": sorted({s["corpus"] for s in shards}),  # replay needs these sources
         "sources": sorted({src for s in shards for src in s["sources"]}),
     }
     (RESULTS / "parse-fuzz.json").write_text(json.dumps(out, indent=2) + "\n")
