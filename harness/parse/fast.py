@@ -164,12 +164,20 @@ def _convert(kind: str, attr: str, expr: str, gen: _Gen) -> str:
 def _builder(variant: Variant, form: Form) -> tuple[re.Pattern[str], Builder]:
     gen = _Gen()
     pattern, fields = _fields(variant.codec, form, "", gen)
-    args = []
+    given: dict[str, str] = {}
     for f, (_, expr) in zip(variant.fields, fields, strict=True):
         if f.attr == FLATTEN:  # a struct whose fields are the kind's attributes
-            args += [f"{a}={_convert(variant.kind, a, e, gen)}" for a, e in gen.sub[id(f.codec)]]
+            given.update((a, _convert(variant.kind, a, e, gen)) for a, e in gen.sub[id(f.codec)])
         else:
-            args.append(f"{f.attr}={_convert(variant.kind, f.attr, expr, gen)}")
+            given[f.attr] = _convert(variant.kind, f.attr, expr, gen)
+    # Positional in the class's field order (faster than keywords); attributes the schema
+    # lacks are the trailing defaults (ABSENT), else keywords.
+    order = [a for a, _ in ATTRS[variant.kind]]
+    n = len(given)
+    if set(order[:n]) == set(given):
+        args = [given[a] for a in order[:n]]
+    else:
+        args = [f"{a}={e}" for a, e in given.items()]
     src = (
         "def build(buf, start, end):\n"
         "    m = fullmatch(buf, start, end)\n"
