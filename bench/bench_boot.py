@@ -1,18 +1,23 @@
 """Boot-to-verdict: the harness against raw QEMU on the same image, alternating.
 
-Raw: a plain subprocess runs the case's exact QEMU command line (cmdline.sh, without -S and
-QMP) and reads the console until axvisor's shell banner, then kills QEMU. Harness: run_case
-for the same scenario (payload build + patch + QMP + console capture + parse + model + diff).
-Both are timed wall-clock, alternating, several repetitions; the ratio is the median harness
-time over the median raw time. Results go to bench/results/boot.json.
+Raw: a plain subprocess runs the case's exact QEMU command line (cmdline.sh as written: no -S,
+no QMP) and reads the console until axvisor's shell banner; the clock stops there (the kill
+after it is not counted). Harness: run_case for the same scenario (payload + patch + QMP +
+console capture + parse + model + diff + teardown + artifacts), start to verdict. With the
+payload cache warm (a re-run) and, with --cold, also with it off (AXH_PAYLOAD_CACHE=0: as and
+ld run). The order alternates run by run (harness first on even runs, raw first on odd ones);
+the load average (os.getloadavg, 2 cores here) is recorded with every run. The ratio is the
+median harness time over the median raw time. Results go to bench/results/boot-<recipe>.json.
 
-Usage: .venv/bin/python bench/bench_boot.py [--recipe aarch64] [--scenario first-guest] [-n 7]
+Usage: .venv/bin/python bench/bench_boot.py [--recipe aarch64] [--scenario first-guest] [-n 9]
+       [--cold]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import statistics
 import subprocess
@@ -20,7 +25,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+from harness.guests.asm_cache import ENV_VAR
 from harness.images.build import build_image
 from harness.images.cache import cache_root
 from harness.images.recipe import find_recipes, load_recipe
@@ -31,15 +38,15 @@ from harness.run.case import run_case
 from harness.scenarios.registry import scenarios_for
 
 
-def raw_boot(argv: list[str]) -> float:
+def raw_boot(argv: list[str], cwd: Path) -> float:
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT, cwd=cwd)
     assert proc.stdout is not None
     seen = b""
     try:
         while True:
-            chunk = proc.stdout.read1(65536)
+            chunk = os.read(proc.stdout.fileno(), 65536)
             if not chunk:
                 raise RuntimeError("QEMU exited before the end marker")
             seen += chunk
@@ -50,11 +57,26 @@ def raw_boot(argv: list[str]) -> float:
         proc.wait()
 
 
+def harness_run(image: Any, recipe: Any, scenario: Any, profile: Any, casedir: Path,
+                cold: bool) -> float:
+    os.environ[ENV_VAR] = "0" if cold else "1"
+    try:
+        t0 = time.monotonic()
+        res = run_case(image, recipe, scenario, profile, casedir)
+        took = time.monotonic() - t0
+    finally:
+        os.environ.pop(ENV_VAR, None)
+    if res.verdict.value != "pass":
+        raise SystemExit(f"harness verdict {res.verdict.value}: {res.detail}")
+    return took
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--recipe", default="aarch64")
     ap.add_argument("--scenario", default="first-guest")
-    ap.add_argument("-n", type=int, default=7)
+    ap.add_argument("-n", type=int, default=9)
+    ap.add_argument("--cold", action="store_true", help="also time the payload cache off")
     args = ap.parse_args()
     root = repo_root()
     recipe = next(r for r in (load_recipe(p, root) for p in find_recipes(root))
@@ -62,32 +84,38 @@ def main() -> int:
     image = build_image(recipe, cache_root(), progress=lambda m: None)
     (scenario,) = scenarios_for(recipe.arch, args.scenario)
     profile = get_profile(recipe.qemu_profile)
-    harness_t: list[float] = []
-    raw_t: list[float] = []
+    times: dict[str, list[float]] = {"harness": [], "raw": [], "harness_cold": []}
+    loads: list[float] = []
     with tempfile.TemporaryDirectory(prefix="axh-bench-") as tmp:
+        ref = Path(tmp) / "ref"
+        harness_run(image, recipe, scenario, profile, ref, False)  # warms the payload cache
+        line = (ref / "cmdline.sh").read_text().splitlines()[-1]
+        raw_argv = shlex.split(line)
         for i in range(args.n):
-            casedir = Path(tmp) / f"h{i}"
-            t0 = time.monotonic()
-            res = run_case(image, recipe, scenario, profile, casedir)
-            harness_t.append(time.monotonic() - t0)
-            if res.verdict.value != "pass":
-                print(f"warning: harness verdict {res.verdict.value}: {res.detail}",
-                      file=sys.stderr)
-            line = (casedir / "cmdline.sh").read_text().splitlines()[-1]
-            argv = [a for a in shlex.split(line) if a != "-S"]
-            q = argv.index("-qmp")
-            del argv[q: q + 2]
-            argv[argv.index("-serial") + 1] = "stdio"
-            raw_t.append(raw_boot(argv))
-    h, r = statistics.median(harness_t), statistics.median(raw_t)
-    out = {
+            order = ["harness", "raw", "harness_cold"] if i % 2 == 0 \
+                else ["harness_cold", "raw", "harness"]
+            for what in order:
+                loads.append(os.getloadavg()[0])
+                if what == "raw":
+                    times["raw"].append(raw_boot(raw_argv, ref))
+                elif what == "harness" or args.cold:
+                    times[what].append(harness_run(image, recipe, scenario, profile,
+                                                   Path(tmp) / f"{what}{i}",
+                                                   what == "harness_cold"))
+    med = {k: statistics.median(v) for k, v in times.items() if v}
+    out: dict[str, Any] = {
         "recipe": recipe.name, "scenario": scenario.name, "repetitions": args.n,
-        "harness_s": [round(x, 3) for x in harness_t], "raw_s": [round(x, 3) for x in raw_t],
-        "harness_median_s": round(h, 3), "raw_median_s": round(r, 3),
-        "ratio": round(h / r, 3),
+        "order": "alternating (harness first on even runs, raw first on odd ones)",
+        "load_avg_1min": {"min": round(min(loads), 2), "median": round(
+            statistics.median(loads), 2), "max": round(max(loads), 2), "cores": os.cpu_count()},
+        **{f"{k}_s": [round(x, 3) for x in v] for k, v in times.items() if v},
+        **{f"{k}_median_s": round(v, 3) for k, v in med.items()},
+        "ratio": round(med["harness"] / med["raw"], 3),
+        **({"ratio_cold": round(med["harness_cold"] / med["raw"], 3)}
+           if "harness_cold" in med else {}),
     }
     dest = Path(__file__).parent / "results" / f"boot-{recipe.name}.json"
-    dest.write_text(json.dumps(out, indent=2))
+    dest.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))
     return 0
 

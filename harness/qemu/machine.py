@@ -1,9 +1,10 @@
 """One QEMU machine per case, as a context manager.
 
 Serial console on the child's stdio (a pty, read with pexpect) and QMP on a unix socket in a
-private directory. QEMU starts paused (-S) so nothing is lost before capture starts; the
-machine runs in its own session (pexpect forks through a pty), so stopping it kills the whole
-process group: QMP `quit`, then SIGTERM, then SIGKILL, each with a bounded wait.
+private directory, on which the harness listens before QEMU starts and QEMU connects. QEMU
+starts paused (-S) so nothing is lost before capture starts; the machine runs in its own
+session (pexpect forks through a pty), so stopping it kills the whole process group: QMP
+`quit`, then SIGTERM, then SIGKILL, each with a bounded wait.
 
 The console is read by `run_until`, which feeds a caller-supplied watcher with every chunk and
 stops on: the watcher's verdict, a QMP event that ends the run, QEMU exiting, the wall-clock
@@ -53,6 +54,10 @@ class Ending(enum.Enum):
     KILLED = "killed"  # QEMU died by a signal from outside the harness
 
 
+# How often run_until asks QMP for events while the console is busy (they end a run that the
+# console does not: SHUTDOWN, GUEST_PANICKED, RESET).
+EVENT_POLL_S = 0.02
+
 # QEMU's own report when a signal makes it quit (system/runstate.c qemu_kill_report).
 _KILL_REPORT = re.compile(rb"terminating on signal (\d+)(?: from pid (\d+))?")
 
@@ -82,11 +87,12 @@ def machine_argv(profile: MachineProfile, kernel: str, *, qmp: Path | None = Non
                  ) -> list[str]:
     """The QEMU command line of a case, with no side effect (no socket directory made): the
     serial console on stdio, QMP on `qmp` and stopped at the first instruction (`paused`) when
-    the harness drives it, a gdbstub on the unix socket `gdb`."""
+    the harness drives it (QEMU connects to `qmp`, where the harness listens), a gdbstub on
+    the unix socket `gdb`."""
     argv = profile.argv(kernel)
     argv += ["-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot"]
     if qmp is not None:
-        argv += ["-qmp", f"unix:{qmp},server=on,wait=off"]
+        argv += ["-qmp", f"unix:{qmp},server=off"]
     if paused:
         argv.append("-S")
     argv += extra
@@ -168,14 +174,15 @@ class QemuMachine:
         (self.rundir / "cmdline.sh").write_text(cmdline_script(self.profile, self.kernel,
                                                                self.rundir))
         self._console_log = (self.rundir / "console.log").open("wb")
+        self.qmp = QmpSession(self.qmp_socket, self.rundir / "qmp.jsonl")
+        self.qmp.listen()
         try:
             self._child = pexpect.spawn(argv[0], argv[1:], echo=False, timeout=None)
         except pexpect.ExceptionPexpect as exc:
             raise MachineError(f"cannot start {argv[0]}: {exc}") from exc
         self.pid = self._child.pid
-        self.qmp = QmpSession(self.qmp_socket, self.rundir / "qmp.jsonl")
         try:
-            self.qmp.connect()
+            self.qmp.accept(alive=self._child.isalive)
             if not self.paused:
                 self.qmp.command("cont")
         except QmpError:
@@ -229,6 +236,7 @@ class QemuMachine:
         self._last_output = time.monotonic()
         ending, detail = Ending.QEMU_EXITED, "QEMU closed its console"
         seen = 0
+        polled = 0.0
         while True:
             alive = self._drain(0.05)
             if len(self._console) != seen:
@@ -237,7 +245,10 @@ class QemuMachine:
                 if reason is not None:
                     ending, detail = Ending.WATCHER, reason
                     break
-            if self.qmp is not None:
+            # Each poll runs qemu.qmp's event loop (≈ 0.1 ms of CPU, taken from QEMU's TCG
+            # threads on a busy host): at most every EVENT_POLL_S, and always at the end.
+            if self.qmp is not None and (not alive or time.monotonic() - polled >= EVENT_POLL_S):
+                polled = time.monotonic()
                 ev = self._ending_event(self.qmp.poll_events())
                 if ev is not None:
                     self._drain(0.1)  # what the guest printed just before
@@ -346,6 +357,9 @@ class QemuMachine:
                         pass
                 if not child.isalive():
                     break
+            # ptyprocess sleeps delayafterclose (0.1 s) before checking the child it closes;
+            # the wait above already saw it end (or SIGKILLed it): no reason to sleep.
+            child.ptyproc.delayafterclose = 0.0
             with contextlib.suppress(pexpect.ExceptionPexpect):
                 child.close(force=True)
         if self.qmp is not None:

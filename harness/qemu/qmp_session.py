@@ -1,5 +1,8 @@
 """A synchronous QMP session (qemu.qmp's legacy wrapper) that journals every message.
 
+The harness listens and QEMU connects (`-qmp unix:PATH,server=off`), as QEMU's own
+python/qemu/machine hands QEMU a ready socket: no polling for a socket file QEMU creates.
+
 Every command, reply and event goes to qmp.jsonl with a timestamp, so a failed run can be
 read back message by message.
 """
@@ -8,7 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
+import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -39,6 +45,7 @@ class QmpSession:
         self.socket_path = socket_path
         self._journal: BinaryIO = journal.open("wb")
         self._qmp: QEMUMonitorProtocol | None = None
+        self._listener: socket.socket | None = None
         self.events: list[dict[str, Any]] = []
 
     def _log(self, direction: str, message: Any) -> None:
@@ -46,28 +53,56 @@ class QmpSession:
         self._journal.write(json.dumps(record, default=str).encode() + b"\n")
         self._journal.flush()
 
-    def connect(self, deadline_s: float = 10.0) -> None:
-        """Connect, retrying while QEMU creates the socket."""
+    def listen(self) -> None:
+        """Bind and listen on the socket before QEMU starts (`-qmp unix:PATH,server=off`:
+        QEMU connects to the harness), so nothing has to wait for QEMU to create a socket."""
+        self.socket_path.unlink(missing_ok=True)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(str(self.socket_path))
+            sock.listen(1)
+        except OSError as exc:
+            sock.close()
+            raise QmpError(f"cannot listen on QMP socket {self.socket_path}: {exc}") from None
+        self._listener = sock
+
+    def accept(self, deadline_s: float = 10.0,
+               alive: Callable[[], bool] = lambda: True) -> None:
+        """Take QEMU's connection and negotiate. Wakes as soon as QEMU connects; `alive` is
+        asked between waits so a QEMU that died during start-up fails at once, not at the
+        deadline."""
+        listener = self._listener
+        if listener is None:
+            raise QmpError(f"QMP socket {self.socket_path}: accept() before listen()")
         end = time.monotonic() + deadline_s
-        last: Exception | None = None
-        while time.monotonic() < end:
-            if self.socket_path.exists():
-                qmp = QEMUMonitorProtocol(str(self.socket_path))
-                try:
-                    greeting = qmp.connect(negotiate=True)
-                except (OSError, EOFError, QMPError) as exc:
-                    # The socket file can exist a moment before QEMU listens on it
-                    # (ConnectError: connection refused): retry until the deadline.
-                    last = exc
-                    with contextlib.suppress(Exception):
-                        qmp.close()
-                else:
-                    qmp.settimeout(self.command_timeout_s)
-                    self._qmp = qmp
-                    self._log("greeting", greeting)
-                    return
-            time.sleep(0.01)  # QEMU creates the socket within tens of ms of starting
-        raise QmpError(f"QMP socket {self.socket_path} did not answer within {deadline_s}s: {last}")
+        try:
+            while True:
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise QmpError(f"QEMU did not connect to QMP socket {self.socket_path} "
+                                   f"within {deadline_s}s")
+                ready, _, _ = select.select([listener], [], [], min(left, 0.1))
+                if ready:
+                    conn, _ = listener.accept()
+                    break
+                if not alive():
+                    raise QmpError(f"QEMU exited before connecting to QMP socket "
+                                   f"{self.socket_path}")
+        finally:
+            self._listener = None
+            listener.close()
+            self.socket_path.unlink(missing_ok=True)
+        conn.settimeout(None)  # asyncio takes it over non-blocking
+        qmp = QEMUMonitorProtocol(conn)
+        try:
+            greeting = qmp.connect(negotiate=True)
+        except (OSError, EOFError, QMPError) as exc:
+            with contextlib.suppress(Exception):
+                qmp.close()
+            raise QmpError(f"QMP on {self.socket_path}: no greeting from QEMU: {exc!r}") from None
+        qmp.settimeout(self.command_timeout_s)
+        self._qmp = qmp
+        self._log("greeting", greeting)
 
     @property
     def connected(self) -> bool:
@@ -119,4 +154,8 @@ class QmpSession:
 
     def close(self) -> None:
         self._drop()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+            self.socket_path.unlink(missing_ok=True)
         self._journal.close()
