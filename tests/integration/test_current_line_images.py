@@ -27,8 +27,9 @@ pytestmark = [pytest.mark.integration]
 MARKER_START, MARKER_END = 0x4158_4801, 0x4158_4802
 PSCI_SYSTEM_OFF = 0x8400_0008
 # One synchronous exit record: the tag line and the `{:#x?}` text up to its closing brace at
-# the start of a line (or a unit variant alone on the tag line).
-RECORD = re.compile(rb"AXH-EXIT vm=(\d+) vcpu=(\d+) (\w+)(?: \{\r?\n(.*?)\r?\n\})?\r?\n",
+# the start of a line (or a unit variant alone on the tag line); the serial pty may end lines
+# with "\r\r\n".
+RECORD = re.compile(rb"AXH-EXIT vm=(\d+) vcpu=(\d+) (\w+)(?: \{\r*\n(.*?)\r*\n\})?\r*\n",
                     re.DOTALL)
 VM_STOPPED = b"a VM exited, current running VM count: 0"
 PANIC = re.compile(rb"panicked at [^\r\n]*")
