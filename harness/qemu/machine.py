@@ -3,8 +3,8 @@
 Serial console on the child's stdio (a pty, read with pexpect) and QMP on a unix socket in a
 private directory, on which the harness listens before QEMU starts and QEMU connects. QEMU
 starts paused (-S) so nothing is lost before capture starts; the machine runs in its own
-session (pexpect forks through a pty), so stopping it kills the whole process group: QMP
-`quit`, then SIGTERM, then SIGKILL, each with a bounded wait.
+session (posix_spawn on a pty: harness.qemu.pty_spawn), so stopping it kills the whole
+process group: QMP `quit`, then SIGTERM, then SIGKILL, each with a bounded wait.
 
 The console is read by `run_until`, which feeds a caller-supplied watcher with every chunk and
 stops on: the watcher's verdict, a QMP event that ends the run, QEMU exiting, the wall-clock
@@ -37,6 +37,7 @@ from harness import signals
 from harness.errors import InfraError, signal_name
 from harness.qemu.host import missing_tools
 from harness.qemu.profiles import MachineProfile
+from harness.qemu.pty_spawn import PtySpawn
 from harness.qemu.qmp_session import QmpError, QmpSession, QmpUnresponsive
 
 
@@ -146,7 +147,7 @@ class QemuMachine:
         self.qmp_socket = self._sockdir / "qmp.sock"
         self.gdb_socket = self._sockdir / "gdb.sock"
         self.qmp: QmpSession | None = None
-        self._child: Any = None  # pexpect.spawn
+        self._child: Any = None  # pexpect.spawn (PtySpawn)
         self._console = bytearray()
         self._console_log: Any = None
         self.pid: int | None = None
@@ -177,7 +178,7 @@ class QemuMachine:
         self.qmp = QmpSession(self.qmp_socket, self.rundir / "qmp.jsonl")
         self.qmp.listen()
         try:
-            self._child = pexpect.spawn(argv[0], argv[1:], echo=False, timeout=None)
+            self._child = PtySpawn(argv[0], argv[1:], echo=False, timeout=None)
         except pexpect.ExceptionPexpect as exc:
             raise MachineError(f"cannot start {argv[0]}: {exc}") from exc
         self.pid = self._child.pid
