@@ -14,9 +14,12 @@ from typing import Any
 
 from harness import signals
 from harness.check.verdict import Verdict
+from harness.commands.images import add_local_options, describe_locals
 from harness.errors import UsageError
 from harness.images.cache import cache_root
+from harness.images.progress import for_stream
 from harness.images.recipe import ARCHES
+from harness.images.select import local_options
 from harness.paths import repo_root
 from harness.qemu.profiles import check_timeout_scale
 from harness.report.html import write_html
@@ -32,8 +35,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("run", help="run the conformance suite (builds images as needed)")
     p.add_argument("--arch", choices=ARCHES, action="append",
                    help="only this architecture (repeatable; default: all)")
-    p.add_argument("--recipe", action="append", metavar="NAME",
-                   help="only this image recipe, e.g. x86_64-svm (repeatable; default: all)")
+    add_local_options(p)  # --recipe NAME|FILE, --crate NAME=PATH, --axvisor PATH
     p.add_argument("--scenario", default="*", help="glob over scenario names (default: *)")
     p.add_argument("--scenarios", type=Path, action="append", metavar="FILE",
                    help="run the scenarios of this file (repeatable; format: "
@@ -127,8 +129,12 @@ def _run(args: argparse.Namespace) -> int:
                         results_dir=results_dir, cache=cache_root(args.cache_dir),
                         jobs=args.jobs, timeout_scale=args.timeout_scale,
                         keep_artifacts=args.keep_artifacts, recipes=tuple(args.recipe or ()),
-                        trap_log=args.trap_log)
+                        trap_log=args.trap_log,
+                        local_crates=local_options(args.crate, args.axvisor))
     plan = plan_suite(repo_root(), opts)
+    for recipe, _ in plan:
+        if recipe.local_crates:
+            print(describe_locals(recipe), file=sys.stderr)
     if not plan:
         raise UsageError(f"no scenario matches --scenario {args.scenario!r}")
     part = shard.from_options(repo_root(), args.shard, args.durations, plan)
@@ -139,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
     reach_file = repo_root() / REACHABILITY_FILE
     unreachable = load_reachability(reach_file) if reach_file.is_file() else ()
     started = time.monotonic()
-    cases, extra, known = run_suite(repo_root(), opts, plan)
+    cases, extra, known = run_suite(repo_root(), opts, plan, status=for_stream(sys.stderr))
     extra["wall_seconds"] = round(time.monotonic() - started, 1)
     if stop.requested:
         extra["interrupted_by"] = stop.name

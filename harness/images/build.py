@@ -8,7 +8,6 @@ recorded in its manifest before it is trusted.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -22,10 +21,13 @@ from typing import Any
 
 from harness.errors import InfraError
 from harness.guests.binutils import assemble, binutils_for
-from harness.images import prepare
+from harness.images import local, prepare
+from harness.images.cache import build_lock
 from harness.images.crates_io import fetch_crate, lock_checksum, unpack_crate
+from harness.images.progress import CARGO_ENV, CargoOutput, StatusSink, via_messages
 from harness.images.recipe import ImageRecipe, render_vm_config
 from harness.images.recipe_check import schema_of_axvcpu
+from harness.images.step import run_step
 from harness.images.toolchain import Toolchain, detect, find_libclang
 
 BUILDER_VERSION = "1"  # bump when the build procedure changes what it produces
@@ -134,57 +136,8 @@ def _load_cached(recipe: ImageRecipe, key: str, root: Path, progress: Any) -> Im
 
 
 def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> None:
-    """Run a build step, output to `log`. The step (cargo, with its rustc and build-script
-    children) gets its own process group, killed with it when the harness is interrupted
-    (Interrupted or KeyboardInterrupt raised here, or a stop request polled every 0.2 s), and
-    dies with the harness if the harness is killed outright (PR_SET_PDEATHSIG)."""
-    import ctypes
-    import signal
-
-    from harness import signals
-    from harness.errors import Interrupted
-
-    stop = signals.current()
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not in the forked child
-    with log.open("ab") as f:
-        f.write(("$ " + " ".join(cmd) + "\n").encode())
-        f.flush()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT,
-                                process_group=0,  # SIGKILL when this thread ends:
-                                preexec_fn=lambda: prctl(1, signal.SIGKILL))  # PDEATHSIG
-        try:
-            while True:
-                try:
-                    returncode = proc.wait(timeout=0.2)
-                    break
-                except subprocess.TimeoutExpired:
-                    if stop.requested:
-                        raise Interrupted(stop.signum) from None
-        except BaseException:
-            _kill_group(proc)
-            raise
-    if returncode != 0:
-        text = log.read_text(errors="replace").splitlines()
-        errors = [ln for ln in text if ln.startswith("error")][:5] or text[-15:]
-        raise InfraError(
-            f"`{' '.join(cmd[:3])} …` failed (exit {returncode}); build log: {log}\n  "
-            + "\n  ".join(errors)
-        )
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the step's process group, SIGKILL after 5 s; returns once it is gone."""
-    import contextlib
-    import signal
-
-    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=wait_s)
-            with contextlib.suppress(ProcessLookupError):  # its children, if cargo went first
-                os.killpg(proc.pid, signal.SIGKILL)
-            return
+    """A build step in its own process group, output to `log` (harness.images.step)."""
+    run_step(cmd, cwd=cwd, env=env, log=log)
 
 
 def _apply_patch(patch: Path, tree: Path, log: Path) -> None:
@@ -197,20 +150,22 @@ def _render_vm_config(recipe: ImageRecipe, guest_name: str) -> str:
 
 
 def build_image(recipe: ImageRecipe, cache: Path, *, force: bool = False,
-                progress: Any = print) -> Image:
-    """Build (or find in the cache) the image a recipe describes.
+                progress: Any = print, status: StatusSink | None = None) -> Image:
+    """Build (or find in the cache) the image a recipe describes. `progress` gets messages
+    (the build log's path first), `status` the live progress of cargo (default: a line every
+    5 s through `progress`).
 
     One build per recipe at a time, across processes (pytest-xdist workers, parallel CI jobs):
-    the others wait on a lock file and then find the result in the cache.
+    the others wait on a lock file, say so, and then find the result in the cache.
     """
-    lock_dir = cache / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with (lock_dir / f"{recipe.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return _build_locked(recipe, cache, force=force, progress=progress)
+    local.check_unchanged(recipe.local_crates, "since the recipe was read")
+    with build_lock(cache, recipe.name, progress):
+        return _build_locked(recipe, cache, force=force, progress=progress,
+                             status=status or via_messages(progress))
 
 
-def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: Any) -> Image:
+def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: Any,
+                  status: StatusSink) -> Image:
     guest = recipe.guest
     absent = [f for f in (guest.source, *guest.files) if guest.prebuilt and not f.is_file()]
     if absent:
@@ -223,20 +178,40 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
         if hit is not None:
             return hit
     started = time.monotonic()
-    progress(f"building image {recipe.name} (axvisor {recipe.axvisor_version}, key {key[:12]})")
-
-    src_root = cache / "src" / recipe.name
-    shutil.rmtree(src_root, ignore_errors=True)
-    src_root.mkdir(parents=True)
     log = cache / "logs" / f"{recipe.name}-{key[:12]}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"# build of {recipe.path} (key {key})\n")
+    locals_ = ", ".join(f"{c.crate} from {c.path}" for c in recipe.local_crates)
+    progress(f"building image {recipe.name} (axvisor {recipe.axvisor_version}, key {key[:12]}"
+             f"{'; ' + locals_ if locals_ else ''}); build log: {log}")
+    try:
+        return _build(recipe, cache, tc, key, log, started, progress, status)
+    except InfraError as exc:
+        if str(log) in str(exc):
+            raise
+        raise InfraError(f"{exc}; build log: {log}") from None
+    finally:
+        status(None)
 
+
+def _build(recipe: ImageRecipe, cache: Path, tc: Toolchain, key: str, log: Path,
+           started: float, progress: Any, status: StatusSink) -> Image:
+    guest = recipe.guest
+    src_root = cache / "src" / recipe.name
+    shutil.rmtree(src_root, ignore_errors=True)
+    src_root.mkdir(parents=True)
     crate = fetch_crate("axvisor", recipe.axvisor_version, recipe.axvisor_sha256,
                         cache / "downloads")
     tree = unpack_crate(crate, src_root)
+    published_lock = (tree / "Cargo.lock").read_text()
+    own = {c.crate: c for c in recipe.local_crates}.get(local.AXVISOR)
+    if own is not None:  # axvisor itself from a directory: a copy of its content
+        shutil.rmtree(tree)
+        tree = local.copy_tree(own.path, src_root / "axvisor-local")
     lock = tree / "Cargo.lock"
-    published_lock = lock.read_text()
+    if lock.is_file():
+        local.check_in_graph(recipe.local_crates, lock.read_text(),
+                             f"axvisor {recipe.axvisor_version}")
     for extra in recipe.extra_files:
         dest = tree / extra.dest
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -244,6 +219,7 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
 
     patch_lines = prepare.patch_lines(recipe, lock, cache,
                                       lambda patch, tree: _apply_patch(patch, tree, log))
+    patch_lines += local.patch_lines(recipe.local_crates)
     if patch_lines:
         with (tree / "Cargo.toml").open("a") as f:
             f.write("\n[patch.crates-io]\n" + "\n".join(patch_lines) + "\n")
@@ -277,12 +253,15 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
         "AX_TARGET": recipe.target,
         "AXVISOR_VM_CONFIGS": str(axh / "vm.toml"),
         "CARGO_TERM_COLOR": "never",
-        "CARGO_TERM_PROGRESS_WHEN": "never",
+        **CARGO_ENV,  # cargo's progress bar, read by CargoOutput and kept out of the log
         **cargo.env,
     })
     if axconfig_path is not None:
         env["AX_CONFIG_PATH"] = str(axconfig_path)
-    _run(cargo.argv, cwd=tree, env=env, log=log)
+    output = CargoOutput()
+    run_step(cargo.argv, cwd=tree, env=env, log=log, filter_output=output.feed,
+             tick=lambda: status(output.status(recipe.name, time.monotonic() - started)))
+    status(None)
 
     elf = cargo.elf
     resolved = tomllib.loads(lock.read_text())
@@ -293,6 +272,10 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
     versions = {name: vs[-1] for name, vs in all_versions.items()}
     axvcpu = versions.get("axvcpu", "absent")
     prepare.check_exit_crate(recipe, all_versions)
+    published: dict[str, list[str]] = {}
+    for pkg in tomllib.loads(published_lock).get("package", []):
+        published.setdefault(pkg["name"], []).append(pkg.get("version", ""))
+    local_versions = local.check_used(recipe.local_crates, lock.read_text(), published)
     prepare.check_exit_log(recipe, elf)
 
     out = cache / "images" / key
@@ -330,7 +313,7 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
                      "changed_from_published_lock": _lock_diff(published_lock, lock.read_text())},
         "patches": [{"crate": p.crate, "version": p.version, "file": str(p.patch),
                      "sha256": sha256_file(p.patch), "why": p.why} for p in recipe.crate_patches],
-        "modified_crates": modified_crates(recipe),
+        "modified_crates": modified_crates(recipe, local_versions),
         "extra_files": [{"dest": f.dest, "sha256": sha256_file(f.source), "why": f.why}
                         for f in recipe.extra_files],
         "toolchain": tc.describe(),
@@ -345,6 +328,7 @@ def _build_locked(recipe: ImageRecipe, cache: Path, *, force: bool, progress: An
     }
     if cache_key(recipe, tc) != key:
         raise InfraError(f"{recipe.path} or a file it names changed during the build; run again")
+    local.check_unchanged(recipe.local_crates, "during the build")
     if k_cap != g_cap:
         raise InfraError(f"payload capacity differs between guest ({g_cap}) and image ({k_cap})")
     (tmp_out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
@@ -380,7 +364,8 @@ def _write_axconfig(recipe: ImageRecipe, lock: Path, src_root: Path, cache: Path
     return out
 
 
-def modified_crates(recipe: ImageRecipe) -> list[dict[str, str]]:
+def modified_crates(recipe: ImageRecipe, local_versions: dict[str, str] | None = None
+                    ) -> list[dict[str, str]]:
     """Every crate of the graph whose source is not the published crates.io one, one entry per
     crate: how it differs ("patch": our diffs applied in order) and a digest of the change.
     A known divergence quoting that crate's source does not apply to this image
@@ -388,11 +373,13 @@ def modified_crates(recipe: ImageRecipe) -> list[dict[str, str]]:
     out: dict[tuple[str, str], list[Path]] = {}
     for p in recipe.crate_patches:
         out.setdefault((p.crate, p.version), []).append(p.patch)
-    return [{"crate": crate, "version": version, "how": "patch",
+    patched = [{"crate": crate, "version": version, "how": "patch",
              "sha256": hashlib.sha256("\n".join(sha256_file(f) for f in files).encode()
                                       ).hexdigest() if len(files) > 1 else sha256_file(files[0]),
              "detail": ", ".join(f.name for f in files)}
             for (crate, version), files in sorted(out.items())]
+    return sorted([*patched, *local.modified_entries(recipe.local_crates, local_versions or {})],
+                  key=lambda m: m["crate"])
 
 
 def _lock_diff(before: str, after: str) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
+from harness.images.local import LocalCrate, local_crate
 from harness.images.recipe_check import Checker, exit_schema, std_spec
 from harness.images.std_target import StdSpec
 
@@ -118,6 +119,8 @@ class ImageRecipe:
     exit_log: str = "trace"
     std: StdSpec | None = None  # a std build for a custom target spec, else core+alloc
     libclang: bool = False  # a build script runs bindgen, which loads libclang
+    # Crates built from a local directory ([[local]], --crate, --axvisor), sorted by crate.
+    local_crates: tuple[LocalCrate, ...] = ()
 
     @property
     def backend(self) -> str:
@@ -162,6 +165,8 @@ class ImageRecipe:
             out["std"] = self.std.canonical()
         if self.libclang:
             out["libclang"] = True
+        if self.local_crates:  # the content, never the path (harness.images.local)
+            out["local"] = [[c.crate, c.digest] for c in self.local_crates]
         return out
 
     def digest(self) -> str:
@@ -197,11 +202,15 @@ def _read(path: Path) -> str:
                          f"{exc.start} is {exc.object[exc.start]:#04x})") from None
 
 
-_TOP = {"recipe", "axvisor", "build", "patch", "file", "guest", "qemu", "axconfig", "std"}
+_TOP = {"recipe", "axvisor", "build", "patch", "file", "guest", "qemu", "axconfig", "std",
+        "local"}
 
 
 def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
-    """Load and validate one recipe file; paths inside are relative to images/ and guest-src/."""
+    """Load and validate one recipe file, wherever it is. Paths inside it are relative to the
+    checkout's images/ (patches, files, VM configs) and guest-src/ (guest sources), so a copy
+    of a recipe works from anywhere; a `[[local]]` path is relative to the recipe's own
+    directory (the developer's tree is beside their recipe, not in the checkout)."""
     text = _read(path)
     try:
         data = tomllib.loads(text)
@@ -251,6 +260,17 @@ def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
         files.append(ExtraFile(dest=dest, source=c.existing(images_dir, f, (*at, "source")),
                                why=c.string(f, (*at, "why"))))
 
+    locals_: dict[str, LocalCrate] = {}
+    for i, lc in enumerate(c.entries(data, "local", {"crate", "path"})):
+        at = ("local", i)
+        crate = c.string(lc, (*at, "crate"), CRATE)
+        where = f"{path}:{c.locations.line(at)}"
+        if crate in locals_ or any(p.crate == crate for p in patches):
+            raise c.at(at, f"{crate} is already taken from "
+                       f"{'another [[local]]' if crate in locals_ else 'a [[patch]]'}; "
+                       "a crate comes from one place")
+        locals_[crate] = local_crate(crate, path.parent / c.string(lc, (*at, "path")), where)
+
     axconfig = None
     if "axconfig" in data:
         x = c.table(data, "axconfig", {"base_crate", "base_file", "platform_crate", "overrides"},
@@ -291,6 +311,7 @@ def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
         std=std_spec(c, data) if "std" in data else None,
         extra_files=tuple(files),
         crate_patches=tuple(patches),
+        local_crates=tuple(locals_[k] for k in sorted(locals_)),
         qemu_profile=c.string(q, ("qemu", "profile")),
         guest=GuestSpec(
             source=c.existing(repo_root / "guest-src", g, ("guest", "source")) if "source" in g

@@ -21,7 +21,10 @@ from harness.check.known import KnownDivergence, apply_known, load_known
 from harness.check.verdict import Verdict
 from harness.errors import HarnessError, InfraError, Interrupted, UsageError
 from harness.images.build import Image, build_image
-from harness.images.recipe import ImageRecipe, find_recipes, load_recipe
+from harness.images.local import LocalCrate
+from harness.images.progress import StatusSink
+from harness.images.recipe import ImageRecipe
+from harness.images.select import select_recipes
 from harness.qemu.host import missing_tools, probe
 from harness.qemu.profiles import get_profile
 from harness.run.case import CaseResult, case_id, run_case
@@ -40,8 +43,10 @@ class SuiteOptions:
     jobs: int
     timeout_scale: float
     keep_artifacts: bool
-    recipes: tuple[str, ...] = ()  # recipe names; empty: every recipe of the chosen arches
+    # recipe names or files (harness.images.select); empty: images/recipes/ of the arches
+    recipes: tuple[str, ...] = ()
     trap_log: bool = False  # QEMU's trap log on, the syndrome oracle's second opinion recorded
+    local_crates: tuple[LocalCrate, ...] = ()  # --crate / --axvisor, applied to every recipe
 
 
 def _placeholder(recipe: ImageRecipe, scenario: Scenario, verdict: Verdict, detail: str,
@@ -73,15 +78,7 @@ def plan_suite(root: Path, opts: SuiteOptions) -> Plan:
     Raises InfraError naming the QEMU binaries the plan needs and this host lacks: the
     harness's own tools missing is the host's fault, not a property of an image, so it is
     one line and exit 3 before anything is built or run, never a skip."""
-    recipes = [load_recipe(p, root) for p in find_recipes(root)]
-    if opts.arches:
-        recipes = [r for r in recipes if r.arch in opts.arches]
-    if opts.recipes:
-        unknown = set(opts.recipes) - {r.name for r in recipes}
-        if unknown:
-            raise UsageError(f"no recipe named {', '.join(sorted(unknown))} in images/recipes/ "
-                             "(for the chosen architectures)")
-        recipes = [r for r in recipes if r.name in opts.recipes]
+    recipes = select_recipes(root, opts.arches, opts.recipes, opts.local_crates)
     plan = tuple((r, s) for r in recipes
                  if (s := scenarios_for_recipe(r.name, r.arch, r.own_scenarios_only,
                                                opts.pattern)))
@@ -92,7 +89,8 @@ def plan_suite(root: Path, opts: SuiteOptions) -> Plan:
 
 
 def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
-              log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)
+              log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+              status: StatusSink | None = None
               ) -> tuple[list[CaseResult], dict[str, object], tuple[KnownDivergence, ...]]:
     known: tuple[KnownDivergence, ...] = load_known(root / KNOWN_FILE) \
         if (root / KNOWN_FILE).is_file() else ()
@@ -108,7 +106,7 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
         with stop.raising():  # a build polls nothing: the signal raises, cargo is killed
             for recipe, scenarios in plan:
                 results += _prepare(recipe, scenarios, host.why_not(
-                    get_profile(recipe.qemu_profile)), opts, images, work, log)
+                    get_profile(recipe.qemu_profile)), opts, images, work, log, status)
     except Interrupted:
         work.clear()  # nothing has started yet: every case not judged is interrupted
         have = {r.case_id for r in results}
@@ -160,7 +158,7 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
 def _prepare(recipe: ImageRecipe, scenarios: tuple[Scenario, ...], why_not: str,
              opts: SuiteOptions, images: dict[str, object],
              work: list[tuple[ImageRecipe, Image, Scenario]],
-             log: Callable[[str], None]) -> list[CaseResult]:
+             log: Callable[[str], None], status: StatusSink | None) -> list[CaseResult]:
     """Build `recipe`'s image and queue its scenarios on `work`; the placeholders of the
     scenarios that cannot run (skip: the host cannot; infra: the build failed)."""
     cases_dir = opts.results_dir / "cases"
@@ -169,7 +167,9 @@ def _prepare(recipe: ImageRecipe, scenarios: tuple[Scenario, ...], why_not: str,
         return [_placeholder(recipe, s, Verdict.SKIP, why_not,
                              cases_dir / case_dirname(recipe, s)) for s in scenarios]
     try:
-        image = build_image(recipe, opts.cache, progress=log)
+        image = build_image(recipe, opts.cache, progress=log, status=status)
+    except UsageError:  # a --crate the image's graph lacks: the user's to fix, exit 1
+        raise
     except HarnessError as exc:
         log(f"infra {recipe.name}: {exc}")
         return [_placeholder(recipe, s, Verdict.INFRA, f"image build failed: {exc}",
