@@ -107,5 +107,7 @@ def handled(*, on_signal: Callable[[int], None] | None = None) -> Iterator[StopR
         yield stop
     finally:
         _current = outer
+        # After a stop request the process is on its way out with 128 + signum: a second
+        # signal arriving now (a double Ctrl-C) must not turn that into death by signal.
         for s, h in previous.items():
-            signal.signal(s, h)
+            signal.signal(s, signal.SIG_IGN if stop.requested else h)
