@@ -27,6 +27,7 @@ import json
 import os
 import re
 import signal
+import sys
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
@@ -41,6 +42,7 @@ from harness.check.verdict import Verdict
 from harness.errors import HarnessError, InfraError, UsageError
 from harness.images.build import Image, build_image
 from harness.images.cache import cache_root
+from harness.images.progress import via_messages
 from harness.images.recipe import ARCHES, ImageRecipe, find_recipes, load_recipe
 from harness.paths import repo_root
 from harness.qemu.host import missing_tools, probe
@@ -244,12 +246,36 @@ def default_recipe(recipes: dict[str, ImageRecipe], arch: str) -> str:
     return (runnable or names or [arch])[0]
 
 
+class _Terminal:
+    """Writes lines to the real terminal with pytest's capture suspended (fd capture would
+    swallow them into a test's captured output); in an xdist worker that is the stderr it
+    inherited from the controller. The first line of a build starts on a line of its own."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._capman = config.pluginmanager.getplugin("capturemanager")
+        self._fresh = False
+
+    def start(self) -> None:
+        self._fresh = False
+
+    def __call__(self, text: str) -> None:
+        with self._capman.global_and_fixture_disabled() if self._capman is not None \
+                else contextlib.nullcontext():
+            sys.stderr.write(f"{'' if self._fresh else chr(10)}axharness: {text}\n")
+            sys.stderr.flush()
+        self._fresh = True
+
+
 @pytest.fixture(scope="session")
-def axh_image(axh_options: AxhOptions, axh_recipes: dict[str, ImageRecipe]
-              ) -> Callable[[str], tuple[ImageRecipe, Image]]:
+def axh_image(axh_options: AxhOptions, axh_recipes: dict[str, ImageRecipe],
+              pytestconfig: pytest.Config) -> Callable[[str], tuple[ImageRecipe, Image]]:
     """Factory: the built image of a recipe, by recipe name or architecture (skips with the
-    reason if the host can't run it; a failed build is an error, not a skip)."""
+    reason if the host can't run it; a failed build is an error, not a skip). A build shows
+    its progress on the terminal; a failed one is reported in full to the first test that
+    needs it and in one line naming its build log to the others, never retried."""
     built: dict[str, tuple[ImageRecipe, Image]] = {}
+    failed: dict[str, str] = {}
+    say = _Terminal(pytestconfig)
 
     def get(name: str) -> tuple[ImageRecipe, Image]:
         if name not in axh_recipes:
@@ -273,8 +299,18 @@ def axh_image(axh_options: AxhOptions, axh_recipes: dict[str, ImageRecipe]
         why = probe().why_not(profile)
         if why:
             pytest.skip(f"{arch}: {why}")
+        if name in failed:
+            raise InfraError(failed[name])
         if name not in built:
-            built[name] = (recipe, build_image(recipe, axh_options.cache, progress=lambda m: None))
+            say.start()
+            try:
+                built[name] = (recipe, build_image(recipe, axh_options.cache, progress=say,
+                                                   status=via_messages(say)))
+            except InfraError as exc:
+                log = re.search(r"build log: (\S+)", str(exc))
+                failed[name] = (f"image {name} did not build (reported with the first test "
+                                f"that needed it; build log: {log[1] if log else 'none'})")
+                raise InfraError(f"image {name} did not build: {exc}") from None
         return built[name]
 
     return get
