@@ -14,7 +14,7 @@ from harness.errors import InfraError, UsageError
 from harness.images import local
 from harness.images.build import modified_crates
 from harness.images.recipe import load_recipe
-from harness.images.select import select_recipes
+from harness.images.select import local_options, select_recipes
 
 ROOT = Path(__file__).resolve().parents[2]
 AARCH64 = ROOT / "images/recipes/aarch64.toml"
@@ -180,3 +180,19 @@ def test_a_variant_recipe_joins_a_run_only_when_named() -> None:
     assert "aarch64-mmio-write-fix" not in default and "aarch64" in default
     named = [r.name for r in select_recipes(ROOT, (), ("aarch64", str(variant)))]
     assert named == ["aarch64", "aarch64-mmio-write-fix"]
+
+
+def test_axvisor_option_takes_the_root_package_and_copies_only_its_content(
+        tmp_path: Path) -> None:
+    d = _crate(tmp_path / "axv", "axvisor")
+    (d / "target/release").mkdir(parents=True)
+    (d / "target/release/big").write_text("output")
+    (d / ".git").mkdir()
+    (d / ".git/HEAD").write_text("ref")
+    (own,) = local_options(None, d)
+    assert (own.crate, own.origin) == ("axvisor", f"--axvisor {d}")
+    assert local.patch_lines((own,)) == []  # the root is copied, not [patch]ed
+    copy = local.copy_tree(d, tmp_path / "copy")
+    assert sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file()) == \
+        ["Cargo.toml", "src/lib.rs"]
+    assert local.tree_digest(copy) == own.digest
