@@ -132,6 +132,14 @@ class ParseResult:
 
 
 SYNC_TAG = "AXH-EXIT vm="
+_USIZE_MAX = "18446744073709551615"
+
+
+def _usize_text(digits: str) -> bool:
+    """Whether a decimal id fits a usize (compared as text: no int() of unbounded input)."""
+    digits = digits.lstrip("0") or "0"
+    return len(digits) < len(_USIZE_MAX) or (len(digits) == len(_USIZE_MAX)
+                                            and digits <= _USIZE_MAX)
 
 
 def candidate_regex(names: frozenset[str], sync: bool = False) -> re.Pattern[str]:
@@ -334,6 +342,12 @@ class LogScanner:
             else:  # a synchronous record: the tag names the VM and the vCPU
                 vm_text, vcpu_text, variant, pretty, compact, unit = m.groups()
                 vstart = m.start(3)
+                bad = next((g for g in (1, 2) if not _usize_text(m.group(g))), None)
+                if bad is not None:  # axvm prints usize ids: anything longer is not its tag
+                    self._error(out, line, m.start(bad) - ls + 1,
+                                f"AXH-EXIT tag: {('vm', 'vcpu')[bad - 1]} id out of range (usize)")
+                    pos = m.end(bad)
+                    continue
                 vm, vcpu = int(vm_text), int(vcpu_text)
             prefix: PrefixText | None = pm.groups() if pm is not None else None  # type: ignore[assignment]
             rend = m.end()

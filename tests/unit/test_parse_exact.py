@@ -159,3 +159,16 @@ def test_hex_token_without_digits_is_an_error_on_its_own_line(form: DebugForm) -
             assert result.errors[0].column == col, (broken, result.errors)
             checked += 1
     assert checked > 20
+
+
+@pytest.mark.parametrize("ids", [("1" * 4301, "0"), ("0", "18446744073709551616"),
+                                 ("99999999999999999999", "0")])
+def test_sync_record_with_an_id_beyond_usize_is_an_error_not_an_exception(
+        ids: tuple[str, str]) -> None:
+    # The fuzzer found int() of a 4,301-digit vm id raising ValueError out of parse_log.
+    vm, vcpu = ids
+    log = f"\x1b[0m\r\nAXH-EXIT vm={vm} vcpu={vcpu} Halt\r\nAXH-EXIT vm=1 vcpu=0 SystemDown\r\n"
+    result = parse_log(log, schema("axvm-0.8"), "riscv64")
+    assert [r.exit for r in result.records] == [SystemDown()]
+    (err,) = result.errors
+    assert "id out of range" in err.message and err.line == 2
