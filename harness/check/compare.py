@@ -93,10 +93,12 @@ def split_async(expected: Sequence[ExitReason], observed: Sequence[ExitRecord]
 
 
 def compare(expected: Sequence[ExitReason], observed: Sequence[ExitRecord],
-            arch: Arch | None = None, *, vcpu: int = 0) -> tuple[ExitDiff, ...]:
+            arch: Arch | None = None, *, vcpu: int = 0,
+            undecided: Mapping[int, frozenset[str]] | None = None) -> tuple[ExitDiff, ...]:
     """Position-by-position comparison of two exit streams (asynchronous exits set aside).
     With `arch`, fields the contract leaves undefined (model.predict.free_fields, e.g.
-    CpuDown._state) are not held to the predicted value."""
+    CpuDown.state) are not held to the predicted value, nor those the trap left undecided
+    (`undecided`: position → attributes, harness.model.predict.Prediction.undecided)."""
     diffs: list[ExitDiff] = []
     observed, _ = split_async(expected, observed)
     for i in range(max(len(expected), len(observed))):
@@ -115,6 +117,7 @@ def compare(expected: Sequence[ExitReason], observed: Sequence[ExitRecord],
             of = obs["fields"]
             assert isinstance(ef, dict) and isinstance(of, dict)
             free = free_fields(expected[i], arch) if arch is not None else frozenset()
+            free |= (undecided or {}).get(i, frozenset())
             fd = tuple(FieldDiff(k, ef.get(k), of.get(k)) for k in sorted(set(ef) | set(of))
                        if ef.get(k) != of.get(k) and k not in free)
             if fd:
@@ -165,7 +168,8 @@ def by_vcpu(observed: Sequence[ExitRecord], vcpu_of_cpu: Mapping[int, int]
 
 
 def compare_vcpus(expected: Mapping[int, Sequence[ExitReason]], observed: Sequence[ExitRecord],
-                  arch: Arch | None = None, vcpu_of_cpu: Mapping[int, int] | None = None
+                  arch: Arch | None = None, vcpu_of_cpu: Mapping[int, int] | None = None,
+                  undecided: Mapping[tuple[int, int], frozenset[str]] | None = None
                   ) -> tuple[tuple[ExitDiff, ...], list[ExitRecord]]:
     """Each vCPU's exit stream against its own prediction (their interleaving is not
     defined): (differences, unpredicted asynchronous exits of all vCPUs)."""
@@ -174,6 +178,7 @@ def compare_vcpus(expected: Mapping[int, Sequence[ExitReason]], observed: Sequen
     asynchronous: list[ExitRecord] = []
     for v in sorted(set(expected) | set(seen)):
         exp, obs = expected.get(v, ()), seen.get(v, [])
-        diffs += compare(exp, obs, arch, vcpu=v)
+        mine = {i: f for (w, i), f in (undecided or {}).items() if w == v}
+        diffs += compare(exp, obs, arch, vcpu=v, undecided=mine)
         asynchronous += split_async(exp, obs)[1]
     return tuple(diffs), asynchronous

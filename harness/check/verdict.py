@@ -15,6 +15,10 @@ class Verdict(enum.Enum):
     ERROR = "error"  # the harness could not judge: parse error, model gap, stale known entry
     INFRA = "infra"  # infrastructure: QEMU/toolchain missing, image build failed
     INTERRUPTED = "interrupted"  # SIGINT/SIGTERM stopped the run before this case was judged
+    # An image whose exit log can drop records (exit_log = "lossy-trace") dropped some in this
+    # run (harness.run.loss): the console cannot be judged, which is neither a pass nor a
+    # divergence of the exits that did arrive.
+    LOST = "lost"
 
     @property
     def is_failure(self) -> bool:

@@ -158,7 +158,7 @@ def declared_end(art: CaseArtifacts) -> tuple[DeclaredEnd, str]:
     from harness.scenarios.registry import scenarios_for
 
     name = art.case_id.split("/", 1)[-1]
-    found = [s for s in scenarios_for(art.arch) if s.name == name]
+    found = [s.for_image(art.recipe) for s in scenarios_for(art.arch) if s.name == name]
     profile = get_profile(art.profile)
     if not found:
         timeout, watchdog = profile.scaled(1.0)

@@ -8,13 +8,19 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness import signals
-from harness.check.compare import ExitDiff, compare_vcpus, fold_repeats, record_json
+from harness.check.compare import (
+    ASYNC_VARIANTS,
+    ExitDiff,
+    compare_vcpus,
+    fold_repeats,
+    record_json,
+)
 from harness.check.scope import KnownNote, image_record
 from harness.check.verdict import Verdict
 from harness.errors import HarnessError, InfraError
@@ -31,7 +37,8 @@ from harness.model.values import ModelError
 from harness.parse import parse_log
 from harness.qemu.machine import Ending, QemuMachine
 from harness.qemu.profiles import MachineProfile
-from harness.run import axvisor_console
+from harness.run import axvisor_console, current_line
+from harness.run.current_line import judge_loss
 from harness.run.keep import keep_for_repro
 from harness.scenarios.actions import Spin
 from harness.scenarios.catalogue import Scenario
@@ -121,18 +128,20 @@ def typing_watcher(watch: Watch, scenario: Scenario, send: Callable[[bytes], Non
     return typing
 
 
-def console_watcher(scenario: Scenario, settle_s: float = STUCK_SETTLE_S) -> Watch:
-    """axvisor_console.watch, plus the documented end of an `expect_stuck` (or `may_stick`)
-    scenario: its marker text, then `settle_s` without the normal end."""
+def console_watcher(scenario: Scenario, settle_s: float = STUCK_SETTLE_S,
+                    base: Watch = axvisor_console.watch) -> Watch:
+    """`base` (the line's watcher: axvisor_console.watch, or current_line.watch), plus the
+    documented end of an `expect_stuck` (or `may_stick`) scenario: its marker text, then
+    `settle_s` without the normal end."""
     text = scenario.expect_stuck or scenario.may_stick
     if not text:
-        return axvisor_console.watch
+        return base
     marker = text.encode()
     seen_at: float | None = None
 
     def watch(console: bytes | bytearray, new_from: int = 0) -> str | None:
         nonlocal seen_at
-        ended = axvisor_console.watch(console, new_from)
+        ended = base(console, new_from)
         if ended is not None:
             return ended
         if seen_at is None and console.find(marker, max(0, new_from - len(marker))) >= 0:
@@ -160,12 +169,14 @@ def qemu_version(binary: str) -> str:
 
 def expected_exits(image: Image, payload: BuiltPayload, schema: Schema,
                    backend: str = "", *, last_action: int | None = None,
-                   spin_at: int | None = None, notes: list[ContractNote] | None = None
+                   spin_at: int | None = None, notes: list[ContractNote] | None = None,
+                   undecided: dict[tuple[int, int], frozenset[str]] | None = None
                    ) -> dict[int, tuple[ExitReason, ...]]:
     """The model's prediction for every trap the guest executes, per vCPU, in order (only the
     traps of actions up to `last_action` when the run is expected to end there), under the
-    image's exit schema; the contract notes of the changes applied go to `notes`.  A trap
-    the schema's enum has no exit for is no exit (its note says which change removed it)."""
+    image's exit schema; the contract notes of the changes applied go to `notes`, the
+    attributes a trap leaves undecided to `undecided` ((vCPU, position) → names).  A trap the
+    schema's enum has no exit for is no exit (its note says which change removed it)."""
     arch = Arch(image.arch)
     out: dict[int, list[ExitReason]] = {0: []}
     traps = payload.traps
@@ -187,16 +198,23 @@ def expected_exits(image: Image, payload: BuiltPayload, schema: Schema,
         if notes is not None:
             notes += [n for n in got.notes if n not in notes]
         if got.exit is not None:
+            if got.undecided and undecided is not None:
+                undecided[(trap.site.vcpu, len(stream))] = got.undecided
             stream.append(got.exit)
         if got.canonical is not None and got.canonical.VARIANT == "SystemDown":
             off.add(trap.site.vcpu)
     return {v: tuple(exits) for v, exits in out.items()}
 
 
-def expected_json(expected: dict[int, tuple[ExitReason, ...]]) -> tuple[dict[str, Any], ...]:
-    """expected.json: vCPU 0's exits, then each other vCPU's, tagged with `vcpu`."""
-    return tuple({**exit_to_json(e), **({"vcpu": v} if v else {})}
-                 for v, exits in sorted(expected.items()) for e in exits)
+def expected_json(expected: dict[int, tuple[ExitReason, ...]],
+                  undecided: Mapping[tuple[int, int], frozenset[str]] | None = None
+                  ) -> tuple[dict[str, Any], ...]:
+    """expected.json: vCPU 0's exits, then each other vCPU's, tagged with `vcpu`, and with
+    `undecided` the attributes the model left open."""
+    und = undecided or {}
+    return tuple({**exit_to_json(e), **({"vcpu": v} if v else {}),
+                  **({"undecided": sorted(und[(v, i)])} if (v, i) in und else {})}
+                 for v, exits in sorted(expected.items()) for i, e in enumerate(exits))
 
 
 def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: MachineProfile,
@@ -206,6 +224,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     syndrome oracle's judgement goes into the manifest as a second opinion, never into the
     verdict (harness.oracle.in_case)."""
     started = time.monotonic()
+    scenario = scenario.for_image(recipe.name)  # its declared end on this image's line
     shutil.rmtree(casedir, ignore_errors=True)  # a case directory holds one run, never a mix
     try:
         casedir.mkdir(parents=True)
@@ -226,6 +245,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
 
     oracle: dict[str, Any] = {}
     notes: list[ContractNote] = []
+    undecided: dict[tuple[int, int], frozenset[str]] = {}
 
     def result(verdict: Verdict, detail: str, **kw: Any) -> CaseResult:
         if oracle.get("note"):
@@ -241,6 +261,9 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         (casedir / "manifest.json").write_text(json.dumps(res.to_json(), indent=2, default=str))
         return res
 
+    line08 = current_line.is_current_line(image.axvisor_version)
+    markers = current_line.markers_of(recipe.guest.source) \
+        if recipe.guest.source.is_file() else None
     stop = signals.current()
     if stop.requested:
         return result(Verdict.INTERRUPTED, f"interrupted by {stop.name} before QEMU started")
@@ -251,13 +274,13 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     image_info["patched_sha256"] = patch_image(image, payload, kernel)
     try:
         expected = expected_exits(
-            image, payload, schema, recipe.backend, notes=notes,
+            image, payload, schema, recipe.backend, notes=notes, undecided=undecided,
             last_action=len(scenario.actions) - 1 if scenario.ends_at_last_action else None,
             spin_at=next((i for i, a in enumerate(scenario.actions) if isinstance(a, Spin)),
                          None))
     except ModelError as exc:
         return result(Verdict.ERROR, f"the reference model cannot predict this scenario: {exc}")
-    exp_json = expected_json(expected)
+    exp_json = expected_json(expected, undecided)
     (casedir / "expected.json").write_text(json.dumps(list(exp_json), indent=2))
 
     if scenario.expect_hang or scenario.may_stick:  # a silent console is an accepted end
@@ -274,8 +297,9 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     try:
         with machine:
             qemu_info["cmdline"] = (casedir / "cmdline.sh").read_text().splitlines()[-1]
-            run = machine.run_until(typing_watcher(console_watcher(scenario), scenario,
-                                                   machine.send_console))
+            watch = current_line.watch if line08 else axvisor_console.watch
+            run = machine.run_until(typing_watcher(console_watcher(scenario, base=watch),
+                                                   scenario, machine.send_console))
             if run.ending in (Ending.TIMEOUT, Ending.WATCHDOG):
                 diagnostics = machine.diagnostics()
                 (casedir / "diagnostics.json").write_text(
@@ -317,9 +341,13 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     observed = tuple(record_json(r, pinned) for r in parsed.records)
     (casedir / "observed.jsonl").write_text("".join(json.dumps(o) + "\n" for o in observed))
     records, folded = list(parsed.records), 0
+    split = current_line.split_markers(records, markers, pinned, ASYNC_VARIANTS) \
+        if markers is not None else None
+    if split is not None:  # the runtime's start/end hypercalls: set aside, not the scenario's
+        records = list(split.records)
     if scenario.last_exit_repeats:
         records, folded = fold_repeats(records)
-    diffs, asynchronous = compare_vcpus(expected, records, Arch(image.arch), pinned)
+    diffs, asynchronous = compare_vcpus(expected, records, Arch(image.arch), pinned, undecided)
     common: dict[str, Any] = {"asynchronous": len(asynchronous), "expected": exp_json,
                               "observed": observed, "diffs": diffs,
                               "parse_errors": tuple(str(e) for e in parsed.errors),
@@ -348,13 +376,23 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
                       f"{scenario.expect_panic!r}, but the run ended: {run.detail}", **common)
     if run.ending is not Ending.WATCHER and panic is None and not hung and not stuck:
         return result(Verdict.CRASH, f"run ended by {run.ending.value}: {run.detail}", **common)
+    if image.exit_log == "lossy-trace":  # records may have been dropped: judged first
+        lost = judge_loss(expected, records, split, run.console, ended_normally=not (
+            hung or stuck or panic is not None or scenario.ends_at_last_action))
+        if lost.lost:
+            return result(Verdict.LOST, f"exit records lost on the way to the console: "
+                          f"{lost.summary()}", **common)
     if parsed.errors:
         return result(Verdict.ERROR, f"{len(parsed.errors)} console record(s) did not parse; "
                       f"first: {parsed.errors[0]}", **common)
+    if split is not None and split.problems:
+        return result(Verdict.DIVERGENCE, f"the runtime's marker hypercalls: "
+                      f"{'; '.join(split.problems)}", **common)
     # The marker locates hangs; it is not the evidence that the guest ran (its exits are).
     # With two CPUs logging at trace level a guest character can land inside a log record's
     # prefix, which garbles the marker beyond recovery (seen on aarch64-smp and riscv64-smp).
-    marker_seen = axvisor_console.guest_printed(run.console, "AXH:GUEST-START")
+    marker_seen = split.start if split is not None else \
+        axvisor_console.guest_printed(run.console, "AXH:GUEST-START")
     if not marker_seen and not observed:
         return result(Verdict.CRASH, "the guest never printed its start marker and no exit "
                       "was logged", **common)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.scenarios.actions import Action
 
@@ -47,6 +47,15 @@ class Scenario:
     # Exits the model cannot place in the stream (an interrupt) that must still show up at
     # least once among the asynchronous ones, e.g. the interrupt the console input raises.
     expect_async: tuple[str, ...] = ()
+    # How the run ends on particular images, where their axvisor line differs (a bug fixed
+    # upstream, a panic that became a VM error): recipe name → end keys and values (the keys
+    # of ENDS) that replace the scenario's own there. What the guest does never changes.
+    on: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
+
+    def for_image(self, recipe: str) -> Scenario:
+        """The scenario as it runs on image `recipe` (its `on` entry applied)."""
+        changes = dict(dict(self.on).get(recipe, ()))
+        return replace(self, **changes) if changes else self  # type: ignore[arg-type]
 
     @property
     def ends_at_last_action(self) -> bool:
@@ -57,3 +66,8 @@ class Scenario:
     @property
     def case_id(self) -> str:
         return f"{self.arch}/{self.name}"
+
+
+# The keys an `on` entry may set: the scenario's declared end and its asynchronous exits.
+ENDS = ("expect_panic", "expect_hang", "expect_stuck", "may_stick", "last_exit_repeats",
+        "expect_vm_error", "expect_async")

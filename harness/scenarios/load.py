@@ -23,7 +23,7 @@ from harness.guests import emit_aarch64, emit_riscv64, emit_x86_64
 from harness.model.exits import ALL_VARIANTS
 from harness.paths import repo_root
 from harness.scenarios.actions import Action, StartSecondary
-from harness.scenarios.catalogue import Scenario
+from harness.scenarios.catalogue import ENDS, Scenario
 from harness.scenarios.codec import FieldError, Value, decode_action, integer
 from harness.tomlcheck import Locations, Path_, fail
 
@@ -118,6 +118,8 @@ def _scenario_field(f: _File, hint: Any, key: str, value: object, at: Path_,
         if not isinstance(value, str):
             raise f.fail(at, f"`{key}`: expected a string (typed as UTF-8), got {value!r}")
         return value.encode()
+    if key == "on":
+        return _on(f, value, at, values, arch)
     if key == "actions":
         if not isinstance(value, list):
             raise f.fail(at, "`actions`: expected a list of actions ({ type = \"…\", … })")
@@ -129,6 +131,23 @@ def _scenario_field(f: _File, hint: Any, key: str, value: object, at: Path_,
         if unknown:
             raise f.fail(at, f"`expect_async`: expected exit variant names, got {unknown}")
     return tuple(value)
+
+
+def _on(f: _File, value: object, at: Path_, values: Mapping[str, Value], arch: str
+        ) -> tuple[tuple[str, tuple[tuple[str, object], ...]], ...]:
+    """`on = { "<recipe>" = { <end key> = value, … } }`: ends that differ per image."""
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise f.fail(at, "`on`: expected { \"<recipe>\" = { <end key> = value, … }, … }")
+    out = []
+    for recipe, table in value.items():
+        for key in table:
+            if key not in ENDS:
+                raise f.fail((*at, recipe, key), f"`on.{recipe}`: unknown key `{key}` "
+                             f"(allowed: {', '.join(ENDS)})")
+        out.append((recipe, tuple(
+            (key, _scenario_field(f, _FIELDS[key], key, v, (*at, recipe, key), values, arch))
+            for key, v in table.items())))
+    return tuple(out)
 
 
 def _action(f: _File, obj: object, at: Path_, values: Mapping[str, Value],

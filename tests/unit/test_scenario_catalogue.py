@@ -26,6 +26,16 @@ def test_every_image_a_scenario_names_is_a_recipe_of_its_architecture() -> None:
             assert by_name.get(image) == s.arch, f"{s.case_id} names image {image!r}"
 
 
+def test_every_image_an_end_is_declared_for_is_a_recipe_that_runs_the_scenario() -> None:
+    by_name = {r.name: r for r in RECIPES}
+    for s in SCENARIOS:
+        for image, _ in s.on:
+            r = by_name.get(image)
+            assert r is not None and r.arch == s.arch, f"{s.case_id}: on.{image}"
+            assert image in s.images or (not s.images and not r.own_scenarios_only), \
+                f"{s.case_id}: declares an end on {image}, which does not run it"
+
+
 def test_every_recipe_runs_at_least_one_scenario() -> None:
     for r in RECIPES:
         own = [s for s in SCENARIOS if s.arch == r.arch

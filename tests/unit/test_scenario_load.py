@@ -224,3 +224,25 @@ def test_two_files_of_one_arch_cannot_share_a_scenario_name(tmp_path: Path) -> N
     finally:
         registry.use_files(None)
     assert len(registry.scenarios_for("aarch64")) > 2  # the catalogue again
+
+
+def test_an_end_declared_per_image_replaces_the_scenario_s_own_there_only(tmp_path: Path) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text('arch = "aarch64"\n[[scenario]]\nname = "x"\nsummary = "x"\n'
+                 'actions = [{ type = "JumpTo", addr = 0x9000_0000 }]\n'
+                 'expect_panic = "boom"\n'
+                 'on = { "new" = { expect_panic = "", expect_vm_error = "stopped" } }\n')
+    (sc,) = load_file(f).scenarios
+    assert (sc.expect_panic, sc.expect_vm_error) == ("boom", "")
+    new = sc.for_image("new")
+    assert (new.expect_panic, new.expect_vm_error, new.actions) == ("", "stopped", sc.actions)
+    assert sc.for_image("old") is sc
+
+
+def test_an_end_declaration_may_not_change_what_the_guest_does(tmp_path: Path) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text('arch = "aarch64"\n[[scenario]]\nname = "x"\nsummary = "x"\n'
+                 'actions = [{ type = "JumpTo", addr = 0x9000_0000 }]\n'
+                 'on = { "new" = { actions = [] } }\n')
+    with pytest.raises(UsageError, match=r"s\.toml:6: `on\.new`: unknown key `actions`"):
+        load_file(f)

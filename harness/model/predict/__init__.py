@@ -109,6 +109,9 @@ class Prediction:
     exit: ExitReason | None
     notes: tuple[ContractNote, ...] = ()
     canonical: ExitReason | None = None  # the reference generation's answer (None: none)
+    # Attributes of `exit` the trap does not decide (registers the guest left as they were):
+    # a comparison holds the vCPU to any value there.
+    undecided: frozenset[str] = frozenset()
 
 
 def canonical(trap: GuestTrap) -> ExitReason:
@@ -131,9 +134,9 @@ def prediction(trap: GuestTrap, schema: Schema) -> Prediction:
         error: ModelError | None = None
     except ModelError as exc:
         exit, error = None, exc
-    got, notes = translate(trap, exit, error, schema, schemas.schema(schemas.REFERENCE),
-                           schemas.schema)
-    return Prediction(got, notes, exit)
+    got, notes, undecided = translate(trap, exit, error, schema,
+                                      schemas.schema(schemas.REFERENCE), schemas.schema)
+    return Prediction(got, notes, exit, undecided)
 
 
 def predict(trap: GuestTrap, schema: Schema) -> ExitReason:

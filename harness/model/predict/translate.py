@@ -66,7 +66,17 @@ class ContractNote:
         return f"{self.schema} {self.arch}: {change}: {self.what} ({self.source})"
 
 
-Rule = Callable[["GuestTrap", "ExitReason | None", Change], "ExitReason | None"]
+@dataclass(frozen=True, slots=True)
+class Undecided:
+    """A rule's exit with attributes the trap does not decide: registers the guest program
+    left as they were (the runtime's own PSCI call passes no arguments, but the new contract
+    reports x1..x6 whatever they hold)."""
+
+    exit: ExitReason
+    fields: frozenset[str]
+
+
+Rule = Callable[["GuestTrap", "ExitReason | None", Change], "ExitReason | Undecided | None"]
 
 
 def _a64_access(trap: GuestTrap) -> a64.SysRegAccess | None:
@@ -74,15 +84,32 @@ def _a64_access(trap: GuestTrap) -> a64.SysRegAccess | None:
     return insn if isinstance(insn, a64.SysRegAccess) else None
 
 
-def _psci(trap: GuestTrap, exit: ExitReason | None, change: Change) -> ExitReason | None:
-    """PSCI calls reach the VM runtime as Hypercall { nr: x0, args: x1..x6 }."""
+def _psci(trap: GuestTrap, exit: ExitReason | None, change: Change
+          ) -> ExitReason | Undecided | None:
+    """PSCI calls reach the VM runtime as Hypercall { nr: x0, args: x1..x6 }: the registers
+    as they are, which a call that takes fewer arguments leaves undecided when the trap does
+    not say what they hold."""
     if exit is None or change.old != exit.VARIANT:
         return None
     nr = change.fixed.get("nr")
     if not isinstance(nr, int) or trap.reg(0, "x0") & 0xFFFF_FFFF != nr:
         return None
-    x = [trap.reg(n, f"x{n}") for n in range(1, 7)]
-    return Hypercall(nr=nr, args=(x[0], x[1], x[2], x[3], x[4], x[5]))
+    x = [trap.gprs.get(n) for n in range(1, 7)]
+    got = Hypercall(nr=nr, args=(x[0] or 0, x[1] or 0, x[2] or 0, x[3] or 0, x[4] or 0,
+                                  x[5] or 0))
+    return got if None not in x else Undecided(got, frozenset({"args"}))
+
+
+PSCI_VERSION = 0x8400_0000
+
+
+def _psci_version(trap: GuestTrap, exit: ExitReason | None, change: Change
+                  ) -> ExitReason | None:
+    """PSCI_VERSION through HVC: answered by the vCPU itself (x0 exactly the function id)."""
+    if isinstance(exit, Hypercall) and exit.nr == PSCI_VERSION \
+            and isinstance(a64.decode(trap.insn), a64.Hvc):
+        return Nothing()
+    return None
 
 
 def _wfi(trap: GuestTrap, exit: ExitReason | None, change: Change) -> ExitReason | None:
@@ -183,6 +210,7 @@ RULES: dict[tuple[str, str, str], Rule] = {
     ("aarch64", "SystemDown", "Hypercall"): _psci,
     ("aarch64", "CpuDown", "Hypercall"): _psci,
     ("aarch64", "CpuUp", "Hypercall"): _psci,
+    ("aarch64", "Hypercall", "Nothing"): _psci_version,
     ("aarch64", "Halt", "WaitForInterrupt"): _wfi,
     ("aarch64", "SendIPI", "SendIPISgi1r"): _sgi1r,
     ("aarch64", "SysRegRead", "GicCpuInterfaceRead"): _gic_read,
@@ -233,17 +261,21 @@ def _steps(target: Schema, reference: Schema, arch: str, lookup: Callable[[str],
 
 def translate(trap: GuestTrap, canonical: ExitReason | None, error: ModelError | None,
               target: Schema, reference: Schema, lookup: Callable[[str], Schema]
-              ) -> tuple[ExitReason | None, tuple[ContractNote, ...]]:
+              ) -> tuple[ExitReason | None, tuple[ContractNote, ...], frozenset[str]]:
     """The exit `target`'s contract requires on the trap's architecture (None: its enum has
     no exit for this trap; the notes say which entry removed it), with the notes of every
-    change applied.  `error` is why the reference has no prediction (re-raised when no
-    rule of `target` makes one)."""
+    change applied and the attributes the trap leaves undecided.  `error` is why the
+    reference has no prediction (re-raised when no rule of `target` makes one)."""
     arch = trap.arch.value
     exit, notes = canonical, []
     gone: list[Change] = []
+    undecided: frozenset[str] = frozenset()
     for s, change, rule in _steps(target, reference, arch, lookup):
         if rule is not None:
-            new = rule(trap, exit, change)
+            got = rule(trap, exit, change)
+            if isinstance(got, Undecided):
+                undecided |= got.fields
+            new = got.exit if isinstance(got, Undecided) else got
             if new is not None:
                 exit = new
                 notes.append(_note(s, change))
@@ -258,10 +290,10 @@ def translate(trap: GuestTrap, canonical: ExitReason | None, error: ModelError |
         raise error
     if not target.has(arch, exit.VARIANT):
         if gone:
-            return None, tuple(notes) + tuple(_note(target, c) for c in gone)
+            return None, tuple(notes) + tuple(_note(target, c) for c in gone), frozenset()
         raise ModelError(f"{target.enum(arch).name} ({target.id}, {arch}) has no "
                          f"{exit.VARIANT}, and no [[change]] says what became of it")
-    return validate(_fit(exit, target, arch), target, arch), tuple(notes)
+    return validate(_fit(exit, target, arch), target, arch), tuple(notes), undecided
 
 
 def _reshaped(s: Schema, arch: str, kind: str, lookup: Callable[[str], Schema]) -> bool:
