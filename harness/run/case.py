@@ -292,7 +292,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         qemu_extra = trap_log_args(casedir / TRAP_LOG_DIR, Arch(image.arch))
     machine = QemuMachine(profile, kernel, casedir, timeout_scale=timeout_scale, stop=stop,
                           extra_args=qemu_extra)
-    keep_for_repro(image, scenario, casedir, machine)  # runs anywhere without the cache
+    keep_for_repro(image, scenario, casedir, machine, current_line=line08,  # runs anywhere
+                   markers=(markers.start, markers.end) if markers else ())
     diagnostics: dict[str, Any] = {}
     try:
         with machine:

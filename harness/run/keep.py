@@ -19,7 +19,8 @@ from harness.scenarios.catalogue import Scenario
 ELF_NAME = "axvisor.elf"
 
 
-def declared_end(scenario: Scenario, timeout_s: float, watchdog_s: float) -> DeclaredEnd:
+def declared_end(scenario: Scenario, timeout_s: float, watchdog_s: float, *,
+                 current_line: bool = False, markers: tuple[int, ...] = ()) -> DeclaredEnd:
     from harness.run.case import STUCK_SETTLE_S  # the case runner's own constant
 
     return DeclaredEnd(
@@ -27,7 +28,8 @@ def declared_end(scenario: Scenario, timeout_s: float, watchdog_s: float) -> Dec
         expect_hang=scenario.expect_hang, expect_stuck=scenario.expect_stuck,
         may_stick=scenario.may_stick, last_exit_repeats=scenario.last_exit_repeats,
         expect_vm_error=scenario.expect_vm_error, expect_async=scenario.expect_async,
-        console_input=scenario.console_input, stuck_settle_s=STUCK_SETTLE_S)
+        console_input=scenario.console_input, stuck_settle_s=STUCK_SETTLE_S,
+        current_line=current_line, markers=markers)
 
 
 def keep_symbols(image: Image, casedir: Path) -> Path:
@@ -45,10 +47,12 @@ def keep_symbols(image: Image, casedir: Path) -> Path:
 
 
 def keep_for_repro(image: Image, scenario: Scenario, casedir: Path,
-                   machine: QemuMachine) -> None:
+                   machine: QemuMachine, *, current_line: bool = False,
+                   markers: tuple[int, ...] = ()) -> None:
     """The ELF and end.json; a failure here costs the case nothing (repro then needs the
     image cache, and says so)."""
     with contextlib.suppress(OSError):
         keep_symbols(image, casedir)
-        end = declared_end(scenario, machine.timeout_s, machine.watchdog_s)
+        end = declared_end(scenario, machine.timeout_s, machine.watchdog_s,
+                           current_line=current_line, markers=markers)
         (casedir / "end.json").write_text(json.dumps(end.to_json(), indent=2) + "\n")

@@ -40,6 +40,10 @@ class DeclaredEnd:
     expect_async: tuple[str, ...] = ()
     console_input: bytes = b""
     stuck_settle_s: float = 5.0
+    # The current axvisor line (harness.run.current_line): its end is the last VM stopping,
+    # and the guest runtime's marker hypercalls (start, end) are the runtime's exits.
+    current_line: bool = False
+    markers: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"format": END_FORMAT, "timeout_s": self.timeout_s,
@@ -48,7 +52,8 @@ class DeclaredEnd:
                 "may_stick": self.may_stick, "last_exit_repeats": self.last_exit_repeats,
                 "expect_vm_error": self.expect_vm_error, "expect_async": list(self.expect_async),
                 "console_input": base64.b64encode(self.console_input).decode(),
-                "stuck_settle_s": self.stuck_settle_s}
+                "stuck_settle_s": self.stuck_settle_s, "current_line": self.current_line,
+                "markers": list(self.markers)}
 
     @staticmethod
     def from_json(obj: object, where: str) -> DeclaredEnd:
@@ -65,7 +70,9 @@ class DeclaredEnd:
                 expect_vm_error=str(obj.get("expect_vm_error", "")),
                 expect_async=tuple(str(v) for v in obj.get("expect_async", [])),
                 console_input=base64.b64decode(str(obj.get("console_input", ""))),
-                stuck_settle_s=float(obj.get("stuck_settle_s", 5.0)))
+                stuck_settle_s=float(obj.get("stuck_settle_s", 5.0)),
+                current_line=bool(obj.get("current_line", False)),
+                markers=tuple(int(m) for m in obj.get("markers", [])))
         except (KeyError, TypeError, ValueError) as exc:
             raise KitError(f"{where}: bad declared end ({exc!r})") from None
 

@@ -22,14 +22,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.check.compare import ExitDiff, compare_vcpus, fold_repeats, record_json
+from harness.check.compare import (
+    ASYNC_VARIANTS,
+    ExitDiff,
+    compare_vcpus,
+    fold_repeats,
+    record_json,
+)
 from harness.model import schemas
 from harness.model.arch import Arch
 from harness.model.convert import exit_from_json
 from harness.model.exits import ExitReason
 from harness.model.values import ModelError
 from harness.parse import parse_log
-from harness.run import axvisor_console
+from harness.run import axvisor_console, current_line
 from harness.run.kit import DeclaredEnd, Kit, KitError, KnownCover, read_kit
 
 STUCK = "stuck: "
@@ -71,7 +77,8 @@ def watcher(end: DeclaredEnd, send: Callable[[bytes], None] | None = None) -> Wa
                 WAIT_INPUT, max(0, new_from - len(WAIT_INPUT))) >= 0:
             send(end.console_input)
             state["sent"] = True
-        ended = axvisor_console.watch(console, new_from)
+        ended = (current_line.watch if end.current_line else axvisor_console.watch)(
+            console, new_from)
         if ended is not None or not text:
             return ended
         if "seen" not in state and console.find(marker, max(0, new_from - len(marker))) >= 0:
@@ -165,6 +172,18 @@ def expected_exits(kit: Kit) -> dict[int, tuple[ExitReason, ...]] | None:
     return {v: tuple(x) for v, x in out.items()}
 
 
+def undecided_of(kit: Kit) -> dict[tuple[int, int], frozenset[str]]:
+    """(vCPU, position) → the attributes expected.json marks as left open by the model."""
+    out: dict[tuple[int, int], frozenset[str]] = {}
+    seen: dict[int, int] = {}
+    for e in kit.expected or ():
+        v = int(e.get("vcpu", 0))
+        i = seen[v] = seen.get(v, -1) + 1
+        if e.get("undecided"):
+            out[(v, i)] = frozenset(str(f) for f in e["undecided"])
+    return out
+
+
 def explained(diffs: Sequence[ExitDiff], known: Sequence[KnownCover]) -> tuple[str, ...]:
     """Ids of the entries explaining every diff (one covering it, or several of its variant
     whose fields together include the differing ones); () when some diff is unexplained."""
@@ -204,10 +223,15 @@ def judge(kit: Kit, run: Run) -> Judgement:
     parsed = parse_log(console, schemas.schema(kit.schema), kit.arch, source_name="console.log")
     observed = tuple(record_json(r, pinned) for r in parsed.records)
     records, folded = list(parsed.records), 0
+    split = current_line.split_markers(records, current_line.Markers(*end.markers), pinned,
+                                       ASYNC_VARIANTS) if len(end.markers) == 2 else None
+    if split is not None:  # the runtime's hypercalls, set aside as the suite does
+        records = list(split.records)
     if end.last_exit_repeats:
         records, folded = fold_repeats(records)
     expected = expected_exits(kit)
-    diffs, asynchronous = compare_vcpus(expected or {}, records, Arch(kit.arch), pinned)
+    diffs, asynchronous = compare_vcpus(expected or {}, records, Arch(kit.arch), pinned,
+                                        undecided_of(kit))
     reproduced = None if kit.recorded is None else _per_vcpu(kit.recorded) == _per_vcpu(observed)
     unpredicted = {id(r) for r in asynchronous}
     matched = tuple(record_json(r, pinned) for r in parsed.records if id(r) not in unpredicted)
@@ -243,7 +267,11 @@ def judge(kit: Kit, run: Run) -> Judgement:
                        f"first: {parsed.errors[0]}")
     if expected is None:
         return verdict("error", "no expected exits recorded for this case")
-    marker = axvisor_console.guest_printed(run.console, "AXH:GUEST-START")
+    if split is not None and split.problems:
+        return verdict("divergence", f"the runtime's marker hypercalls: "
+                       f"{'; '.join(split.problems)}")
+    marker = split.start if split is not None else \
+        axvisor_console.guest_printed(run.console, "AXH:GUEST-START")
     if not marker and not observed:
         return verdict("crash", "the guest never printed its start marker and no exit was "
                        "logged")
