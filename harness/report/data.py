@@ -57,9 +57,11 @@ def collect_report(cases: Sequence[CaseResult], scenarios: dict[str, Scenario],
     `extra`: what the suite returned beside the cases (image keys and manifests), for the
     provenance; without it the report has none."""
     version = matrix.version_matrix(cases)
+    contract = matrix.contract_section(cases)
     return ReportData(
         command=command, counts=verdict_counts(cases), per_image=per_image(cases),
-        matrices=(matrix.arch_matrix(cases, scenarios), *((version,) if version else ())),
+        matrices=(matrix.arch_matrix(cases, scenarios), *((version,) if version else ()),
+                  *((contract,) if contract else ())),
         coverage=(coverage.arch_section(cases, unreachable),
                   *coverage.image_sections(cases, unreachable)),
         known=coverage.known_section(cases, known), cases=not_passed(cases, known, base),

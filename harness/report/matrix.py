@@ -104,18 +104,51 @@ def version_matrix(cases: Sequence[CaseResult]) -> Section | None:
                 continue
             case = _worst(found)
             what = first_field(case.diffs[0]) if case.diffs else ""
-            row.append(Cell(f"{case.verdict.value}:" if what else case.verdict.value, what,
-                            tone=case.verdict.value, href=_link(case),
-                            title=f"{case.case_id}: {case.detail}"))
+            mark = " ◇" if any(c.contract_notes for c in found) else ""
+            label = (f"{case.verdict.value}:" if what else case.verdict.value) + mark
+            notes = "; ".join(dict.fromkeys(n for c in found for n in c.contract_notes))
+            row.append(Cell(label, what, tone=case.verdict.value, href=_link(case),
+                            title=f"{case.case_id}: {case.detail}"
+                                  + (f" — contract: {notes}" if notes else "")))
         body.append(tuple(row))
     return Section(
         "Cross-version matrix",
         "The same scenario on each axvisor line of an architecture; each cell is the verdict "
         "and the first field that differs from the model (several images of one line: the one "
-        "that did worst).",
+        "that did worst); ◇: that line's exit contract differs from the reference generation's "
+        "for this scenario (what, in the table below).",
         Table(("scenario", *(f"{a} {v}" for a, v in columns)), tuple(body)), anchor="versions")
 
 
 def _version_key(version: str) -> tuple[tuple[int, str], ...]:
     """0.3.0-preview.2 < 0.5.8 < 0.8.2 < 0.10.0 (numbers compared as numbers)."""
     return tuple((int(p), "") if p.isdigit() else (-1, p) for p in re.split(r"[.-]", version))
+
+
+def contract_section(cases: Sequence[CaseResult]) -> Section | None:
+    """Where a line's exit contract differs from the reference generation's (axvcpu 0.2 – 0.5)
+    for the scenarios that ran: each [[change]] of the schema files that a prediction went
+    through, with the cases it concerned. Weaker or different, it is said, not silent."""
+    rows: dict[str, list[CaseResult]] = defaultdict(list)
+    for c in cases:
+        for note in c.contract_notes:
+            rows[note].append(c)
+    if not rows:
+        return None
+    body = []
+    for note, found in sorted(rows.items()):
+        schema_arch, _, rest = note.partition(": ")
+        change, _, what = rest.partition(": ")
+        names = sorted({c.scenario for c in found})
+        shown = ", ".join(names[:5]) + (f" … (+{len(names) - 5})" if len(names) > 5 else "")
+        body.append((Cell(schema_arch), Cell(change), Cell(what), Cell(shown)))
+    return Section(
+        "Where the exit contract differs between lines",
+        "Predictions are made once in the terms of the reference generation (AxVCpuExitReason "
+        "of axvcpu 0.2 – 0.5) and carried to each image's schema by its [[change]] entries "
+        "(schemas/*.toml). Each row is a change a prediction of this run went through: where "
+        "the new contract is weaker (a PSCI call as a raw Hypercall, no NestedPageFault on "
+        "aarch64) or only different, with its source; `(none)`: the line's enum has no exit "
+        "for that trap.",
+        Table(("schema / arch", "change", "what (source)", "scenarios"), tuple(body)),
+        anchor="contract")

@@ -135,7 +135,8 @@ def case_from_json(obj: Mapping[str, Any], where: str) -> CaseResult:
             asynchronous=int(obj.get("asynchronous_exits", 0)),
             parse_errors=tuple(obj.get("parse_errors", ())),
             known_notes=tuple(KnownNote(str(n["entry"]), str(n["status"]), str(n["why"]))
-                              for n in obj.get("known_notes", ())))
+                              for n in obj.get("known_notes", ())),
+            contract_notes=tuple(str(n) for n in obj.get("contract_notes", ())))
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise UsageError(f"{where}: not a case as axharness writes it ({exc!r})") from None
 
