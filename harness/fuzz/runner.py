@@ -36,7 +36,7 @@ from harness.errors import HarnessError, InfraError, UsageError
 from harness.fuzz import coverage
 from harness.fuzz.attribution import exit_actions
 from harness.fuzz.coverage import Combo
-from harness.fuzz.generate import generate, make_scenario
+from harness.fuzz.generate import for_line, generate, make_scenario
 from harness.fuzz.minimize import ddmin_indices
 from harness.fuzz.program import write_program
 from harness.images.build import Image, build_image
@@ -44,6 +44,7 @@ from harness.images.recipe import ImageRecipe, find_recipes, load_recipe
 from harness.qemu.host import probe
 from harness.qemu.profiles import get_profile
 from harness.run.case import CaseResult, run_case
+from harness.run.current_line import is_current_line
 from harness.run.suite import KNOWN_FILE
 from harness.scenarios.actions import Action
 from harness.scenarios.catalogue import Scenario
@@ -174,6 +175,8 @@ def judge(raw: CaseResult, known: Sequence[KnownDivergence], actions: ExitAction
     new = uncovered(raw, known, actions)
     if raw.verdict is Verdict.DIVERGENCE and raw.detail.startswith("expected axvisor to panic"):
         return case, new, Signature("divergence", "panic-missing")
+    if raw.verdict is Verdict.DIVERGENCE and raw.detail.startswith("expected axvisor to stop"):
+        return case, new, Signature("divergence", "vm-error-missing")
     v = case.verdict
     if v is Verdict.DIVERGENCE:
         if not new:  # a divergence with no diff of its own (e.g. a missing end): keep its text
@@ -257,8 +260,9 @@ class FuzzSession:
 
     def _run_once(self, scenario: Scenario, casedir: Path) -> CaseResult:
         try:
-            return run_case(self.image, self.recipe, scenario, self.profile, casedir,
-                            timeout_scale=self.opts.timeout_scale)
+            line08 = is_current_line(self.recipe.axvisor_version)
+            return run_case(self.image, self.recipe, for_line(scenario, line08), self.profile,
+                            casedir, timeout_scale=self.opts.timeout_scale)
         except HarnessError as exc:
             detail = str(exc)
         except Exception as exc:  # e.g. qemu.qmp's ConnectError, which is not a HarnessError

@@ -12,5 +12,6 @@ HC_ARGS: tuple[int, ...]
 EID_DBCN: int
 EID_HSM: int
 WIDTH_PANIC: str
+WIDTH_VM_ERROR: str
 
 __getattr__ = module_values("riscv64", __annotations__)

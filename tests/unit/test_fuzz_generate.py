@@ -178,3 +178,21 @@ def test_x86_programs_use_32_bit_values_and_end_in_a_port_access_only_with_its_p
                         and last.value == 0x2000)
         else:
             assert sc.expect_panic == ""
+
+
+def test_no_hypercall_is_a_psci_id_or_a_runtime_marker_in_its_low_half() -> None:
+    # axvm 0.8 decodes `nr as u32`: either would power the VM off or be set aside
+    for arch in ("aarch64", "riscv64"):
+        for a in _all_actions(arch):
+            if isinstance(a, Hypercall):
+                low = a.nr & 0xFFFF_FFFF
+                assert not any(lo <= low <= hi for lo, hi in gen.PSCI_RANGES)
+                assert low not in gen.RUNTIME_MARKERS
+
+
+def test_on_the_current_line_a_refused_vplic_width_ends_in_the_vm_error() -> None:
+    panics = next(s for s in (gen.generate("riscv64", n, 6) for n in SEEDS) if s.expect_panic)
+    assert gen.for_line(panics, False) is panics
+    new = gen.for_line(panics, True)
+    assert (new.expect_panic, new.expect_vm_error) == ("", sc_rv.WIDTH_VM_ERROR)
+    assert new.actions == panics.actions
