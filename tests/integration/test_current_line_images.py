@@ -94,3 +94,55 @@ def test_axvisor_keeps_logging_after_the_first_exit_record(
     assert first > 0
     after = re.findall(rb"\x1b\[37m\[\s*\d+\.\d{6} [^\]]*\]", console[first:])
     assert len(after) >= 3, "no axvisor log record after the first exit record"
+
+
+MANY = 150  # stores in a row: enough for ax-runtime's log queues to drop trace records
+
+
+def _many_stores(tmp_path: Path) -> Path:
+    acts = ",\n".join(f'  {{ type = "MmioStore", addr = {0x0800_0E00 + (i * 4) % 256}, '
+                      f'width = 4, value = {i}, reg = 1 }}' for i in range(MANY))
+    path = tmp_path / "many.toml"
+    path.write_text(f'arch = "aarch64"\n[[scenario]]\nname = "many-stores"\n'
+                    f'summary = "{MANY} stores in a row"\nactions = [\n{acts}\n]\n')
+    return path
+
+
+@pytest.mark.aarch64
+def test_every_one_of_many_exits_arrives_through_the_synchronous_record(
+        axh_image: Callable[[str], tuple[ImageRecipe, Image]], tmp_path: Path) -> None:
+    from harness.check.verdict import Verdict
+    from harness.run.case import run_case
+    from harness.scenarios.load import load_file
+
+    recipe, image = axh_image("aarch64-0.8")
+    (sc,) = load_file(_many_stores(tmp_path)).scenarios
+    for i in range(2):
+        res = run_case(image, recipe, sc, get_profile(recipe.qemu_profile), tmp_path / str(i))
+        assert res.verdict is Verdict.PASS, res.detail
+        assert res.detail.startswith(f"{MANY + 1} exit(s) as predicted")
+
+
+@pytest.mark.aarch64
+def test_the_lossy_trace_image_is_judged_lost_or_complete_never_a_divergence(
+        tmp_path: Path) -> None:
+    from harness.check.verdict import Verdict
+    from harness.images.build import build_image
+    from harness.images.cache import cache_root
+    from harness.images.recipe import load_recipe
+    from harness.paths import repo_root
+    from harness.run.case import run_case
+    from harness.scenarios.load import load_file
+
+    root = repo_root()
+    recipe = load_recipe(root / "images" / "recipes-lossy" / "aarch64-0.8-lossy.toml", root)
+    image = build_image(recipe, cache_root(), progress=lambda *a, **k: None)
+    (sc,) = load_file(_many_stores(tmp_path)).scenarios
+    seen = set()
+    for i in range(3):
+        res = run_case(image, recipe, sc, get_profile(recipe.qemu_profile), tmp_path / str(i))
+        assert res.verdict in (Verdict.PASS, Verdict.LOST), res.detail
+        if res.verdict is Verdict.LOST:
+            assert "predicted exit records arrived" in res.detail or "dropped" in res.detail
+        seen.add(res.verdict)
+    assert seen  # which of the two is up to the log queues
