@@ -303,16 +303,21 @@ class LogScanner:
         # with both starts would find), the other kept while it still lies ahead.
         has_sync = SYNC_TAG in buf
         m_log = m_sync = None
+        # A search that found nothing up to `end` finds nothing from a later `pos` either:
+        # searching again for every candidate of the other kind would be quadratic.
+        log_done = sync_done = False
         while True:
             if not has_sync:  # the common case first: one search per candidate
                 m = search_log(buf, pos, end)
                 if m is None:
                     break
             else:
-                if m_log is None or m_log.start() < pos:
+                if not log_done and (m_log is None or m_log.start() < pos):
                     m_log = search_log(buf, pos, end)
-                if m_sync is None or m_sync.start() < pos:
+                    log_done = m_log is None
+                if not sync_done and (m_sync is None or m_sync.start() < pos):
                     m_sync = search_sync(buf, pos, end)
+                    sync_done = m_sync is None
                 if m_sync is not None and (m_log is None or m_sync.start() < m_log.start()):
                     m = m_sync
                 elif m_log is not None:
