@@ -46,7 +46,8 @@ def _producers(cases: Sequence[CaseResult], who: Callable[[CaseResult], str]
     for c in cases:
         if _ran(c):
             for o in c.observed:
-                out[(c.arch, str(o["variant"]))].add(who(c))
+                if not o.get("runtime"):  # the guest runtime's own marker hypercalls
+                    out[(c.arch, str(o["variant"]))].add(who(c))
     return out
 
 

@@ -51,7 +51,8 @@ def arch_matrix(cases: Sequence[CaseResult], scenarios: dict[str, Scenario]) -> 
             sc = scenarios.get(f"{cell.arch}/{cell.scenario}")
             wanted = [o for o in cell.observed
                       if sc is not None and o["variant"] in sc.expect_async]
-            sync = [o for o in cell.observed if o["variant"] not in ASYNC_VARIANTS]
+            sync = [o for o in cell.observed
+                    if o["variant"] not in ASYNC_VARIANTS and not o.get("runtime")]
             if wanted or sync:
                 code = fmt_value((wanted or sync)[0])
             elif cell.diffs:  # nothing but asynchronous exits: what was expected and missing

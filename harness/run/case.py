@@ -339,11 +339,13 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         oracle.update(judge_case(image, recipe, scenario, casedir, run.console, payload,
                                  run.ending, run.detail, schema))
     pinned = recipe.guest.vcpu_of_cpu
-    observed = tuple(record_json(r, pinned) for r in parsed.records)
-    (casedir / "observed.jsonl").write_text("".join(json.dumps(o) + "\n" for o in observed))
     records, folded = list(parsed.records), 0
     split = current_line.split_markers(records, markers, pinned, ASYNC_VARIANTS) \
         if markers is not None else None
+    runtime = {id(r) for r in records} - {id(r) for r in split.records} if split else set()
+    observed = tuple({**record_json(r, pinned), **({"runtime": "marker"} if id(r) in runtime
+                                                  else {})} for r in parsed.records)
+    (casedir / "observed.jsonl").write_text("".join(json.dumps(o) + "\n" for o in observed))
     if split is not None:  # the runtime's start/end hypercalls: set aside, not the scenario's
         records = list(split.records)
     if scenario.last_exit_repeats:

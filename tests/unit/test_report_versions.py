@@ -45,3 +45,18 @@ def test_the_contract_differences_name_change_source_and_scenarios() -> None:
     assert [c.text for c in row[:2]] == ["axvm-0.8 aarch64", "CpuDown → Hypercall"]
     assert "exception.rs:229-247" in row[2].text and row[3].text == "psci-cpu-off"
     assert contract_section(CASES[:1]) is None
+
+
+def test_the_runtime_s_marker_hypercalls_produce_no_coverage() -> None:
+    from dataclasses import replace
+
+    from harness.report.coverage import arch_section
+
+    marker = {"variant": "Hypercall", "fields": {"nr": 0x4158_4801}, "runtime": "marker"}
+    store = {"variant": "MmioWrite", "fields": {}}
+    c = replace(case("aarch64-0.8", "s", "0.8.2"), observed=(marker, store),
+                image={"recipe": "aarch64-0.8", "axvisor": "0.8.2", "schema": "axvm-0.8"})
+    section = arch_section([c])
+    assert section.table is not None
+    rows = {r[0].text: r[1].text for r in section.table.rows}
+    assert rows["MmioWrite"] == "1" and rows["Hypercall"] == "0"
