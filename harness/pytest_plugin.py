@@ -214,7 +214,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
 @pytest.fixture(scope="session")
 def axh_options(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
                 ) -> AxhOptions:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # The worker's own id, not the environment's: a pytest started from inside an xdist
+    # worker (a test running pytest) inherits PYTEST_XDIST_WORKER without being that worker.
+    workerinput = getattr(pytestconfig, "workerinput", None)
+    worker = str(workerinput["workerid"]) if isinstance(workerinput, dict) else "main"
     results: Path | None = pytestconfig.getoption("axh_results")
     return AxhOptions(
         arches=tuple(pytestconfig.getoption("--arch")),
