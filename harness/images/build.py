@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.digest import sha256_file
 from harness.errors import InfraError
 from harness.guests.binutils import assemble, binutils_for
 from harness.images import local, prepare
@@ -62,14 +63,6 @@ class Image:
     def manifest(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.manifest_path.read_text())
         return data
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def cache_key(recipe: ImageRecipe, tc: Toolchain) -> str:

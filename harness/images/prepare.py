@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.digest import sha256_file
 from harness.errors import InfraError
 from harness.images import std_target
 from harness.images.crates_io import fetch_crate, lock_checksum, unpack_crate
@@ -18,10 +19,6 @@ from harness.images.toolchain import Toolchain, find_libclang
 
 # What the instrumentation patch writes before each exit record ("sync" exit log).
 SYNC_EXIT_TAG = b"AXH-EXIT vm="
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def patch_lines(recipe: ImageRecipe, lock: Path, cache: Path,
@@ -36,7 +33,7 @@ def patch_lines(recipe: ImageRecipe, lock: Path, cache: Path,
     for (crate, version), patches in groups.items():
         dep = fetch_crate(crate, version, lock_checksum(lock, crate, version),
                           cache / "downloads")
-        digests = [_sha256(p.patch) for p in patches]
+        digests = [sha256_file(p.patch) for p in patches]
         # One patch keeps the directory name it always had (existing target dirs stay warm).
         tag = digests[0] if len(digests) == 1 else \
             hashlib.sha256("\n".join(digests).encode()).hexdigest()

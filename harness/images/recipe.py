@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.digest import sha256_file
 from harness.errors import UsageError
 from harness.images.local import LocalCrate, local_crate
 from harness.images.recipe_check import Checker, exit_schema, std_spec
@@ -144,12 +145,12 @@ class ImageRecipe:
             "rustflags": list(self.rustflags),
             "env": [list(kv) for kv in self.env],
             "to_bin": self.to_bin,
-            "extra_files": [[f.dest, _sha256_file(f.source)] for f in self.extra_files],
+            "extra_files": [[f.dest, sha256_file(f.source)] for f in self.extra_files],
             "crate_patches": [
-                [p.crate, p.version, _sha256_file(p.patch)] for p in self.crate_patches
+                [p.crate, p.version, sha256_file(p.patch)] for p in self.crate_patches
             ],
-            "guest": [_sha256_file(self.guest.source), _sha256_file(self.guest.vm_config),
-                      self.guest.entry, *[[f.name, _sha256_file(f)] for f in self.guest.files]]
+            "guest": [sha256_file(self.guest.source), sha256_file(self.guest.vm_config),
+                      self.guest.entry, *[[f.name, sha256_file(f)] for f in self.guest.files]]
             if not self.guest.prebuilt else [
                 *[_sha256_or_absent(f) for f in (self.guest.source, self.guest.vm_config)],
                 self.guest.entry, *[[f.name, _sha256_or_absent(f)] for f in self.guest.files]],
@@ -174,14 +175,10 @@ class ImageRecipe:
         return hashlib.sha256(blob).hexdigest()
 
 
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _sha256_or_absent(path: Path) -> str:
     """A prebuilt guest file may not be fetched yet: the key says so instead of failing (the
     build refuses to start without it, harness.images.build)."""
-    return _sha256_file(path) if path.is_file() else f"absent:{path}"
+    return sha256_file(path) if path.is_file() else f"absent:{path}"
 
 
 def guests_root() -> Path:

@@ -5,11 +5,11 @@ UsageError naming the file at fault."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.digest import sha256_file
 from harness.errors import UsageError
 from harness.model import schemas
 from harness.qemu.machine import machine_argv
@@ -116,14 +116,6 @@ def load_case(casedir: Path) -> CaseArtifacts:
         known=tuple(str(k) for k in known) if isinstance(known, list) else ())
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def kernel_in_case(art: CaseArtifacts) -> Path | None:
     """The patched kernel the case ran on, if the case directory still holds it (the suite
     keeps it for failures): the file whose sha256 is the one recorded."""
@@ -131,7 +123,7 @@ def kernel_in_case(art: CaseArtifacts) -> Path | None:
         return None
     for name in KERNEL_NAMES:
         path = art.casedir / name
-        if path.is_file() and _sha256(path) == art.patched_sha256:
+        if path.is_file() and sha256_file(path) == art.patched_sha256:
             return path
     return None
 

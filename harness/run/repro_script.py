@@ -10,9 +10,10 @@ import shlex
 import time
 from pathlib import Path
 
+from harness.digest import sha256_file
 from harness.errors import UsageError
 from harness.guests.binutils import flat_binary_commands, tool_names
-from harness.images.build import PAYLOAD_MAGIC, Image, sha256_file
+from harness.images.build import PAYLOAD_MAGIC, Image
 from harness.qemu.profiles import get_profile
 from harness.report.repro_view import format_exit
 from harness.run.artifacts import CaseArtifacts, kit_of, known_covers
