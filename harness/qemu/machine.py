@@ -25,8 +25,9 @@ import shlex
 import shutil
 import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -337,16 +338,37 @@ class QemuMachine:
             out["qmp"] = "not connected"
             return out
         try:
-            out["status"] = self.qmp.command("query-status")
-            out["cpus"] = self.qmp.command("query-cpus-fast")
-            out["registers"] = self.qmp.command(
-                "human-monitor-command", **{"command-line": "info registers -a"})
+            with self._draining():
+                out["status"] = self.qmp.command("query-status")
+                out["cpus"] = self.qmp.command("query-cpus-fast")
+                out["registers"] = self.qmp.command(
+                    "human-monitor-command", **{"command-line": "info registers -a"})
         except QmpUnresponsive as exc:
             out["qmp_error"] = str(exc)
             out["qmp_unresponsive"] = True
         except QmpError as exc:
             out["qmp_error"] = str(exc)
         return out
+
+    @contextlib.contextmanager
+    def _draining(self) -> Iterator[None]:
+        """Keep reading the console while the caller waits for QMP. A guest (or a logging
+        hypervisor) that writes while nobody reads fills the pty; QEMU then retries the write
+        holding its big lock and cannot answer the monitor: without this, a chatty machine's
+        diagnostics would read as "QEMU itself is stuck"."""
+        done = threading.Event()
+
+        def pump() -> None:
+            while not done.is_set() and self._drain(0.05):
+                pass
+
+        reader = threading.Thread(target=pump, name="console-drain", daemon=True)
+        reader.start()
+        try:
+            yield
+        finally:
+            done.set()
+            reader.join()
 
     def stop(self) -> None:
         """QMP quit, then SIGTERM, then SIGKILL to the process group; always bounded. After a
@@ -356,7 +378,7 @@ class QemuMachine:
         if child is not None:
             if child.isalive() and self.qmp is not None and self.qmp.connected \
                     and not hard.is_set():
-                with contextlib.suppress(QmpError):
+                with contextlib.suppress(QmpError), self._draining():
                     self.qmp.command("quit")
             for sig, wait_s in ((None, 3.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
                 if hard.is_set() and sig is not signal.SIGKILL:

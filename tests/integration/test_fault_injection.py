@@ -251,3 +251,30 @@ def test_a_qemu_that_stops_answering_during_a_declared_hang_is_infrastructure(
     assert res.verdict is Verdict.INFRA, res.detail
     assert "did not answer QMP" in res.detail and "not a verdict about axvisor" in res.detail
     assert time.monotonic() - started < 90  # watchdog + one QMP timeout + teardown
+
+
+@pytest.mark.aarch64
+@pytest.mark.timeout(120)
+def test_diagnostics_of_a_machine_that_floods_its_console_get_answers_from_qmp(
+        axh_image: Callable[[str], tuple[ImageRecipe, Image]], tmp_path: Path) -> None:
+    # After psci-cpu-off, axvisor 0.3's idle task logs ≈ 300 KB/s. When nobody reads the pty,
+    # QEMU retries the serial write holding its big lock and cannot answer the monitor: a
+    # diagnostics() that only waits for QMP took that for "QEMU itself is stuck" (CI, stop 20).
+    from harness.guests.payload import build_payload, patch_image
+
+    recipe, image = axh_image("aarch64")
+    (scenario,) = scenarios_for("aarch64", "psci-cpu-off")
+    payload = build_payload(image, scenario.actions, recipe.guest.source, recipe.guest.entry,
+                            recipe.backend)
+    kernel = tmp_path / image.kernel.name
+    patch_image(image, payload, kernel)
+    machine = QemuMachine(get_profile(recipe.qemu_profile), kernel, tmp_path)
+    with machine:
+        run = machine.run_until(
+            lambda console, _new: "flooding" if console.count(b"idle task") > 50 else None)
+        assert run.ending is Ending.WATCHER, run.detail
+        time.sleep(3)  # nobody reads: the pty fills and QEMU blocks in its serial write
+        diagnostics = machine.diagnostics()
+    assert "qmp_error" not in diagnostics, diagnostics.get("qmp_error")
+    assert diagnostics["status"]["status"] == "running"
+    assert "PC=" in diagnostics["registers"]
