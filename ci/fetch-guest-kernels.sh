@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fetch the real Linux guest of the aarch64-linux image: Debian's arm64 kernel package and
-# busybox-static, through a SEPARATE apt configuration (its own sources list, lists, cache and
+# Fetch the real Linux guests of the images in images/recipes-linux/: Debian's arm64 and riscv64
+# kernel packages and busybox-static, through a SEPARATE apt configuration (its own sources list, lists, cache and
 # an empty dpkg status; the host's apt state is read by nothing and written by nothing), then
 # unpack them (dpkg-deb -x, no install) and make the guest files the recipe embeds
 # (python -m harness.oracle.linux.prepare: initramfs and DTB).
@@ -12,7 +12,7 @@
 #
 # Environment: AXHARNESS_GUESTS  where everything goes (default ~/.cache/axharness/guests)
 #              PYTHON            the interpreter with the harness (default .venv/bin/python)
-# Writes $AXHARNESS_GUESTS/debian-arm64/{Image,busybox,initramfs.cpio,guest.dtb,VERSIONS}.
+# Writes $AXHARNESS_GUESTS/debian-{arm64,riscv64}/{Image,busybox,initramfs.cpio,*.dtb,VERSIONS}.
 # Idempotent: a second run with the packages in place downloads nothing. Exit 3 if apt-get or
 # dpkg-deb is missing or the archive cannot be reached.
 set -euo pipefail
@@ -43,7 +43,7 @@ fi
 apt_dir=$guests/apt
 mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/parts" \
     "$apt_dir/preferences.d" "$guests/debs"
-printf 'deb [arch=arm64 signed-by=%s] http://deb.debian.org/debian %s main\n' \
+printf 'deb [arch=arm64,riscv64 signed-by=%s] http://deb.debian.org/debian %s main\n' \
     "$keyring" "$suite" > "$apt_dir/sources.list"
 touch "$apt_dir/status"
 apt_opts=(
@@ -56,57 +56,68 @@ apt_opts=(
     -o "Dir::Cache=$apt_dir/cache"
     -o "APT::Architecture=arm64"
     -o "APT::Architectures::=arm64"
+    -o "APT::Architectures::=riscv64"
     -o "Debug::NoLocking=1"
     -o "APT::Sandbox::User=$(id -un)"
 )
 
-out=$guests/debian-arm64
-if [ "$update" = true ] || ! compgen -G "$apt_dir/lists/*Packages*" >/dev/null; then
+if [ "$update" = true ] || ! compgen -G "$apt_dir/lists/*binary-riscv64_Packages*" >/dev/null; then
     if ! apt-get "${apt_opts[@]}" -q update; then
         echo "fetch-guest-kernels.sh: apt-get update failed (is the Debian archive reachable?)" >&2
         exit 3
     fi
 fi
 
-# linux-image-arm64 is a metapackage; the kernel is the package it depends on.
-kernel_pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-arm64 \
-    | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-arm64\)$/\1/p' | head -n 1)
-if [ -z "$kernel_pkg" ]; then
-    echo "fetch-guest-kernels.sh: linux-image-arm64 of $suite names no kernel package" >&2
-    exit 3
-fi
-kernel_ver=$(apt-cache "${apt_opts[@]}" show "$kernel_pkg:arm64" | sed -n 's/^Version: //p' \
-    | head -n 1)
-busybox_ver=$(apt-cache "${apt_opts[@]}" show busybox-static:arm64 | sed -n 's/^Version: //p' \
-    | head -n 1)
-want="$kernel_pkg $kernel_ver
+# linux-image-ARCH is a metapackage; the kernel is the package it depends on.
+fetch() {
+    local arch=$1 out=$guests/debian-$1 kernel_pkg kernel_ver busybox_ver want tmp deb
+    kernel_pkg=$(apt-cache "${apt_opts[@]}" depends "linux-image-$arch:$arch" \
+        | sed -n "s/^ *Depends: \(linux-image-[0-9][^ ]*-$arch\)\(:$arch\)\?$/\1/p" | head -n 1)
+    if [ -z "$kernel_pkg" ]; then
+        echo "fetch-guest-kernels.sh: linux-image-$arch of $suite names no kernel package" >&2
+        exit 3
+    fi
+    kernel_ver=$(apt-cache "${apt_opts[@]}" show "$kernel_pkg:$arch" | sed -n 's/^Version: //p' \
+        | head -n 1)
+    busybox_ver=$(apt-cache "${apt_opts[@]}" show "busybox-static:$arch" \
+        | sed -n 's/^Version: //p' | head -n 1)
+    want="$kernel_pkg $kernel_ver
 busybox-static $busybox_ver"
 
-if [ -f "$out/VERSIONS" ] && [ "$(head -n 2 "$out/VERSIONS")" = "$want" ] \
-        && [ -f "$out/Image" ] && [ -f "$out/busybox" ]; then
-    echo "fetch-guest-kernels.sh: $kernel_pkg $kernel_ver and busybox-static $busybox_ver already in $out"
-else
+    if [ -f "$out/VERSIONS" ] && [ "$(head -n 2 "$out/VERSIONS")" = "$want" ] \
+            && [ -f "$out/Image" ] && [ -f "$out/busybox" ]; then
+        echo "fetch-guest-kernels.sh: $kernel_pkg $kernel_ver and busybox-static $busybox_ver already in $out"
+        return
+    fi
     (cd "$guests/debs" && apt-get "${apt_opts[@]}" -q download \
-        "$kernel_pkg:arm64=$kernel_ver" "busybox-static:arm64=$busybox_ver")
+        "$kernel_pkg:$arch=$kernel_ver" "busybox-static:$arch=$busybox_ver")
     tmp=$(mktemp -d "$guests/unpack.XXXXXX")
-    trap 'rm -rf "$tmp"' EXIT
-    for deb in "$guests/debs/${kernel_pkg}_"*"_arm64.deb" "$guests/debs/busybox-static_"*"_arm64.deb"; do
+    for deb in "$guests/debs/${kernel_pkg}_"*"_$arch.deb" \
+            "$guests/debs/busybox-static_"*"_$arch.deb"; do
         dpkg-deb -x "$deb" "$tmp"
     done
     mkdir -p "$out"
-    # trixie's arm64 vmlinuz is the raw Image (EFI stub, magic ARMd at 0x38), not gzip.
-    cp "$tmp/boot/vmlinuz-${kernel_pkg#linux-image-}" "$out/Image"
+    # trixie's kernels are raw Images with an EFI stub, not gzip: arm64's is boot/vmlinuz-*
+    # (magic ARMd at 0x38), riscv64's boot/vmlinux-* (magic RSC\x05 at 0x38).
+    cp "$tmp/boot/vmlinu"[xz]"-${kernel_pkg#linux-image-}" "$out/Image"
     cp "$tmp/usr/bin/busybox" "$out/busybox"
+    rm -rf "$tmp"
     {
         echo "$want"
-        (cd "$guests/debs" && sha256sum "${kernel_pkg}_"*"_arm64.deb" busybox-static_*_arm64.deb)
+        (cd "$guests/debs" && sha256sum "${kernel_pkg}_"*"_$arch.deb" \
+            "busybox-static_"*"_$arch.deb")
     } > "$out/VERSIONS"
     echo "fetch-guest-kernels.sh: unpacked $kernel_pkg $kernel_ver and busybox-static $busybox_ver into $out"
-fi
+}
+for arch in arm64 riscv64; do
+    fetch "$arch"
+done
 
 # The initramfs and the DTB are made from guest-src/linux/ every time (quick, deterministic).
 if [ ! -x "$python" ]; then
     echo "fetch-guest-kernels.sh: $python is missing (run ci/bootstrap.sh first)" >&2
     exit 3
 fi
-(cd "$here" && "$python" -m harness.oracle.linux.prepare "$out")
+for arch in arm64 riscv64; do
+    (cd "$here" && "$python" -m harness.oracle.linux.prepare "$guests/debian-$arch")
+done

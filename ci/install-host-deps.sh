@@ -124,6 +124,8 @@ done
 for f in /usr/lib/llvm-22/lib/libclang-22.so.1 /usr/lib/llvm-22/lib/clang/22/include/stddef.h; do
     [ -e "$f" ] || need+=(libclang)
 done
+# dtc compiles the riscv64 Linux guest's device tree (guest-src/linux/riscv64.dts).
+command -v dtc >/dev/null 2>&1 || need+=(dtc)
 for bin in chromium shellcheck xmllint; do  # report and lint tools: the block at the end
     command -v "$bin" >/dev/null 2>&1 || need+=(report-tools)
 done
@@ -136,6 +138,7 @@ if [ "$(id -u)" != 0 ]; then
     echo "  qemu-system-arm qemu-system-riscv qemu-system-x86 (bookworm-backports), rustc-web cargo-web rust-web-src lld-22," >&2
     echo "  binutils-aarch64-linux-gnu binutils-riscv64-linux-gnu binutils-x86-64-linux-gnu," >&2
     echo "  libclang1-22 libclang-common-22-dev (bindgen, for axvisor >= 0.6)" >&2
+    echo "  device-tree-compiler (the riscv64 Linux guest's DTB)" >&2
     echo "  and for the report and lint tests: chromium shellcheck libxml2-utils" >&2
     exit 3
 fi
@@ -152,7 +155,8 @@ apt-get install -y -q --no-install-recommends -t bookworm-backports \
     qemu-system-arm qemu-system-riscv qemu-system-x86 qemu-utils opensbi ipxe-qemu seabios
 apt-get install -y -q --no-install-recommends \
     rustc-web cargo-web rust-web-src rust-web-llvm lld-22 libclang1-22 libclang-common-22-dev \
-    binutils-aarch64-linux-gnu binutils-riscv64-linux-gnu binutils-x86-64-linux-gnu
+    binutils-aarch64-linux-gnu binutils-riscv64-linux-gnu binutils-x86-64-linux-gnu \
+    device-tree-compiler
 echo "install-host-deps: done"
 
 # ---- Report and lint tools -------------------------------------------------------------

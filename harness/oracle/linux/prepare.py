@@ -2,8 +2,10 @@
 
     python -m harness.oracle.linux.prepare DIR    (DIR holds Image and busybox)
 
-writes DIR/initramfs.cpio, DIR/guest.dtb and DIR/guest-hvc.dtb, which the recipes in
-images/recipes-linux/ embed (guest-hvc.dtb: the same tree with the PSCI conduit `hvc`). All
+The architecture is busybox's (its ELF e_machine). For arm64 it writes DIR/initramfs.cpio,
+DIR/guest.dtb and DIR/guest-hvc.dtb, which the recipes in images/recipes-linux/ embed
+(guest-hvc.dtb: the same tree with the PSCI conduit `hvc`); for riscv64 DIR/initramfs.cpio and
+DIR/guest.dtb compiled from guest-src/linux/riscv64.dts (harness.oracle.linux.dts). All
 are deterministic: the same inputs give the same bytes (the image cache key hashes them).
 
 The DTB is QEMU's own `virt` DTB (`-machine …,dumpdtb=`, same machine line as the image's
@@ -30,13 +32,17 @@ from pathlib import Path
 
 from harness.errors import HarnessError, UsageError
 from harness.images.recipe import render_vm_config
-from harness.oracle.linux import fdt, initramfs
+from harness.oracle.linux import dts, fdt, initramfs
 from harness.paths import repo_root
 from harness.qemu.profiles import get_profile
 
 PROFILE = "aarch64-virt-el2-tcg"
 VM_CONFIG = Path("images/vm-configs/aarch64-linux.toml")
 INIT = Path("guest-src/linux/init")
+RV_VM_CONFIG = Path("images/vm-configs/riscv64-linux.toml")
+RV_DTS = Path("guest-src/linux/riscv64.dts")
+RV_BOOTARGS = "console=ttyS0 earlycon=sbi rdinit=/init panic=-1"
+EM_AARCH64, EM_RISCV = 0xB7, 0xF3
 KEEP = ("psci", "intc@8000000", "pl011@9000000", "apb-pclk", "timer", "cpus", "aliases",
         "chosen")
 BOOTARGS = "console=ttyAMA0 earlycon rdinit=/init nokaslr panic=-1"
@@ -53,13 +59,20 @@ def initramfs_entries(busybox: bytes, init: bytes) -> list[initramfs.Entry]:
             initramfs.directory("sys"), initramfs.file("init", init, 0o755)]
 
 
-def ramdisk_addr(vm_config_text: str) -> int:
+def ramdisk_addr(vm_config_text: str, name: Path = VM_CONFIG) -> int:
     """kernel.ramdisk_load_addr of the VM config template."""
     data = tomllib.loads(render_vm_config(vm_config_text, "guest.bin", 0))
     addr = data.get("kernel", {}).get("ramdisk_load_addr")
     if not isinstance(addr, int):
-        raise UsageError(f"{VM_CONFIG}: kernel.ramdisk_load_addr must be an integer")
+        raise UsageError(f"{name}: kernel.ramdisk_load_addr must be an integer")
     return addr
+
+
+def elf_machine(path: Path, blob: bytes) -> int:
+    """e_machine of an ELF file (which architecture a busybox is for)."""
+    if blob[:4] != b"\x7fELF" or len(blob) < 20:
+        raise UsageError(f"{path}: not an ELF file")
+    return int.from_bytes(blob[18:20], "little" if blob[5] == 1 else "big")
 
 
 def reduce_dtb(machine_dtb: bytes, bootargs: str, *, psci: str = "") -> bytes:
@@ -102,21 +115,44 @@ def dump_machine_dtb() -> bytes:
         return out.read_bytes()
 
 
-def prepare(directory: Path, root: Path) -> tuple[Path, ...]:
-    """Write DIR/initramfs.cpio, DIR/guest.dtb and DIR/guest-hvc.dtb; returns their paths."""
+def _read(path: Path) -> bytes:
     try:
-        busybox = (directory / "busybox").read_bytes()
-        init = (root / INIT).read_bytes()
-        vm_text = (root / VM_CONFIG).read_text()
+        return path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{exc.filename}: cannot read: {exc.strerror}") from None
+
+
+def prepare(directory: Path, root: Path) -> tuple[Path, ...]:
+    """Write the guest files of DIR's architecture; returns their paths."""
+    busybox = _read(directory / "busybox")
+    machine = elf_machine(directory / "busybox", busybox)
+    if machine == EM_RISCV:
+        return prepare_riscv64(directory, root, busybox)
+    if machine != EM_AARCH64:
+        raise UsageError(f"{directory / 'busybox'}: ELF machine {machine:#x} is neither "
+                         "aarch64 nor riscv64")
+    init = _read(root / INIT)
+    vm_text = _read(root / VM_CONFIG).decode()
     cpio = initramfs.archive(initramfs_entries(busybox, init))
     bootargs = f"{BOOTARGS} initrd={ramdisk_addr(vm_text):#x},{len(cpio):#x}"
-    machine = dump_machine_dtb()
+    qemu_dtb = dump_machine_dtb()
     (directory / "initramfs.cpio").write_bytes(cpio)
-    (directory / "guest.dtb").write_bytes(reduce_dtb(machine, bootargs))
-    (directory / "guest-hvc.dtb").write_bytes(reduce_dtb(machine, bootargs, psci="hvc"))
+    (directory / "guest.dtb").write_bytes(reduce_dtb(qemu_dtb, bootargs))
+    (directory / "guest-hvc.dtb").write_bytes(reduce_dtb(qemu_dtb, bootargs, psci="hvc"))
     return tuple(directory / n for n in ("initramfs.cpio", "guest.dtb", "guest-hvc.dtb"))
+
+
+def prepare_riscv64(directory: Path, root: Path, busybox: bytes) -> tuple[Path, ...]:
+    """Write DIR/initramfs.cpio and DIR/guest.dtb (riscv64.dts naming the initramfs at the VM
+    config's ramdisk_load_addr in /chosen)."""
+    init = _read(root / INIT)
+    start = ramdisk_addr(_read(root / RV_VM_CONFIG).decode(), RV_VM_CONFIG)
+    cpio = initramfs.archive(initramfs_entries(busybox, init))
+    text = dts.render(_read(root / RV_DTS).decode(), RV_BOOTARGS, start, start + len(cpio))
+    dtb = dts.compile_dts(text, name=str(RV_DTS))
+    (directory / "initramfs.cpio").write_bytes(cpio)
+    (directory / "guest.dtb").write_bytes(dtb)
+    return (directory / "initramfs.cpio", directory / "guest.dtb")
 
 
 def main(argv: list[str]) -> int:

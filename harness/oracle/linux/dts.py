@@ -1,0 +1,52 @@
+"""The riscv64 Linux guest's DTB: guest-src/linux/riscv64.dts with its placeholders filled in,
+compiled by dtc (Debian's device-tree-compiler, installed by ci/install-host-deps.sh).
+
+A DTS of ours here, not QEMU's DTB reduced as on aarch64: QEMU's riscv64 DTB describes the
+host hart (the H extension, Sstc and forty other extensions, Sv57), and the guest must be told
+what the VM gives it instead; the source says so line by line.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+from harness.errors import InfraError, UsageError
+
+PLACEHOLDERS = ("@BOOTARGS@", "@INITRD_START@", "@INITRD_END@")
+
+
+def render(template: str, bootargs: str, initrd_start: int, initrd_end: int) -> str:
+    """The DTS with its placeholders replaced (each must occur; the bootargs must not end the
+    string early)."""
+    missing = [p for p in PLACEHOLDERS if p not in template]
+    if missing:
+        raise UsageError(f"the guest DTS lacks {', '.join(missing)}")
+    if '"' in bootargs or "\\" in bootargs:
+        raise UsageError(f"bootargs {bootargs!r}: quotes and backslashes are not allowed")
+    text = (template.replace("@BOOTARGS@", bootargs)
+            .replace("@INITRD_START@", f"{initrd_start:#x}")
+            .replace("@INITRD_END@", f"{initrd_end:#x}"))
+    left = re.findall(r"@[A-Z_]+@", text)
+    if left:
+        raise UsageError(f"the guest DTS has unknown placeholders {', '.join(sorted(set(left)))}")
+    return text
+
+
+def compile_dts(text: str, *, name: str = "riscv64.dts") -> bytes:
+    """dtc's DTB of `text`; its diagnostics name `name` on failure."""
+    dtc = shutil.which("dtc")
+    if dtc is None:
+        raise InfraError("dtc is missing (Debian package device-tree-compiler; "
+                         "ci/install-host-deps.sh installs it)")
+    try:
+        res = subprocess.run([dtc, "-q", "-I", "dts", "-O", "dtb", "-o", "-", "-"],
+                             input=text.encode(), capture_output=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InfraError(f"dtc failed to run: {exc}") from None
+    if res.returncode != 0:
+        first = res.stderr.decode(errors="replace").strip().splitlines()
+        raise UsageError(f"{name}: dtc: {first[0] if first else f'exit {res.returncode}'}"
+                         .replace("<stdin>", name))
+    return res.stdout
