@@ -142,6 +142,17 @@ def fold_repeats(observed: Sequence[ExitRecord]) -> tuple[list[ExitRecord], int]
     return out[: first + 1], len(out) - first - 1
 
 
+def fold_repeats_per_vcpu(observed: Sequence[ExitRecord], vcpu_of_cpu: Mapping[int, int]
+                          ) -> tuple[list[ExitRecord], int]:
+    """fold_repeats on each vCPU's own stream (a stopped vCPU woken while the others run
+    re-executes the call it did not step past: its repeats sit among their exits), the
+    streams' order otherwise kept. Returns (records, how many went over all vCPUs)."""
+    streams = by_vcpu(observed, vcpu_of_cpu)
+    keep = {id(r) for s in streams.values() for r in fold_repeats(s)[0]}
+    out = [r for r in observed if id(r) in keep]
+    return out, len(observed) - len(out)
+
+
 def vcpu_of(record: ExitRecord, vcpu_of_cpu: Mapping[int, int]) -> int:
     """Which vCPU `record` is of: a synchronous `AXH-EXIT` record names it; otherwise vCPUs are
     pinned, so the CPU number of its log prefix tells (a prefix without one is CPU 0); a CPU

@@ -19,6 +19,7 @@ from harness.check.compare import (
     ExitDiff,
     compare_vcpus,
     fold_repeats,
+    fold_repeats_per_vcpu,
     record_json,
 )
 from harness.check.scope import KnownNote, image_record
@@ -350,6 +351,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         records = list(split.records)
     if scenario.last_exit_repeats:
         records, folded = fold_repeats(records)
+    elif scenario.may_repeat_last_exit:
+        records, folded = fold_repeats_per_vcpu(records, pinned)
     diffs, asynchronous = compare_vcpus(expected, records, Arch(image.arch), pinned, undecided)
     common: dict[str, Any] = {"asynchronous": len(asynchronous), "expected": exp_json,
                               "observed": observed, "diffs": diffs,

@@ -27,6 +27,7 @@ def declared_end(scenario: Scenario, timeout_s: float, watchdog_s: float, *,
         timeout_s=timeout_s, watchdog_s=watchdog_s, expect_panic=scenario.expect_panic,
         expect_hang=scenario.expect_hang, expect_stuck=scenario.expect_stuck,
         may_stick=scenario.may_stick, last_exit_repeats=scenario.last_exit_repeats,
+        may_repeat_last_exit=scenario.may_repeat_last_exit,
         expect_vm_error=scenario.expect_vm_error, expect_async=scenario.expect_async,
         console_input=scenario.console_input, stuck_settle_s=STUCK_SETTLE_S,
         current_line=current_line, markers=markers)

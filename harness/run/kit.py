@@ -36,6 +36,7 @@ class DeclaredEnd:
     expect_stuck: str = ""
     may_stick: str = ""
     last_exit_repeats: bool = False
+    may_repeat_last_exit: bool = False
     expect_vm_error: str = ""
     expect_async: tuple[str, ...] = ()
     console_input: bytes = b""
@@ -50,6 +51,7 @@ class DeclaredEnd:
                 "watchdog_s": self.watchdog_s, "expect_panic": self.expect_panic,
                 "expect_hang": self.expect_hang, "expect_stuck": self.expect_stuck,
                 "may_stick": self.may_stick, "last_exit_repeats": self.last_exit_repeats,
+                "may_repeat_last_exit": self.may_repeat_last_exit,
                 "expect_vm_error": self.expect_vm_error, "expect_async": list(self.expect_async),
                 "console_input": base64.b64encode(self.console_input).decode(),
                 "stuck_settle_s": self.stuck_settle_s, "current_line": self.current_line,
@@ -67,6 +69,7 @@ class DeclaredEnd:
                 expect_stuck=str(obj.get("expect_stuck", "")),
                 may_stick=str(obj.get("may_stick", "")),
                 last_exit_repeats=bool(obj.get("last_exit_repeats", False)),
+                may_repeat_last_exit=bool(obj.get("may_repeat_last_exit", False)),
                 expect_vm_error=str(obj.get("expect_vm_error", "")),
                 expect_async=tuple(str(v) for v in obj.get("expect_async", [])),
                 console_input=base64.b64decode(str(obj.get("console_input", ""))),

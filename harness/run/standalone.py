@@ -27,6 +27,7 @@ from harness.check.compare import (
     ExitDiff,
     compare_vcpus,
     fold_repeats,
+    fold_repeats_per_vcpu,
     record_json,
 )
 from harness.model import schemas
@@ -229,6 +230,8 @@ def judge(kit: Kit, run: Run) -> Judgement:
         records = list(split.records)
     if end.last_exit_repeats:
         records, folded = fold_repeats(records)
+    elif end.may_repeat_last_exit:
+        records, folded = fold_repeats_per_vcpu(records, pinned)
     expected = expected_exits(kit)
     diffs, asynchronous = compare_vcpus(expected or {}, records, Arch(kit.arch), pinned,
                                         undecided_of(kit))

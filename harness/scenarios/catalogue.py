@@ -39,6 +39,11 @@ class Scenario:
     # instruction, so the exit repeats until the run is stopped: repeats are folded into one
     # (counted in the verdict's detail) before the comparison.
     last_exit_repeats: bool = False
+    # A vCPU parked by its last call is woken while the others run and re-executes that call
+    # (the hypervisor did not step past it): each vCPU's last exit may repeat, any number of
+    # times; repeats are folded per vCPU (counted in the verdict's detail). The run ends as
+    # usual.
+    may_repeat_last_exit: bool = False
     # axvisor gets an error from the vCPU at the last action, logs it (this text) and stops
     # the VM: the run ends normally, the exits up to that action are checked.
     expect_vm_error: str = ""
@@ -70,4 +75,5 @@ class Scenario:
 
 # The keys an `on` entry may set: the scenario's declared end and its asynchronous exits.
 ENDS = ("expect_panic", "expect_hang", "expect_stuck", "may_stick", "last_exit_repeats",
+        "may_repeat_last_exit",
         "expect_vm_error", "expect_async")

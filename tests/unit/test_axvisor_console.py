@@ -113,6 +113,15 @@ def test_declared_ends_cut_the_prediction_at_the_last_action() -> None:
         assert Scenario("s", "riscv64", "x", (), **end).ends_at_last_action
     # expect_stuck alone keeps the rest: the VM runs on to its SystemDown first
     assert not Scenario("s", "aarch64", "x", (), expect_stuck="t").ends_at_last_action
+    # a parked vCPU's repeated call neither: the other vCPUs run on to the VM's end
+    assert not Scenario("s", "riscv64", "x", (), may_repeat_last_exit=True).ends_at_last_action
+
+
+def test_a_repro_keeps_the_declared_per_vcpu_repeats() -> None:
+    from harness.run.kit import DeclaredEnd
+
+    end = DeclaredEnd(timeout_s=1.0, watchdog_s=1.0, may_repeat_last_exit=True)
+    assert DeclaredEnd.from_json(end.to_json(), "end.json").may_repeat_last_exit
 
 
 def test_console_input_is_typed_once_when_the_guest_asks_for_it() -> None:

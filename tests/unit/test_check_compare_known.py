@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.check.compare import compare, fold_repeats, split_async
+from harness.check.compare import compare, fold_repeats, fold_repeats_per_vcpu, split_async
 from harness.check.known import apply_known, load_known
 from harness.check.verdict import Verdict
 from harness.errors import UsageError
@@ -207,6 +207,23 @@ def test_repeats_of_the_last_exit_fold_into_one_and_are_counted() -> None:
     recs, folded = fold_repeats(observed(h, w, h))
     assert [r.exit for r in recs] == [h, w, h] and folded == 0
     assert fold_repeats(observed(Nothing(), Nothing())) == (list(observed(Nothing(), Nothing())), 0)
+
+
+def test_a_parked_vcpus_repeats_fold_on_its_own_stream_among_the_others_exits() -> None:
+    """riscv64-0.8-smp: hart 1's HART_STOP (CpuDown) comes again while hart 0 still runs."""
+    w = MmioWrite(GuestPhysAddr(0x100), AccessWidth.Dword, 1)
+    h = Hypercall(1, (0, 0, 0, 0, 0, 0))
+    vcpus = (0, 1, 1, 0, 1, 0, 0)
+    recs = [replace(r, vcpu=v) for r, v in zip(observed(w, h, SystemDown(), w, SystemDown(), h,
+                                                        SystemDown()), vcpus, strict=True)]
+    kept, folded = fold_repeats_per_vcpu(recs, {})
+    assert [(r.vcpu, r.exit) for r in kept] == [(0, w), (1, h), (1, SystemDown()), (0, w),
+                                                (0, h), (0, SystemDown())] and folded == 1
+    # the whole stream's fold would keep vCPU 1's repeat: it is not at the end
+    assert fold_repeats(recs)[1] == 0
+    # one vCPU: the same as fold_repeats
+    one = list(observed(w, h, h))
+    assert fold_repeats_per_vcpu(one, {}) == fold_repeats(one)
 
 
 MISSING = KNOWN.replace('id = "store-data"', 'id = "store-never-comes"').replace(
