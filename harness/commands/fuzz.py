@@ -43,6 +43,9 @@ def register(sub: Any) -> None:
                    help="report new findings without shrinking them")
     p.add_argument("--keep-artifacts", action="store_true",
                    help="keep the patched image of passing programs too")
+    p.add_argument("--boot-per-program", action="store_true",
+                   help="one axvisor boot per program (default: programs share boots where "
+                   "the image allows it, docs/persistent-mode.md)")
     p.add_argument("--replay", type=Path, metavar="FILE",
                    help="run one program file (a finding's reproducer) instead of fuzzing")
     p.set_defaults(func=run)
@@ -69,6 +72,11 @@ def _print_report(r: FuzzReport) -> None:
           f"{r.per_minute(r.exits):.0f} exits/min; {len(r.combos)} combinations covered; "
           + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items()))
           + f"; total {r.total_seconds:.1f} s")
+    if r.persist is not None:
+        p = r.persist
+        print(f"persistent mode: {p['shared']} programs in {p['boots']} shared boots, "
+              f"{p['standalone']} on their own boot, {p['reruns']} re-run standalone "
+              f"({p['rerun_agreed']} with the same verdict), {p['fallbacks']} fallbacks")
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -109,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
                        size=args.size, results_dir=args.results.resolve(),
                        cache=cache_root(args.cache_dir), jobs=args.jobs,
                        timeout_scale=args.timeout_scale, minimise=not args.no_minimise,
-                       recipe=args.recipe, keep_artifacts=args.keep_artifacts)
+                       recipe=args.recipe, keep_artifacts=args.keep_artifacts,
+                       persistent=not args.boot_per_program)
 
     def line(p: ProgramResult) -> None:
         print(p.line(), flush=True)

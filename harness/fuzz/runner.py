@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,8 @@ from harness.fuzz.minimize import ddmin_indices
 from harness.fuzz.program import write_program
 from harness.images.build import Image, build_image
 from harness.images.recipe import ImageRecipe, find_recipes, load_recipe
+from harness.persist.policy import image_allows
+from harness.persist.runner import PersistentRunner, Stats
 from harness.qemu.host import probe
 from harness.qemu.profiles import get_profile
 from harness.run.case import CaseResult, run_case
@@ -64,6 +67,9 @@ class FuzzOptions:
     minimise: bool = True
     recipe: str = ""  # empty: the architecture's default recipe
     keep_artifacts: bool = False
+    # Many programs per boot where the image allows it (harness.persist); minimisation and
+    # reproducers always run one boot per program.
+    persistent: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +140,7 @@ class FuzzReport:
     run_seconds: float  # running the programs (without minimisation)
     total_seconds: float
     combos: frozenset[Combo]
+    persist: dict[str, Any] | None = None  # harness.persist.runner.Stats, when on
 
     @property
     def exits(self) -> int:
@@ -248,6 +255,47 @@ class FuzzSession:
             raise InfraError(f"cannot run {self.recipe.name} on this host: {why}")
         self.image = build_image(self.recipe, opts.cache, progress=log)
 
+    # -- persistent mode ----------------------------------------------------------------------
+    _local: threading.local
+    _runners: list[PersistentRunner]
+    stats: Stats | None = None
+
+    def persistent_on(self) -> bool:
+        """Whether programs share boots: asked for, and the image can (else one boot each)."""
+        if not self.opts.persistent:
+            return False
+        allowed = image_allows(self.image.arch, is_current_line(self.image.axvisor_version))
+        if not allowed.persistent:
+            self.log(f"one boot per program on {self.recipe.name}: {allowed.why}")
+        return allowed.persistent
+
+    def _runner(self) -> PersistentRunner:
+        if not hasattr(self, "_local"):
+            self._local, self._runners, self.stats = threading.local(), [], Stats()
+        runner: PersistentRunner | None = getattr(self._local, "runner", None)
+        if runner is None:
+            runner = PersistentRunner(
+                self.image, self.recipe, self.profile, self.opts.results_dir / "boots",
+                self._standalone, self._accepted, timeout_scale=self.opts.timeout_scale,
+                stats=self.stats, keep_boots=self.opts.keep_artifacts,
+                worker=len(self._runners))
+            self._local.runner = runner
+            self._runners.append(runner)
+        return runner
+
+    def close(self) -> None:
+        for runner in getattr(self, "_runners", []):
+            runner.close()
+
+    def _standalone(self, scenario: Scenario, casedir: Path) -> CaseResult:
+        raw = self._run_once(scenario, casedir)
+        return self._run_once(scenario, casedir) if raw.verdict is Verdict.INFRA else raw
+
+    def _accepted(self, scenario: Scenario, raw: CaseResult) -> bool:
+        case, _, sig = judge(raw, self.known, exit_actions(scenario.arch, self.recipe.backend,
+                                                           scenario.actions))
+        return sig is None and case.verdict in (Verdict.PASS, Verdict.XFAIL)
+
     def run(self, scenario: Scenario, casedir: Path) -> tuple[CaseResult, tuple[ExitDiff, ...],
                                                               Signature | None]:
         """Run and judge one program. Infrastructure trouble is retried once and never ends
@@ -273,10 +321,15 @@ class FuzzSession:
                           image={"recipe": self.recipe.name,
                                  "axvisor": self.recipe.axvisor_version}, qemu={})
 
-    def program(self, seed: int) -> ProgramResult:
+    def program(self, seed: int, persistent: bool = False) -> ProgramResult:
         scenario = generate(self.opts.arch, seed, self.opts.size)
         casedir = self.opts.results_dir / "programs" / scenario.name
-        case, new, sig = self.run(scenario, casedir)
+        if persistent:
+            raw = self._runner().run(scenario, casedir)
+            case, new, sig = judge(raw, self.known, exit_actions(
+                scenario.arch, self.recipe.backend, scenario.actions))
+        else:
+            case, new, sig = self.run(scenario, casedir)
         if casedir.is_dir():
             (casedir / "manifest.json").write_text(json.dumps(case.to_json(), indent=2,
                                                               default=str))
@@ -343,12 +396,16 @@ def run_fuzz(root: Path, opts: FuzzOptions, log: Log = lambda m: None,
         raise UsageError("no seeds to run (--count must be >= 1)")
     started = time.monotonic()
     session = FuzzSession(root, opts, log)
+    persistent = session.persistent_on()
     t0 = time.monotonic()
     programs: list[ProgramResult] = []
-    with ThreadPoolExecutor(max_workers=opts.jobs) as pool:
-        for prog in pool.map(session.program, opts.seeds):
-            programs.append(prog)
-            on_program(prog)
+    try:
+        with ThreadPoolExecutor(max_workers=opts.jobs) as pool:
+            for prog in pool.map(lambda s: session.program(s, persistent), opts.seeds):
+                programs.append(prog)
+                on_program(prog)
+    finally:
+        session.close()
     run_seconds = time.monotonic() - t0
     by_sig: dict[Signature, list[ProgramResult]] = {}
     for p in programs:
@@ -364,7 +421,8 @@ def run_fuzz(root: Path, opts: FuzzOptions, log: Log = lambda m: None,
     report = FuzzReport(opts.arch, session.recipe.name, session.image.axvisor_version, opts.size,
                         tuple(programs), tuple(findings), run_seconds,
                         time.monotonic() - started,
-                        coverage.union(p.combos for p in programs))
+                        coverage.union(p.combos for p in programs),
+                        session.stats.to_json() if persistent and session.stats else None)
     write_report_json(report, opts.results_dir / "fuzz.json")
     return report
 
@@ -390,6 +448,7 @@ def report_to_json(r: FuzzReport) -> dict[str, Any]:
         "programs_per_minute": round(r.per_minute(len(r.programs)), 2),
         "exits": r.exits, "exits_per_minute": round(r.per_minute(r.exits), 2),
         "combinations": [str(c) for c in sorted(r.combos)],
+        **({"persistent": r.persist} if r.persist is not None else {}),
     }
 
 

@@ -243,9 +243,11 @@ class QemuMachine:
         self._last_output = time.monotonic()
         return True
 
-    def run_until(self, watcher: Watcher) -> RunResult:
-        """Capture the console until the run ends one way or another (see Ending)."""
-        start = self.started_at or time.monotonic()
+    def run_until(self, watcher: Watcher, *, since: float | None = None) -> RunResult:
+        """Capture the console until the run ends one way or another (see Ending). The
+        timeout counts from `since` (default: the machine's start; a persistent-mode boot
+        gives each of its programs its own)."""
+        start = since if since is not None else (self.started_at or time.monotonic())
         self._last_output = time.monotonic()
         ending, detail = Ending.QEMU_EXITED, "QEMU closed its console"
         seen = 0

@@ -1,0 +1,236 @@
+/*
+ * axharness persistent-mode loader for aarch64 (EL1, MMU off): many programs per boot.
+ *
+ * Written into the runtime's payload hole like any payload (no axvisor rebuild). The harness
+ * prepends `.equ PROGRAM_BASE` (the hole's guest address, where standalone payloads are
+ * assembled) and `.equ LOADER_OFFSET` (where in the hole this loader sits: programs must fit
+ * below it). The hole's first word branches here; the loader then, forever:
+ *   prints  "AXH:READY <n as 8 hex digits>\n",
+ *   reads   "AXH1 <len: 8 hex> <crc32: 8 hex> <len bytes as lowercase hex>\n" from the PL011
+ *           (polled: UARTFR.RXFE, UARTDR), decoding straight to PROGRAM_BASE,
+ *   checks  length and CRC-32 (IEEE, zlib's); a bad frame prints "AXH:BADFRAME\n" and parks
+ *           (the harness reboots: it never guesses),
+ *   calls   HVC 0x41584801 (x1 = n, x2 = crc), the program with the runtime's ABI (x19 = UART
+ *           base, x20 = axh_puts, sp = the runtime's stack as it was given to the loader),
+ *           then HVC 0x41584802 (x1 = n, x2 = crc): the two boundary exits that attribute
+ *           every exit logged between them to program n,
+ *   prints  "AXH:DONE <n>\n".
+ * All loader state lives in memory (`state`): a program may clobber any register.
+ */
+        .equ UARTFR, 0x18
+        .equ NR_START, 0x41584801
+        .equ NR_END, 0x41584802
+        .equ POLY, 0xedb88320
+        .equ NOT_MAGIC, ~0x31584f424d485841  /* ~"AXHMBOX1" */
+
+        .section .text
+        .global _start
+_start:
+        b       loader
+        .skip   LOADER_OFFSET - 4
+
+loader:
+        /* Every register as the runtime hands it to a payload (the loader is called exactly
+           as a standalone payload is): restored before each program, so that what axvisor
+           reports from a register the program never set (e.g. the ISV = 0 decoding of x0)
+           is what a standalone run shows. */
+        sub     sp, sp, #16
+        stp     x0, x1, [sp]
+        adr     x0, saved
+        stp     x2, x3, [x0, #16]
+        stp     x4, x5, [x0, #32]
+        stp     x6, x7, [x0, #48]
+        stp     x8, x9, [x0, #64]
+        stp     x10, x11, [x0, #80]
+        stp     x12, x13, [x0, #96]
+        stp     x14, x15, [x0, #112]
+        stp     x16, x17, [x0, #128]
+        stp     x18, x19, [x0, #144]
+        stp     x20, x21, [x0, #160]
+        stp     x22, x23, [x0, #176]
+        stp     x24, x25, [x0, #192]
+        stp     x26, x27, [x0, #208]
+        stp     x28, x29, [x0, #224]
+        str     x30, [x0, #240]
+        ldp     x2, x3, [sp]
+        stp     x2, x3, [x0]
+        add     sp, sp, #16
+        adr     x9, state
+        str     x19, [x9, #0]           /* UART base */
+        str     x20, [x9, #8]           /* axh_puts */
+        mov     x10, sp
+        str     x10, [x9, #16]          /* the stack every program starts on */
+        str     xzr, [x9, #24]          /* n */
+        /* the mailbox: a tag in the first word of each of its pages (the harness finds the
+           pages in the RAM file by these tags, computed here so the image never holds them),
+           and seq = all ones (no frame yet) */
+        ldr     x11, =MAILBOX
+        movn    x0, #0
+        str     x0, [x11, #8]
+        ldr     x1, =NOT_MAGIC
+        mvn     x1, x1
+        mov     x2, #0
+        mov     x3, x11
+1:      eor     x4, x1, x2
+        str     x4, [x3]
+        add     x3, x3, #4096
+        add     x2, x2, #1
+        cmp     x2, #MAILBOX_PAGES
+        b.ne    1b
+next:
+        adr     x9, state
+        ldr     x19, [x9, #0]
+        ldr     x10, [x9, #16]
+        mov     sp, x10
+        adr     x0, msg_ready
+        bl      puts_str
+        ldr     x0, [x9, #24]
+        bl      put_hex8
+        mov     w1, #'\n'
+        bl      putc
+
+        /* wait for frame n: the harness writes seq (mailbox + 8) last */
+        ldr     x11, =MAILBOX
+        ldr     x13, [x9, #24]
+1:      ldr     x12, [x11, #8]
+        cmp     x12, x13
+        b.ne    1b
+        ldr     x14, [x11, #16]         /* length */
+        ldr     x13, [x11, #24]         /* CRC announced */
+        cbz     x14, bad
+        ldr     x0, =LOADER_OFFSET
+        cmp     x14, x0
+        b.hi    bad
+        /* copy to PROGRAM_BASE (guest stores: QEMU drops stale translations of that code)
+           while computing the CRC */
+        add     x15, x11, #32
+        ldr     x16, =PROGRAM_BASE
+        movn    w17, #0                 /* CRC register: 0xffffffff */
+        ldr     w8, =POLY
+4:      ldrb    w10, [x15], #1
+        strb    w10, [x16], #1
+        eor     w17, w17, w10
+        mov     x12, #8
+5:      and     w1, w17, #1
+        lsr     w17, w17, #1
+        neg     w1, w1
+        and     w1, w1, w8
+        eor     w17, w17, w1
+        subs    x12, x12, #1
+        b.ne    5b
+        subs    x14, x14, #1
+        b.ne    4b
+        mvn     w17, w17
+        cmp     w17, w13
+        b.ne    bad
+        str     x13, [x9, #32]          /* the CRC, for the boundary hypercalls */
+        /* MMU off: data accesses are non-cacheable; drop stale instructions */
+        dsb     sy
+        ic      iallu
+        dsb     sy
+        isb
+
+        movz    x0, #(NR_START & 0xffff)
+        movk    x0, #(NR_START >> 16), lsl #16
+        ldr     x1, [x9, #24]
+        ldr     x2, [x9, #32]
+        mov     x3, #0
+        mov     x4, #0
+        mov     x5, #0
+        mov     x6, #0
+        hvc     #0
+        adr     x9, state
+        ldr     x10, [x9, #16]
+        mov     sp, x10
+        adr     x30, saved              /* x1 = PROGRAM_BASE, as the runtime set it */
+        ldp     x0, x1, [x30, #0]
+        ldp     x2, x3, [x30, #16]
+        ldp     x4, x5, [x30, #32]
+        ldp     x6, x7, [x30, #48]
+        ldp     x8, x9, [x30, #64]
+        ldp     x10, x11, [x30, #80]
+        ldp     x12, x13, [x30, #96]
+        ldp     x14, x15, [x30, #112]
+        ldp     x16, x17, [x30, #128]
+        ldp     x18, x19, [x30, #144]
+        ldp     x20, x21, [x30, #160]
+        ldp     x22, x23, [x30, #176]
+        ldp     x24, x25, [x30, #192]
+        ldp     x26, x27, [x30, #208]
+        ldp     x28, x29, [x30, #224]
+        blr     x1
+        adr     x9, state
+        ldr     x10, [x9, #16]
+        mov     sp, x10
+        ldr     x19, [x9, #0]
+        movz    x0, #(NR_END & 0xffff)
+        movk    x0, #(NR_END >> 16), lsl #16
+        ldr     x1, [x9, #24]
+        ldr     x2, [x9, #32]
+        mov     x3, #0
+        mov     x4, #0
+        mov     x5, #0
+        mov     x6, #0
+        hvc     #0
+        adr     x9, state
+        ldr     x19, [x9, #0]
+        adr     x0, msg_done
+        bl      puts_str
+        ldr     x0, [x9, #24]
+        bl      put_hex8
+        mov     w1, #'\n'
+        bl      putc
+        ldr     x0, [x9, #24]
+        add     x0, x0, #1
+        str     x0, [x9, #24]
+        b       next
+
+bad:
+        adr     x9, state
+        ldr     x19, [x9, #0]
+        adr     x0, msg_bad
+        bl      puts_str
+6:      wfe
+        b       6b
+
+/* Leaf routines; the UART base is in x19. */
+/* putc: write w1 (uses w2). */
+putc:
+        ldr     w2, [x19, #UARTFR]
+        tbnz    w2, #5, putc            /* TXFF */
+        strb    w1, [x19]
+        ret
+
+/* puts_str: the NUL-terminated string at x0 (uses x0-x2). */
+puts_str:
+        ldrb    w1, [x0], #1
+        cbz     w1, 2f
+1:      ldr     w2, [x19, #UARTFR]
+        tbnz    w2, #5, 1b
+        strb    w1, [x19]
+        b       puts_str
+2:      ret
+
+/* put_hex8: the low 32 bits of x0 as 8 lowercase hex digits (uses x1-x5). */
+put_hex8:
+        mov     x3, #28
+1:      lsr     x1, x0, x3
+        and     x1, x1, #0xf
+        add     x4, x1, #'0'
+        add     x5, x1, #('a' - 10)
+        cmp     x1, #10
+        csel    x1, x5, x4, hs
+2:      ldr     w2, [x19, #UARTFR]
+        tbnz    w2, #5, 2b
+        strb    w1, [x19]
+        subs    x3, x3, #4
+        b.ge    1b
+        ret
+
+        .ltorg
+msg_ready: .asciz "AXH:READY "
+msg_done:  .asciz "AXH:DONE "
+msg_bad:   .asciz "AXH:BADFRAME\n"
+        .balign 8
+state:  .quad 0, 0, 0, 0, 0, 0
+saved:  .fill 31, 8, 0

@@ -1,0 +1,256 @@
+/*
+ * axharness persistent-mode loader for riscv64 (VS-mode, satp = 0): many programs per boot.
+ *
+ * The same protocol as guest-src/aarch64/loader.S (read its header): written into the
+ * runtime's payload hole; the harness prepends `.equ PROGRAM_BASE` and `.equ LOADER_OFFSET`.
+ * Frames come through the ns16550 (polled: LSR.DR, RBR). The boundary exits are axvisor
+ * hypercalls (a7 = EID 0x485643, a6 = 0x41584801 / 0x41584802, a0 = n, a1 = crc, a2-a5 = 0).
+ * Programs get the runtime's ABI: s2 = UART base, s3 = axh_puts, sp = the runtime's stack as
+ * it was given to the loader. All loader state lives in memory (`state`).
+ */
+        .equ NR_START, 0x41584801
+        .equ NR_END, 0x41584802
+        .equ EID_HVC, 0x485643
+        .equ POLY, 0xedb88320
+        .equ NOT_MAGIC, ~0x31584f424d485841  /* ~"AXHMBOX1" */
+        .option norvc
+        .option norelax
+
+        .section .text
+        .global _start
+_start:
+        j       loader
+        .skip   LOADER_OFFSET - 4
+
+loader:
+        /* Every register as the runtime hands it to a payload (the loader is called exactly
+           as a standalone payload is): restored before each program, so that nothing axvisor
+           reports can differ from a standalone run through leftover register values. */
+        addi    sp, sp, -16
+        sd      t6, 0(sp)
+        la      t6, saved
+        sd      x1, 8(t6)
+        sd      x3, 24(t6)
+        sd      x4, 32(t6)
+        sd      x5, 40(t6)
+        sd      x6, 48(t6)
+        sd      x7, 56(t6)
+        sd      x8, 64(t6)
+        sd      x9, 72(t6)
+        sd      x10, 80(t6)
+        sd      x11, 88(t6)
+        sd      x12, 96(t6)
+        sd      x13, 104(t6)
+        sd      x14, 112(t6)
+        sd      x15, 120(t6)
+        sd      x16, 128(t6)
+        sd      x17, 136(t6)
+        sd      x18, 144(t6)
+        sd      x19, 152(t6)
+        sd      x20, 160(t6)
+        sd      x21, 168(t6)
+        sd      x22, 176(t6)
+        sd      x23, 184(t6)
+        sd      x24, 192(t6)
+        sd      x25, 200(t6)
+        sd      x26, 208(t6)
+        sd      x27, 216(t6)
+        sd      x28, 224(t6)
+        sd      x29, 232(t6)
+        sd      x30, 240(t6)
+        addi    t5, sp, 16
+        sd      t5, 16(t6)              /* sp as given */
+        ld      t5, 0(sp)
+        sd      t5, 248(t6)             /* t6 as given */
+        ld      t5, 240(t6)
+        addi    sp, sp, 16
+        la      t3, state
+        sd      s2, 0(t3)               /* UART base */
+        sd      s3, 8(t3)               /* axh_puts */
+        sd      sp, 16(t3)              /* the stack every program starts on */
+        sd      zero, 24(t3)            /* n */
+        /* the mailbox: a tag in the first word of each of its pages (the harness finds the
+           pages in the RAM file by these tags, computed here so the image never holds them),
+           and seq = all ones (no frame yet) */
+        li      s4, MAILBOX
+        li      t0, -1
+        sd      t0, 8(s4)
+        li      t1, NOT_MAGIC
+        not     t1, t1
+        li      t2, 0
+        mv      t4, s4
+        li      t5, MAILBOX_PAGES
+1:      xor     t0, t1, t2
+        sd      t0, 0(t4)
+        li      t0, 4096
+        add     t4, t4, t0
+        addi    t2, t2, 1
+        bne     t2, t5, 1b
+next:
+        la      t3, state
+        ld      s2, 0(t3)
+        ld      sp, 16(t3)
+        la      a0, msg_ready
+        jal     ra, puts_str
+        ld      a0, 24(t3)
+        jal     ra, put_hex8
+        li      a1, '\n'
+        jal     ra, putc
+
+        /* wait for frame n: the harness writes seq (mailbox + 8) last */
+        li      s4, MAILBOX
+        ld      t0, 24(t3)
+1:      ld      t1, 8(s4)
+        bne     t1, t0, 1b
+        ld      s8, 16(s4)              /* length */
+        ld      s6, 24(s4)              /* CRC announced */
+        beqz    s8, bad
+        li      t0, LOADER_OFFSET
+        bgtu    s8, t0, bad
+        /* copy to PROGRAM_BASE while computing the CRC; fence.i below */
+        addi    s5, s4, 32
+        li      s7, PROGRAM_BASE
+        li      s9, 0xffffffff          /* CRC register */
+        li      s10, POLY
+4:      lbu     s11, 0(s5)
+        sb      s11, 0(s7)
+        addi    s5, s5, 1
+        addi    s7, s7, 1
+        xor     s9, s9, s11
+        li      t2, 8
+5:      andi    t0, s9, 1
+        srli    s9, s9, 1
+        neg     t0, t0
+        and     t0, t0, s10
+        xor     s9, s9, t0
+        addi    t2, t2, -1
+        bnez    t2, 5b
+        addi    s8, s8, -1
+        bnez    s8, 4b
+        not     s9, s9
+        li      t0, 0xffffffff
+        and     s9, s9, t0
+        bne     s9, s6, bad
+        la      t3, state
+        sd      s6, 32(t3)              /* the CRC, for the boundary hypercalls */
+        fence
+        fence.i
+
+        li      a7, EID_HVC
+        li      a6, NR_START
+        ld      a0, 24(t3)
+        ld      a1, 32(t3)
+        li      a2, 0
+        li      a3, 0
+        li      a4, 0
+        li      a5, 0
+        ecall
+        la      ra, saved           /* t0 = PROGRAM_BASE, as the runtime set it */
+        ld      x2, 16(ra)
+        ld      x3, 24(ra)
+        ld      x4, 32(ra)
+        ld      x5, 40(ra)
+        ld      x6, 48(ra)
+        ld      x7, 56(ra)
+        ld      x8, 64(ra)
+        ld      x9, 72(ra)
+        ld      x10, 80(ra)
+        ld      x11, 88(ra)
+        ld      x12, 96(ra)
+        ld      x13, 104(ra)
+        ld      x14, 112(ra)
+        ld      x15, 120(ra)
+        ld      x16, 128(ra)
+        ld      x17, 136(ra)
+        ld      x18, 144(ra)
+        ld      x19, 152(ra)
+        ld      x20, 160(ra)
+        ld      x21, 168(ra)
+        ld      x22, 176(ra)
+        ld      x23, 184(ra)
+        ld      x24, 192(ra)
+        ld      x25, 200(ra)
+        ld      x26, 208(ra)
+        ld      x27, 216(ra)
+        ld      x28, 224(ra)
+        ld      x29, 232(ra)
+        ld      x30, 240(ra)
+        ld      x31, 248(ra)
+        jalr    ra, t0
+        la      t3, state
+        ld      sp, 16(t3)
+        ld      s2, 0(t3)
+        li      a7, EID_HVC
+        li      a6, NR_END
+        ld      a0, 24(t3)
+        ld      a1, 32(t3)
+        li      a2, 0
+        li      a3, 0
+        li      a4, 0
+        li      a5, 0
+        ecall
+        la      t3, state
+        ld      s2, 0(t3)
+        la      a0, msg_done
+        jal     ra, puts_str
+        ld      a0, 24(t3)
+        jal     ra, put_hex8
+        li      a1, '\n'
+        jal     ra, putc
+        ld      a0, 24(t3)
+        addi    a0, a0, 1
+        sd      a0, 24(t3)
+        j       next
+
+bad:
+        la      t3, state
+        ld      s2, 0(t3)
+        la      a0, msg_bad
+        jal     ra, puts_str
+6:      wfi
+        j       6b
+
+/* Leaf routines; the UART base is in s2. */
+/* putc: write a1 (uses t1). */
+putc:
+        lbu     t1, 5(s2)               /* LSR.THRE */
+        andi    t1, t1, 0x20
+        beqz    t1, putc
+        sb      a1, 0(s2)
+        ret
+
+/* puts_str: the NUL-terminated string at a0 (uses a0, t0, t1). */
+puts_str:
+        lbu     t0, 0(a0)
+        beqz    t0, 2f
+1:      lbu     t1, 5(s2)
+        andi    t1, t1, 0x20
+        beqz    t1, 1b
+        sb      t0, 0(s2)
+        addi    a0, a0, 1
+        j       puts_str
+2:      ret
+
+/* put_hex8: the low 32 bits of a0 as 8 lowercase hex digits (uses t0, t1, t2, a1). */
+put_hex8:
+        li      t2, 28
+1:      srl     a1, a0, t2
+        andi    a1, a1, 0xf
+        li      t0, 10
+        bltu    a1, t0, 2f
+        addi    a1, a1, 'a' - 10 - '0'
+2:      addi    a1, a1, '0'
+3:      lbu     t1, 5(s2)
+        andi    t1, t1, 0x20
+        beqz    t1, 3b
+        sb      a1, 0(s2)
+        addi    t2, t2, -4
+        bgez    t2, 1b
+        ret
+
+msg_ready: .asciz "AXH:READY "
+msg_done:  .asciz "AXH:DONE "
+msg_bad:   .asciz "AXH:BADFRAME\n"
+        .balign 8
+state:  .dword 0, 0, 0, 0, 0, 0
+saved:  .fill 32, 8, 0

@@ -1,0 +1,1 @@
+"""Persistent mode: many programs per axvisor boot (docs/persistent-mode.md)."""

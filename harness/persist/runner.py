@@ -1,0 +1,194 @@
+"""Cases over persistent boots: each program either joins the current boot (policy allows it)
+or runs standalone (run_case, unchanged). A program judged anything but accepted (pass, or a
+known divergence) in a shared boot is re-run on a fresh standalone boot, whose result is the
+one returned: a shared boot can only ever confirm the standalone verdict, never replace it.
+Each case gets the artifacts a standalone case has (console.log = its slice, expected.json,
+observed.jsonl, payload.S, manifest.json) plus persistent.json naming the boot and offsets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import signals
+from harness.check.scope import image_record
+from harness.errors import HarnessError, InfraError
+from harness.guests.payload import BuiltPayload, build_payload
+from harness.images.build import Image
+from harness.images.recipe import ImageRecipe
+from harness.model import schemas
+from harness.persist import policy
+from harness.persist.judge import judge_slice
+from harness.persist.session import Boot, SliceRun
+from harness.qemu.profiles import MachineProfile
+from harness.run.case import CaseResult, case_id, qemu_version
+from harness.run.current_line import is_current_line
+from harness.scenarios.catalogue import Scenario
+
+Standalone = Callable[[Scenario, Path], CaseResult]
+Accept = Callable[[Scenario, CaseResult], bool]  # pass, or xfail once known divergences apply
+
+
+@dataclass
+class Stats:
+    """Counts a benchmark or a report shows: how much actually shared a boot."""
+
+    boots: int = 0  # persistent boots started
+    shared: int = 0  # programs judged inside a shared boot
+    standalone: int = 0  # programs the policy sent to their own boot
+    reruns: int = 0  # shared-boot programs re-run standalone (not accepted there)
+    rerun_agreed: int = 0  # ... whose standalone verdict was the same anyway
+    fallbacks: int = 0  # boots that did not come up (the program ran standalone)
+    why_standalone: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self.lock:
+            setattr(self, name, getattr(self, name) + n)
+
+    def standalone_because(self, why: str) -> None:
+        with self.lock:
+            self.standalone += 1
+            key = why.split(":")[0][:60]
+            self.why_standalone[key] = self.why_standalone.get(key, 0) + 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"boots": self.boots, "shared": self.shared, "standalone": self.standalone,
+                "reruns": self.reruns, "rerun_agreed": self.rerun_agreed,
+                "fallbacks": self.fallbacks, "why_standalone": dict(self.why_standalone)}
+
+
+class PersistentRunner:
+    """One worker's sequence of boots on one image (not thread-safe: one per thread)."""
+
+    def __init__(self, image: Image, recipe: ImageRecipe, profile: MachineProfile,
+                 workdir: Path, standalone: Standalone, accept: Accept, *,
+                 timeout_scale: float = 1.0, every: int = policy.EVERY,
+                 stats: Stats | None = None, keep_boots: bool = False, worker: int = 0
+                 ) -> None:
+        self.image, self.recipe, self.profile = image, recipe, profile
+        self.workdir = workdir
+        self.standalone, self.accept = standalone, accept
+        self.timeout_scale, self.every = timeout_scale, every
+        self.stats = stats if stats is not None else Stats()
+        self.keep_boots = keep_boots
+        self.worker = worker
+        self.schema = schemas.of_image(image.schema, image.axvcpu_version)
+        self.allowed = policy.image_allows(image.arch, is_current_line(image.axvisor_version))
+        self._boot: Boot | None = None
+        self._boots = 0
+        self._in_boot = 0
+
+    # -- boots ----------------------------------------------------------------------------
+    def close(self) -> None:
+        boot, self._boot = self._boot, None
+        if boot is not None:
+            boot.close()
+            if not self.keep_boots:
+                boot.kernel.unlink(missing_ok=True)
+
+    def _boot_for_next(self) -> Boot | None:
+        if self._boot is not None and (self._boot.dead or self._in_boot >= self.every):
+            self.close()
+        if self._boot is None:
+            rundir = self.workdir / f"boot-{self.worker}-{self._boots:05d}"
+            self._boots += 1
+            shutil.rmtree(rundir, ignore_errors=True)
+            boot = Boot(self.image, self.recipe.guest.source, self.profile, rundir,
+                        timeout_scale=self.timeout_scale, stop=signals.current())
+            try:
+                boot.start()
+            except HarnessError:
+                boot.close()
+                self.stats.add("fallbacks")
+                return None
+            self.stats.add("boots")
+            self._boot, self._in_boot = boot, 0
+        return self._boot
+
+    # -- cases ----------------------------------------------------------------------------
+    def run(self, scenario: Scenario, casedir: Path) -> CaseResult:
+        scenario = scenario.for_image(self.recipe.name)
+        why = self.allowed.why or policy.scenario_allows(scenario).why
+        if why:
+            self.stats.standalone_because(why)
+            return self.standalone(scenario, casedir)
+        payload = build_payload(self.image, scenario.actions, self.recipe.guest.source,
+                                self.recipe.guest.entry, self.recipe.backend)
+        boot = self._boot_for_next()
+        if boot is None:
+            return self.standalone(scenario, casedir)
+        fit = policy.fits(len(payload.code), boot.loader.program_max)
+        if not fit.persistent:
+            self.stats.standalone_because(fit.why)
+            return self.standalone(scenario, casedir)
+        started = time.monotonic()
+        try:
+            sl = boot.run(payload.code)
+        except HarnessError:
+            self.close()
+            self.stats.add("fallbacks")
+            return self.standalone(scenario, casedir)
+        self._in_boot += 1
+        res = self._result(scenario, payload, sl, boot, casedir, started)
+        if self.accept(scenario, res):
+            self.stats.add("shared")
+            return res
+        # Not accepted here: the standalone boot decides, and this boot is not reused.
+        self.close()
+        self.stats.add("reruns")
+        shared = casedir.parent / (casedir.name + ".shared-boot")
+        shutil.rmtree(shared, ignore_errors=True)
+        shutil.move(str(casedir), shared)
+        again = self.standalone(scenario, casedir)
+        if again.verdict is res.verdict:
+            self.stats.add("rerun_agreed")
+        return again
+
+    def _result(self, scenario: Scenario, payload: BuiltPayload, sl: SliceRun, boot: Boot,
+                casedir: Path, started: float) -> CaseResult:
+        shutil.rmtree(casedir, ignore_errors=True)
+        try:
+            casedir.mkdir(parents=True)
+        except OSError as exc:
+            raise InfraError(f"cannot write the case artifacts directory {casedir}: {exc}") \
+                from exc
+        image, recipe = self.image, self.recipe
+        (casedir / "payload.S").write_text(payload.asm)
+        (casedir / "console.log").write_bytes(sl.console)
+        j = judge_slice(image, scenario, payload, self.schema, recipe.backend,
+                        recipe.guest.vcpu_of_cpu, sl.console, sl.n, sl.crc, sl.ended,
+                        str(casedir / "console.log"))
+        (casedir / "expected.json").write_text(json.dumps(list(j.expected), indent=2))
+        (casedir / "observed.jsonl").write_text("".join(json.dumps(o) + "\n"
+                                                        for o in j.observed))
+        (casedir / "persistent.json").write_text(json.dumps({
+            "boot": str(boot.rundir), "boot_console": str(boot.rundir / "console.log"),
+            "program": sl.n, "crc32": f"{sl.crc:08x}", "console_offsets": [sl.start, sl.end],
+            "ended": sl.ended or "AXH:DONE", "badframe": sl.badframe,
+            "slice_seconds": round(sl.duration_s, 4)}, indent=2) + "\n")
+        image_info: dict[str, Any] = {
+            "recipe": image.recipe, "key": image.key, "axvisor": image.axvisor_version,
+            "axvcpu": image.axvcpu_version, "schema": self.schema.id,
+            "exit_log": image.exit_log, "phys_cpu_ids": list(recipe.guest.phys_cpu_ids),
+            "backend": recipe.backend, **image_record(image.manifest(), image.arch)}
+        qemu_info: dict[str, Any] = {
+            "profile": self.profile.name, "binary": self.profile.binary,
+            "version": qemu_version(self.profile.binary), "accel": self.profile.accel,
+            "cpu": self.profile.cpu, "machine": self.profile.machine,
+            "persistent": {"boot": str(boot.rundir), "program": sl.n},
+            "run_seconds": round(sl.duration_s, 3)}
+        res = CaseResult(case_id=case_id(recipe, scenario), scenario=scenario.name,
+                         arch=scenario.arch, verdict=j.verdict, detail=j.detail,
+                         expected=j.expected, observed=j.observed, diffs=j.diffs,
+                         duration_s=time.monotonic() - started, artifacts=casedir,
+                         image=image_info, qemu=qemu_info, asynchronous=j.asynchronous,
+                         parse_errors=j.parse_errors, contract_notes=j.contract_notes)
+        (casedir / "manifest.json").write_text(json.dumps(res.to_json(), indent=2, default=str))
+        return res

@@ -1,0 +1,128 @@
+"""One persistent-mode boot: QEMU with the loader in the payload hole and guest RAM in a shared
+file; programs are written to the loader's mailbox one after another, and each one's console
+slice (from after its predecessor's AXH:DONE to its own) is handed back unjudged."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import signals
+from harness.errors import HarnessError, InfraError
+from harness.guests.payload import BuiltPayload, patch_image
+from harness.images.build import Image
+from harness.persist.frame import BADFRAME, DONE, READY, Frame, encode
+from harness.persist.loader import Loader, build_loader
+from harness.persist.mailbox import Mailbox
+from harness.qemu.machine import Ending, QemuMachine
+from harness.qemu.profiles import MachineProfile
+from harness.run import axvisor_console
+
+# Mailbox pages found per image key in this process (axvisor's allocator is deterministic).
+_PAGES: dict[str, tuple[int, ...]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class SliceRun:
+    """What one program did in the boot: its console slice and how the slice ended."""
+
+    n: int
+    crc: int
+    console: bytes
+    start: int  # offsets of the slice in the boot's console.log
+    end: int
+    ended: str | None  # None: the loader printed AXH:DONE n (the program returned)
+    badframe: bool
+    duration_s: float
+
+
+class Boot:
+    """A context manager: `start()` boots to the loader's first AXH:READY, `run(code)` runs one
+    program. After any slice that did not end in AXH:DONE the boot is `dead`."""
+
+    def __init__(self, image: Image, runtime_source: Path, profile: MachineProfile,
+                 rundir: Path, *, timeout_scale: float = 1.0,
+                 stop: signals.StopRequest | None = None) -> None:
+        self.image = image
+        self.loader: Loader = build_loader(image, runtime_source)
+        self.rundir = rundir
+        rundir.mkdir(parents=True, exist_ok=True)
+        self.kernel = rundir / image.kernel.name
+        patch_image(image, BuiltPayload("", self.loader.code, ()), self.kernel)
+        self.mailbox = Mailbox(profile.memory, self.loader)
+        self.machine = QemuMachine(profile, self.kernel, rundir, timeout_scale=timeout_scale,
+                                   stop=stop, extra_args=self.mailbox.qemu_args())
+        self.next = 0  # the program number the loader waits for
+        self.mark = 0  # console offset where the next slice begins
+        self.dead = ""  # why no further program can run in this boot
+        self.boot_s = 0.0
+
+    def __enter__(self) -> Boot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Boot; InfraError when the loader never reported ready (the caller falls back)."""
+        t0 = time.monotonic()
+        self.machine.launch()
+        ready = (b"AXH:READY %08x" % 0)
+
+        def watch(console: bytearray, new_from: int) -> str | None:
+            if console.find(ready, max(0, new_from - len(ready))) >= 0:
+                return "ready"
+            return axvisor_console.watch(console, new_from)
+
+        run = self.machine.run_until(watch)
+        if run.ending is not Ending.WATCHER or run.detail != "ready":
+            self.dead = f"the loader did not start: {run.ending.value}: {run.detail}"
+            raise InfraError(self.dead)
+        m = READY.search(run.console)
+        self.mark = m.end() if m else len(run.console)
+        key = self.image.key
+        _PAGES[key] = self.mailbox.locate(_PAGES.get(key, ()))
+        self.boot_s = time.monotonic() - t0
+
+    def run(self, code: bytes) -> SliceRun:
+        if self.dead:
+            raise InfraError(f"persistent boot is unusable: {self.dead}")
+        n, t0 = self.next, time.monotonic()
+        frame: Frame = encode(code)
+        start = self.mark
+        done = b"AXH:DONE %08x" % n
+
+        def watch(console: bytearray, new_from: int) -> str | None:
+            at = max(start, new_from - 64)
+            if console.find(done, at) >= 0:
+                return "done"
+            if console.find(BADFRAME, at) >= 0:
+                return "badframe"
+            return axvisor_console.watch(console, new_from)
+
+        try:
+            self.mailbox.write(frame, n)
+            run = self.machine.run_until(watch, since=t0)
+        except HarnessError:
+            self.dead = "the machine failed while running a program"
+            raise
+        console = run.console
+        ok = run.ending is Ending.WATCHER and run.detail == "done"
+        if ok:
+            m = DONE.search(console, start)
+            end = m.end() if m else len(console)
+            self.next, self.mark = n + 1, end
+        else:
+            end = len(console)
+            self.dead = f"program {n}: {run.ending.value}: {run.detail}"
+        bad = run.ending is Ending.WATCHER and run.detail == "badframe"
+        return SliceRun(n, frame.crc, console[start:end], start, end,
+                        None if ok else f"{run.ending.value}: {run.detail}", bad,
+                        time.monotonic() - t0)
+
+    def close(self) -> None:
+        try:
+            self.machine.stop()
+        finally:
+            self.mailbox.close()
