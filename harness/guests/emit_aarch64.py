@@ -223,6 +223,11 @@ def _start_secondary(action: StartSecondary, label: str) -> EmittedAction:
 
 
 def _emit_one(action: object, label: str) -> EmittedAction:
+    if isinstance(action, WaitForInterrupt) and action.once:
+        # One WFI as a trap site: it traps where HCR_EL2.TWI is set (ARM ARM D1.19.2 "WFI
+        # wake-up events"; axvm 0.8.5 src/arch/aarch64/policy/vcpu.rs:219); where TWI is clear
+        # it completes in the guest at the next wake-up event, and the model predicts no exit.
+        return EmittedAction((), ("wfi",), {})
     if isinstance(action, WaitForInterrupt):
         # No trap site: WFI completes in the guest, HCR_EL2.TWI is clear (model.arch's Halt
         # reason); were it trapped, its Halt would show as an unexpected exit. Any interrupt

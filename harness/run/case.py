@@ -33,7 +33,7 @@ from harness.model import schemas
 from harness.model.arch import Arch
 from harness.model.convert import exit_to_json
 from harness.model.exits import ExitReason
-from harness.model.predict import ContractNote, GuestTrap, prediction
+from harness.model.predict import ContractNote, GuestTrap, configured, prediction
 from harness.model.values import ModelError
 from harness.parse import parse_log
 from harness.qemu.machine import Ending, QemuMachine
@@ -192,10 +192,11 @@ def expected_exits(image: Image, payload: BuiltPayload, schema: Schema,
         stream = out.setdefault(trap.site.vcpu, [])
         if trap.site.vcpu in off:
             continue  # the VM is powered off: nothing after that instruction executes
-        got = prediction(GuestTrap(
+        got = configured(prediction(GuestTrap(
             arch=arch, insn=trap.insn, gprs=dict(trap.site.gprs), gpa=trap.site.gpa,
             backend=backend,
-            x86_code_bits=emit_x86_64.CODE_BITS if arch is Arch.X86_64 else 64), schema)
+            x86_code_bits=emit_x86_64.CODE_BITS if arch is Arch.X86_64 else 64), schema),
+            arch, schema)
         if notes is not None:
             notes += [n for n in got.notes if n not in notes]
         if got.exit is not None:

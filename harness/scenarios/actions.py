@@ -195,9 +195,14 @@ class Delay:
 
 @dataclass(frozen=True, slots=True)
 class WaitForInterrupt:
-    """The architecture's idle instruction: x86 HLT (trapped); aarch64 WFI, which axvisor does
-    not trap (HCR_EL2.TWI clear), repeated until an IRQ is pending for the guest (ISR_EL1.I):
-    a guest that never gets one hangs, and the run ends in a timeout."""
+    """The architecture's idle instruction: x86 HLT (trapped); aarch64 WFI, which axvisor
+    0.3 does not trap (HCR_EL2.TWI clear), repeated until an IRQ is pending for the guest
+    (ISR_EL1.I): a guest that never gets one hangs, and the run ends in a timeout.
+
+    `once` (aarch64): one WFI, no loop, as a trap site (axvisor 0.8 sets HCR_EL2.TWI): the
+    scenario arranges its own wake-up event first (e.g. the EL1 physical timer)."""
+
+    once: bool = False
 
 
 @dataclass(frozen=True, slots=True)

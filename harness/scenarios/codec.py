@@ -22,7 +22,7 @@ ACTION_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in typing.get_ar
 # Written as hex strings: these are addresses and data, read by people next to the disassembly.
 _HEX_FIELDS = frozenset({"addr", "value", "nr", "args", "eid", "fid", "port", "offset"})
 # Left out at their defaults, so that files written before they existed read the same.
-_QUIET = frozenset({"offset", "extend", "scaled"})
+_QUIET = frozenset({"offset", "extend", "scaled", "once"})
 _REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)\s*(?:([+-])\s*(\S+))?$")
 
 Value = int | tuple[int, ...] | str

@@ -14,6 +14,7 @@ from harness.model.exits import (
     DeactivateInterrupt,
     GicCpuInterfaceRead,
     GicCpuInterfaceWrite,
+    Halt,
     Hypercall,
     IoWrite,
     MmioRead,
@@ -27,7 +28,7 @@ from harness.model.exits import (
     WaitForInterrupt,
 )
 from harness.model.isa.asm import assemble, missing_tools
-from harness.model.predict import GuestTrap, predict, prediction
+from harness.model.predict import GuestTrap, configured, predict, prediction
 from harness.model.schemas import schema
 from harness.model.values import AccessWidth, GuestPhysAddr, ModelError, Port, SysRegAddr
 
@@ -86,6 +87,17 @@ def test_psci_version_over_hvc_is_answered_inside_but_a_plain_hypercall_is_not()
 
 def test_wfi_traps_as_wait_for_interrupt() -> None:
     assert predict(a64("wfi", {}), A8) == WaitForInterrupt()
+
+
+def test_wfi_is_no_exit_where_the_line_leaves_hcr_el2_twi_clear() -> None:
+    # ARM ARM D1.19.2: WFI traps to EL2 only with HCR_EL2.TWI; arm_vcpu 0.2.2 src/vcpu.rs:192-200
+    # never sets it, so the same guest instruction completes in the guest on the axvcpu line.
+    assert predict(a64("wfi", {}), G2) == Halt()  # had it trapped
+    got = configured(prediction(a64("wfi", {}), G2), Arch.AARCH64, G2)
+    assert configured(prediction(a64("wfi", {}), A8), Arch.AARCH64, A8).exit == WaitForInterrupt()
+    assert got.exit is None and got.canonical is not None and got.canonical.VARIANT == "Halt"
+    assert [(n.old, n.new) for n in got.notes] == [("Halt", "")]
+    assert "HCR_EL2.TWI" in got.notes[0].what
 
 
 def test_an_sgi_write_carries_the_raw_register_and_older_schemas_decode_or_keep_it() -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from harness.model import schemas
-from harness.model.arch import Arch
+from harness.model.arch import Arch, contract
 from harness.model.exits import (
     ABSENT,
     CpuDown,
@@ -139,6 +139,18 @@ def prediction(trap: GuestTrap, schema: Schema) -> Prediction:
     return Prediction(got, notes, exit, undecided)
 
 
+def configured(p: Prediction, arch: Arch, schema: Schema) -> Prediction:
+    """`p` as the line's trap configuration lets it happen: an exit of a kind the
+    architecture's contract rules out under that schema's hypervisors (harness.model.arch:
+    an aarch64 WFI with HCR_EL2.TWI clear) is no exit, with a note giving the reason; the
+    instruction completes in the guest instead."""
+    why = contract(arch, schema).impossible.get(p.exit.VARIANT) if p.exit is not None else None
+    if p.exit is None or why is None:
+        return p
+    note = ContractNote(schema.id, arch.value, p.exit.VARIANT, "", why, "harness.model.arch")
+    return Prediction(None, (*p.notes, note), p.canonical)
+
+
 def predict(trap: GuestTrap, schema: Schema) -> ExitReason:
     """The exit `schema`'s contract requires for `trap`; ModelError for unknown instructions
     and for traps its enum has no exit for."""
@@ -190,5 +202,5 @@ def alternatives(predicted: ExitReason) -> tuple[ExitReason, ...]:
     return ()
 
 
-__all__ = ["ContractNote", "GuestTrap", "Prediction", "alternatives", "canonical", "free_fields",
-           "predict", "prediction"]
+__all__ = ["ContractNote", "GuestTrap", "Prediction", "alternatives", "canonical", "configured",
+           "free_fields", "predict", "prediction"]
