@@ -161,9 +161,16 @@ def _rv_panic_action(rng: random.Random) -> Action:
                     signed=width == 8 or rng.random() < 0.5)
 
 
+# Programs ending in the vPLIC's width panic need a boot of their own (persistent mode runs
+# everything else many per boot): measured with 0.2 here, 80 % of riscv64 programs could share
+# a boot and persistent fuzzing gained < 5x; the panic is one known behaviour, re-checked by a
+# few programs in a hundred.
+RV_PANIC_ENDING = 0.03
+
+
 def _riscv64(rng: random.Random, size: int) -> tuple[Action, ...]:
     actions = [_rv_action(rng) for _ in range(size)]
-    if rng.random() < 0.2:
+    if rng.random() < RV_PANIC_ENDING:
         actions[-1] = _rv_panic_action(rng)
     return tuple(actions)
 

@@ -86,10 +86,13 @@ class Boot:
         self.boot_s = time.monotonic() - t0
 
     def run(self, code: bytes) -> SliceRun:
+        return self.run_frame(encode(code))
+
+    def run_frame(self, frame: Frame) -> SliceRun:
+        """`run` with the frame given (tests send corrupted ones)."""
         if self.dead:
             raise InfraError(f"persistent boot is unusable: {self.dead}")
         n, t0 = self.next, time.monotonic()
-        frame: Frame = encode(code)
         start = self.mark
         done = b"AXH:DONE %08x" % n
 

@@ -1,0 +1,153 @@
+"""Persistent mode on the real images: a boot runs program after program, each slice holds only
+its own exits, a corrupted frame is refused (AXH:BADFRAME) and never guessed, a program the
+policy cannot share runs on a boot of its own, and per program the verdict, the observed exits
+and the diff text are those of one boot per program (the differential test)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.check.compare import ASYNC_VARIANTS
+from harness.check.verdict import Verdict
+from harness.fuzz.generate import generate
+from harness.fuzz.runner import FuzzOptions, FuzzSession
+from harness.guests.payload import build_payload
+from harness.images.build import Image
+from harness.images.recipe import ImageRecipe
+from harness.model import schemas
+from harness.paths import repo_root
+from harness.persist.frame import Frame, encode
+from harness.persist.judge import judge_slice
+from harness.persist.session import Boot
+from harness.pytest_plugin import AxhOptions
+from harness.qemu.profiles import get_profile
+from harness.scenarios.actions import Hypercall, SystemOff
+from harness.scenarios.catalogue import Scenario
+
+ARCHES = [pytest.param("aarch64", marks=pytest.mark.aarch64),
+          pytest.param("riscv64", marks=pytest.mark.riscv64)]
+DIFF_PROGRAMS = 48  # per architecture in CI; bench/results/persist-differential.json: more
+DIFF_SIZE = 8
+Built = Callable[[str], tuple[ImageRecipe, Image]]
+
+
+def _boot(recipe: ImageRecipe, image: Image, rundir: Path, opts: AxhOptions) -> Boot:
+    return Boot(image, recipe.guest.source, get_profile(recipe.qemu_profile), rundir,
+                timeout_scale=opts.timeout_scale)
+
+
+def _hypercall(nr: int) -> Hypercall:
+    return Hypercall(nr, (nr + 1, nr + 2, nr + 3, nr + 4, nr + 5, nr + 6))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("arch", ARCHES)
+def test_each_slice_holds_its_own_program_exits_only(
+        arch: str, axh_options: AxhOptions, axh_image: Built, tmp_path: Path) -> None:
+    recipe, image = axh_image(arch)
+    schema = schemas.of_image(image.schema, image.axvcpu_version)
+    with _boot(recipe, image, tmp_path / "boot", axh_options) as boot:
+        boot.start()
+        for n, nr in enumerate((0x1_0000_1000, 0x2_0000_2000, 0x3_0000_3000)):
+            sc = Scenario(f"hc{n}", arch, "", (_hypercall(nr),))
+            payload = build_payload(image, sc.actions, recipe.guest.source, recipe.guest.entry)
+            sl = boot.run(payload.code)
+            assert sl.ended is None and sl.n == n
+            j = judge_slice(image, sc, payload, schema, recipe.backend, recipe.guest.vcpu_of_cpu,
+                            sl.console, sl.n, sl.crc, sl.ended, "slice")
+            assert j.verdict is Verdict.PASS, j.detail
+            mine = [o for o in j.observed if not o.get("runtime")
+                    and o["variant"] not in ASYNC_VARIANTS]
+            assert [(o["variant"], o["fields"]["nr"]) for o in mine] == [("Hypercall", nr)]
+            assert [o["fields"]["args"][0] for o in j.observed if o.get("runtime")] == [n, n]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("arch", ARCHES)
+def test_a_corrupted_frame_is_refused_and_the_boot_is_not_used_again(
+        arch: str, axh_options: AxhOptions, axh_image: Built, tmp_path: Path) -> None:
+    recipe, image = axh_image(arch)
+    sc = Scenario("hc", arch, "", (_hypercall(0x5_0000_5000),))
+    code = build_payload(image, sc.actions, recipe.guest.source, recipe.guest.entry).code
+    with _boot(recipe, image, tmp_path / "boot", axh_options) as boot:
+        boot.start()
+        good = encode(code)
+        sl = boot.run_frame(Frame(good.code, good.crc ^ 0x10))
+        assert sl.badframe and sl.ended is not None
+        assert b"0x5000050" not in sl.console  # the program never ran
+        assert boot.dead
+        with pytest.raises(Exception, match="unusable"):
+            boot.run(code)
+
+
+def _opts(arch: str, axh: AxhOptions, where: Path, persistent: bool, n: int) -> FuzzOptions:
+    return FuzzOptions(arch=arch, seeds=range(n), size=DIFF_SIZE, cache=axh.cache,
+                       results_dir=where, timeout_scale=axh.timeout_scale, minimise=False,
+                       persistent=persistent)
+
+
+@pytest.mark.integration
+@pytest.mark.aarch64
+def test_a_program_that_ends_the_vm_gets_a_boot_of_its_own(
+        axh_options: AxhOptions, axh_image: Built, tmp_path: Path) -> None:
+    """SystemOff between two shareable programs: the shared boot is not asked to run it."""
+    session = FuzzSession(repo_root(), _opts("aarch64", axh_options, tmp_path, True, 0),
+                          built=axh_image("aarch64"))
+    runner = session._runner()
+    try:
+        first = runner.run(Scenario("a", "aarch64", "", (_hypercall(0x7_0000_7000),)),
+                           tmp_path / "a")
+        off = runner.run(Scenario("off", "aarch64", "", (SystemOff(),)), tmp_path / "off")
+        last = runner.run(Scenario("b", "aarch64", "", (_hypercall(0x8_0000_8000),)),
+                          tmp_path / "b")
+    finally:
+        session.close()
+    assert first.verdict is Verdict.PASS and "persistent" in first.qemu
+    assert "persistent" not in off.qemu and off.verdict is Verdict.PASS, off.detail
+    assert last.verdict is Verdict.PASS and last.qemu["persistent"]["program"] == 1
+    assert session.stats is not None and session.stats.standalone == 1
+
+
+_LINE = re.compile(r" \(console line \d+\)")
+
+
+def _program_view(case: Any) -> tuple[str, list[dict[str, Any]], list[str], tuple[str, ...]]:
+    """What must not depend on the mode: verdict, the program's exits (value, order, vCPU; not
+    the console line, not the boundary hypercalls, not the runtime's own power-off after the
+    program; not the asynchronous ones, whose number differs from run to run in any mode),
+    diff texts without console line numbers, known divergences applied."""
+    obs = [{k: v for k, v in o.items() if k != "line"} for o in case.observed
+           if not o.get("runtime") and o["variant"] not in ASYNC_VARIANTS]  # timing: any run
+    standalone = "persistent" not in case.qemu and not case.detail.startswith("hypervisor panic")
+    if standalone and obs and obs[-1]["variant"] == "SystemDown" and \
+            case.expected and case.expected[-1]["variant"] == "SystemDown":
+        obs = obs[:-1]  # the runtime's PSCI SYSTEM_OFF / SBI SRST after the program
+    return (case.verdict.value, obs, [_LINE.sub("", d.describe()) for d in case.diffs],
+            case.known)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("arch", ARCHES)
+def test_persistent_and_boot_per_program_agree_program_by_program(
+        arch: str, axh_options: AxhOptions, axh_image: Built, tmp_path: Path) -> None:
+    built = axh_image(arch)
+    results = {}
+    for persistent in (True, False):
+        session = FuzzSession(repo_root(), _opts(arch, axh_options, tmp_path / str(persistent),
+                                                 persistent, DIFF_PROGRAMS), built=built)
+        try:
+            results[persistent] = [session.program(s, persistent) for s in range(DIFF_PROGRAMS)]
+        finally:
+            session.close()
+        if persistent:
+            assert session.stats is not None and session.stats.shared >= DIFF_PROGRAMS * 0.8
+    for p, s in zip(results[True], results[False], strict=True):
+        assert p.case.verdict is not Verdict.INFRA and s.case.verdict is not Verdict.INFRA
+        assert _program_view(p.case) == _program_view(s.case), f"seed {p.seed}"
+    # the generator program is the same in both: a pure function of (arch, seed, size)
+    assert generate(arch, 0, DIFF_SIZE) == results[True][0].scenario

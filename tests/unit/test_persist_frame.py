@@ -1,0 +1,87 @@
+"""Frames and the mailbox of persistent mode, without QEMU."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.errors import InfraError
+from harness.persist.frame import DONE, READY, Frame, decode, encode, marker_number
+from harness.persist.loader import HEADER, PAGE, Loader
+from harness.persist.mailbox import MAGIC, Mailbox, ram_bytes
+
+
+@given(st.binary(min_size=1, max_size=4096))
+def test_a_frame_carries_the_program_and_zlibs_crc32(code: bytes) -> None:
+    frame = encode(code)
+    assert frame.crc == zlib.crc32(code) & 0xFFFF_FFFF
+    assert decode(frame.wire) == code
+    assert b"\x03" not in frame.wire  # text: ISIG would turn 0x03 into a SIGINT to QEMU
+
+
+@given(st.binary(min_size=1, max_size=256), st.integers(0, 31))
+def test_any_single_bit_error_in_the_code_is_refused(code: bytes, bit: int) -> None:
+    frame = encode(code)
+    flipped = bytearray(code)
+    flipped[bit % len(code)] ^= 1 << (bit % 8)
+    with pytest.raises(ValueError):
+        decode(Frame(bytes(flipped), frame.crc).wire)
+
+
+def test_an_empty_program_is_no_frame() -> None:
+    with pytest.raises(ValueError):
+        encode(b"")
+
+
+def test_markers_carry_the_program_number_in_hex() -> None:
+    console = b"junk AXH:READY 0000002a\r\nmore AXH:DONE 0000002a\n"
+    assert marker_number(READY, console, 0) == (42, 5, 25)
+    n, _, end = marker_number(DONE, console, 0) or (0, 0, 0)
+    assert (n, end) == (42, len(console))
+    assert marker_number(DONE, console, end) is None
+
+
+def _fake_ram(tmp_path: Path, offsets: list[int], size: int = 64 * PAGE) -> Mailbox:
+    loader = Loader(b"", 0xF000, 0x80A0_2000, len(offsets))
+    box = Mailbox("1M", loader, tmp_path)
+    data = bytearray(size)
+    for i, off in enumerate(offsets):
+        data[off: off + 8] = struct.pack("<Q", MAGIC ^ i)
+    box.path.write_bytes(bytes(data))
+    return box
+
+
+def test_the_mailbox_pages_are_found_wherever_the_guest_memory_lies(tmp_path: Path) -> None:
+    offsets = [5 * PAGE, 6 * PAGE, 40 * PAGE, 9 * PAGE]  # not contiguous
+    box = _fake_ram(tmp_path, offsets)
+    try:
+        assert box.locate() == tuple(offsets)
+        code = bytes(range(256)) * 40  # 10 KiB: crosses three page boundaries
+        box.write(Frame(code, 0x1234_5678), seq=7)
+        raw = box.path.read_bytes()
+        logical = b"".join(raw[o: o + PAGE] for o in offsets)
+        assert struct.unpack_from("<QQQQ", logical) == (MAGIC, 7, len(code), 0x1234_5678)
+        assert logical[HEADER: HEADER + len(code)] == code
+    finally:
+        box.close()
+    assert not box.path.exists()
+
+
+def test_a_missing_mailbox_page_is_infrastructure_trouble(tmp_path: Path) -> None:
+    box = _fake_ram(tmp_path, [2 * PAGE])
+    box.loader = Loader(b"", 0xF000, 0, 2)  # the loader has two pages, the RAM shows one
+    try:
+        with pytest.raises(InfraError, match="page 1 not found"):
+            box.locate()
+    finally:
+        box.close()
+
+
+def test_ram_sizes_read_as_qemu_reads_them() -> None:
+    assert ram_bytes("2G") == 2 << 30 and ram_bytes("512M") == 512 << 20
+    assert ram_bytes("256") == 256 << 20
