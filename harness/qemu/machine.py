@@ -42,6 +42,12 @@ from harness.qemu.profiles import MachineProfile
 from harness.qemu.pty_spawn import PtySpawn
 from harness.qemu.qmp_session import QmpError, QmpSession, QmpUnresponsive
 
+# QEMU writes the console a character at a time; a reader that wakes for each few bytes makes
+# every pty write slower for QEMU (measured: boot to the end marker 1.31 s reading at once vs
+# 0.92 s waiting 3 ms after the wake-up, the same as a pipe; 90 reads per boot instead of 1600).
+# 3 ms of output is < 1 KiB even for a flooding idle loop (300 KB/s): far from the pty's limit.
+CONSOLE_BATCH_S = 0.003
+
 
 class Ending(enum.Enum):
     """Why `run_until` returned."""
@@ -231,6 +237,8 @@ class QemuMachine:
         try:
             if not select.select([fd], [], [], wait_s)[0]:
                 return True
+            if CONSOLE_BATCH_S:
+                time.sleep(CONSOLE_BATCH_S)
             chunk = os.read(fd, 65536)
         except OSError:  # EIO: QEMU has closed its end and everything it wrote was read
             return False
