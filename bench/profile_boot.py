@@ -25,9 +25,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.errors import HarnessError
 from harness.images.build import build_image
 from harness.images.cache import cache_root
-from harness.images.recipe import find_recipes, load_recipe
+from harness.images.select import select_recipes
 from harness.paths import repo_root
 from harness.qemu import machine as machine_mod
 from harness.qemu.profiles import get_profile
@@ -65,8 +66,7 @@ def main() -> int:
     ap.add_argument("--tag", default="")
     args = ap.parse_args()
     root = repo_root()
-    recipe = next(r for r in (load_recipe(p, root) for p in find_recipes(root))
-                  if r.name == args.recipe)
+    (recipe,) = select_recipes(root, (), (args.recipe,))  # a name or a recipe file
     image = build_image(recipe, cache_root(), progress=lambda m: None)
     (scenario,) = scenarios_for(recipe.arch, args.scenario)
     profile = get_profile(recipe.qemu_profile)
@@ -111,4 +111,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except HarnessError as exc:  # a wrong --recipe/--scenario: one line, no traceback
+        sys.exit(f"{Path(__file__).name}: {exc}")
