@@ -56,6 +56,9 @@ def register(sub: Any) -> None:
                    help="also log every trap in QEMU and judge each exit from the trap's "
                    "syndrome (docs/oracle.md); recorded in each case's manifest, the verdict "
                    "stays the model's")
+    p.add_argument("--boot-per-case", action="store_true",
+                   help="one axvisor boot per case (default: the scenarios that allow it share "
+                   "boots, grouped per image: docs/persistent-mode.md)")
     p.add_argument("--shard", metavar="K/N", help="run only the K-th of N parts of the cases, "
                    "balanced by case durations (merge the parts with `axharness merge`)")
     p.add_argument("--durations", type=Path, metavar="FILE", help="case durations for --shard: "
@@ -130,7 +133,8 @@ def _run(args: argparse.Namespace) -> int:
                         jobs=args.jobs, timeout_scale=args.timeout_scale,
                         keep_artifacts=args.keep_artifacts, recipes=tuple(args.recipe or ()),
                         trap_log=args.trap_log,
-                        local_crates=local_options(args.crate, args.axvisor))
+                        local_crates=local_options(args.crate, args.axvisor),
+                        persistent=not args.boot_per_case)
     plan = plan_suite(repo_root(), opts)
     for recipe, _ in plan:
         if recipe.local_crates:

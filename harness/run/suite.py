@@ -25,9 +25,12 @@ from harness.images.local import LocalCrate
 from harness.images.progress import StatusSink
 from harness.images.recipe import ImageRecipe
 from harness.images.select import select_recipes
+from harness.persist.policy import image_allows, scenario_allows
+from harness.persist.runner import PersistentRunner, Stats
 from harness.qemu.host import missing_tools, probe
 from harness.qemu.profiles import get_profile
 from harness.run.case import CaseResult, case_id, run_case
+from harness.run.current_line import is_current_line
 from harness.scenarios.catalogue import Scenario
 from harness.scenarios.registry import scenarios_for_recipe
 
@@ -47,6 +50,9 @@ class SuiteOptions:
     recipes: tuple[str, ...] = ()
     trap_log: bool = False  # QEMU's trap log on, the syndrome oracle's second opinion recorded
     local_crates: tuple[LocalCrate, ...] = ()  # --crate / --axvisor, applied to every recipe
+    # Scenarios the policy lets share a boot run many per boot, grouped per image
+    # (harness.persist); --boot-per-case turns it off. Never with trap_log.
+    persistent: bool = True
 
 
 def _placeholder(recipe: ImageRecipe, scenario: Scenario, verdict: Verdict, detail: str,
@@ -115,26 +121,24 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
                     for r, scenarios in plan for s in scenarios
                     if case_id(r, s) not in have]
 
-    def one(item: tuple[ImageRecipe, Image, Scenario]) -> CaseResult:
-        recipe, image, scenario = item
-        casedir = cases_dir / case_dirname(recipe, scenario)
-        if stop.requested:  # listed, never started: no case directory
-            return _placeholder(recipe, scenario, Verdict.INTERRUPTED,
-                                f"not started: interrupted by {stop.name}", casedir)
+    def standalone(recipe: ImageRecipe, image: Image, scenario: Scenario, casedir: Path
+                   ) -> CaseResult:
         try:
-            res = run_case(image, recipe, scenario, get_profile(recipe.qemu_profile), casedir,
-                           timeout_scale=opts.timeout_scale, trap_log=opts.trap_log)
+            return run_case(image, recipe, scenario, get_profile(recipe.qemu_profile),
+                            casedir, timeout_scale=opts.timeout_scale, trap_log=opts.trap_log)
         except UsageError as exc:  # the scenario asks for what its architecture cannot do
-            res = _placeholder(recipe, scenario, Verdict.ERROR, f"scenario error: {exc}",
-                               casedir)
+            return _placeholder(recipe, scenario, Verdict.ERROR, f"scenario error: {exc}",
+                                casedir)
         except HarnessError as exc:
-            res = _placeholder(recipe, scenario, Verdict.INFRA, str(exc), casedir)
+            return _placeholder(recipe, scenario, Verdict.INFRA, str(exc), casedir)
         except Exception as exc:  # a harness bug must not hide the other cases' results
             casedir.mkdir(parents=True, exist_ok=True)
             (casedir / "internal-error.txt").write_text(traceback.format_exc())
-            res = _placeholder(recipe, scenario, Verdict.ERROR,
-                               f"internal error {exc!r}; traceback in "
-                               f"{casedir / 'internal-error.txt'}", casedir)
+            return _placeholder(recipe, scenario, Verdict.ERROR,
+                                f"internal error {exc!r}; traceback in "
+                                f"{casedir / 'internal-error.txt'}", casedir)
+
+    def finish(res: CaseResult, casedir: Path) -> CaseResult:
         res = apply_known(res, known)
         if casedir.is_dir():
             (casedir / "manifest.json").write_text(json.dumps(res.to_json(), indent=2,
@@ -145,14 +149,96 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
                 heavy.unlink()  # the patched image is rebuilt from payload.S + the cached image
         return res
 
+    def one(item: tuple[ImageRecipe, Image, Scenario]) -> CaseResult:
+        recipe, image, scenario = item
+        casedir = cases_dir / case_dirname(recipe, scenario)
+        if stop.requested:  # listed, never started: no case directory
+            return _placeholder(recipe, scenario, Verdict.INTERRUPTED,
+                                f"not started: interrupted by {stop.name}", casedir)
+        return finish(standalone(recipe, image, scenario, casedir), casedir)
+
+    def group(items: list[tuple[ImageRecipe, Image, Scenario]]) -> list[CaseResult]:
+        """Scenarios of one image over shared boots; a case not accepted there is re-run
+        standalone by the runner (harness.persist.runner)."""
+        recipe, image, _ = items[0]
+        runner = PersistentRunner(
+            image, recipe, get_profile(recipe.qemu_profile),
+            opts.results_dir / "boots" / recipe.name,
+            lambda sc, d: standalone(recipe, image, sc, d),
+            lambda sc, res: apply_known(res, known).verdict in (Verdict.PASS, Verdict.XFAIL),
+            timeout_scale=opts.timeout_scale, stats=persist_stats,
+            keep_boots=opts.keep_artifacts, worker=id(items) % 1000)
+        out = []
+        try:
+            for item in items:
+                casedir = cases_dir / case_dirname(item[0], item[2])
+                if stop.requested:
+                    out.append(_placeholder(item[0], item[2], Verdict.INTERRUPTED,
+                                            f"not started: interrupted by {stop.name}",
+                                            casedir))
+                    continue
+                try:
+                    res = runner.run(item[2], casedir)
+                except HarnessError as exc:
+                    res = _placeholder(item[0], item[2], Verdict.INFRA, str(exc), casedir)
+                out.append(finish(res, casedir))
+        finally:
+            runner.close()
+        return out
+
+    persist_stats = Stats()
+    tasks = persistent_tasks(work, opts.jobs) if opts.persistent and not opts.trap_log \
+        else [(False, [w]) for w in work]
+    order = {id(w): i for i, w in enumerate(work)}
+
+    def task(t: tuple[bool, list[tuple[ImageRecipe, Image, Scenario]]]) -> list[CaseResult]:
+        return group(t[1]) if t[0] else [one(t[1][0])]
+
     # The workers poll the stop request; this thread only waits (a signal is just recorded).
     with stop.deferred(), ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-        results += list(pool.map(one, work))
+        done_tasks = list(pool.map(task, tasks))
+    ran = sorted(((order[id(w)], r) for t, rs in zip(tasks, done_tasks, strict=True)
+                  for w, r in zip(t[1], rs, strict=True)), key=lambda x: x[0])
+    results += [r for _, r in ran]
+    if opts.persistent and persist_stats.boots + persist_stats.fallbacks:
+        log(f"persistent mode: {persist_stats.shared} case(s) in {persist_stats.boots} shared "
+            f"boot(s), {persist_stats.reruns} re-run on their own boot")
     if stop.requested:
         done = sum(r.verdict is not Verdict.INTERRUPTED for r in results)
         log(f"interrupted by {stop.name}: {done} case(s) judged, "
             f"{len(results) - done} interrupted")
-    return results, {"images": images}, known
+    extra: dict[str, object] = {"images": images}
+    if opts.persistent and persist_stats.boots + persist_stats.fallbacks:
+        extra["persistent"] = persist_stats.to_json()
+    return results, extra, known
+
+
+def _shared(item: tuple[ImageRecipe, Image, Scenario]) -> bool:
+    recipe, image, scenario = item
+    return image_allows(image.arch, is_current_line(image.axvisor_version)).persistent and \
+        scenario_allows(scenario.for_image(recipe.name)).persistent
+
+
+Task = tuple[bool, list[tuple[ImageRecipe, Image, Scenario]]]  # (shared boots?, cases)
+
+
+def persistent_tasks(work: list[tuple[ImageRecipe, Image, Scenario]], jobs: int
+                     ) -> list[Task]:
+    """The work as tasks for the pool: the shareable scenarios of each image in up to `jobs`
+    groups (each one boot, or more past policy.EVERY), first; then every other case alone."""
+    shared: dict[str, list[tuple[ImageRecipe, Image, Scenario]]] = {}
+    alone: list[Task] = []
+    for item in work:
+        if _shared(item):
+            shared.setdefault(item[0].name, []).append(item)
+        else:
+            alone.append((False, [item]))
+    groups: list[Task] = []
+    for items in shared.values():
+        n = max(1, min(jobs, len(items) // 8))  # a boot costs about as much as 8 shared cases
+        size = -(-len(items) // n)
+        groups += [(True, items[i: i + size]) for i in range(0, len(items), size)]
+    return groups + alone
 
 
 def _prepare(recipe: ImageRecipe, scenarios: tuple[Scenario, ...], why_not: str,

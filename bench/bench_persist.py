@@ -1,0 +1,121 @@
+"""Persistent mode against one boot per program, side by side in one run.
+
+Fuzz: the same seeds and size per architecture, run once with programs sharing boots (the
+default) and once with --boot-per-program; exits checked per minute of each and their ratio,
+plus whether every program got the same verdict. Suite (--suite): `axharness run -j 2` with and
+without --boot-per-case on the same images; wall times, their ratio and `compare`'s verdict
+changes. The load average (2 cores, shared) is recorded before and after each measurement.
+Results: bench/results/persist.json (or --out).
+
+Usage: .venv/bin/python bench/bench_persist.py [--arch aarch64 --arch riscv64] [-n 60]
+       [--size 8] [-j 1] [--seed 5000] [--suite] [--recipe aarch64 --recipe riscv64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.fuzz.runner import FuzzOptions, FuzzReport, run_fuzz
+from harness.images.cache import cache_root
+from harness.paths import repo_root
+
+ROOT = repo_root()
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _fuzz(arch: str, seeds: range, size: int, jobs: int, persistent: bool
+          ) -> tuple[FuzzReport, dict[str, Any]]:
+    before = _load()
+    with tempfile.TemporaryDirectory(prefix="axh-bench-persist-") as tmp:
+        opts = FuzzOptions(arch=arch, seeds=seeds, size=size, results_dir=Path(tmp),
+                           cache=cache_root(), jobs=jobs, minimise=False,
+                           persistent=persistent)
+        r = run_fuzz(ROOT, opts)
+    return r, {"programs": len(r.programs), "exits": r.exits,
+               "run_seconds": round(r.run_seconds, 2),
+               "programs_per_minute": round(r.per_minute(len(r.programs)), 1),
+               "exits_per_minute": round(r.per_minute(r.exits), 1),
+               "load_before": before, "load_after": _load(),
+               **({"persistent": r.persist} if r.persist else {})}
+
+
+def fuzz(arch: str, args: argparse.Namespace) -> dict[str, Any]:
+    seeds = range(args.seed, args.seed + args.n)
+    per, per_json = _fuzz(arch, seeds, args.size, args.jobs, True)
+    one, one_json = _fuzz(arch, seeds, args.size, args.jobs, False)
+    differ = [p.seed for p, o in zip(per.programs, one.programs, strict=True)
+              if p.case.verdict is not o.case.verdict]
+    ratio = per.per_minute(per.exits) / one.per_minute(one.exits) if one.exits else 0.0
+    return {"size": args.size, "seeds": [seeds.start, seeds.stop - 1], "jobs": args.jobs,
+            "persistent": per_json, "boot_per_program": one_json,
+            "exits_per_minute_ratio": round(ratio, 2),
+            "verdicts_differ_for_seeds": differ}
+
+
+def _suite(results: Path, recipes: list[str], per_case: bool) -> dict[str, Any]:
+    argv = [str(ROOT / ".venv/bin/axharness"), "run", "-j", "2", "--results", str(results)]
+    for r in recipes:
+        argv += ["--recipe", r]
+    if per_case:
+        argv.append("--boot-per-case")
+    before = _load()
+    start = time.monotonic()
+    subprocess.run(argv, check=False, cwd=ROOT, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    wall = time.monotonic() - start
+    summary = json.loads((results / "results.json").read_text())["summary"]
+    return {"wall_s": round(wall, 1), "verdicts": summary, "load_before": before,
+            "load_after": _load()}
+
+
+def suite(recipes: list[str]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="axh-bench-persist-suite-") as tmp:
+        a, b = Path(tmp) / "persistent", Path(tmp) / "per-case"
+        per = _suite(a, recipes, False)
+        one = _suite(b, recipes, True)
+        cmp = subprocess.run([str(ROOT / ".venv/bin/axharness"), "compare", str(b), str(a)],
+                             check=False, cwd=ROOT, capture_output=True, text=True)
+    return {"recipes": recipes, "jobs": 2, "persistent": per, "boot_per_case": one,
+            "wall_ratio": round(per["wall_s"] / one["wall_s"], 3),
+            "compare_exit_code": cmp.returncode, "compare": cmp.stdout.strip().splitlines()[-20:]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--arch", action="append", choices=["aarch64", "riscv64"])
+    ap.add_argument("-n", type=int, default=60, help="programs per architecture")
+    ap.add_argument("--size", type=int, default=8)
+    ap.add_argument("-j", "--jobs", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=5000, help="first seed")
+    ap.add_argument("--suite", action="store_true", help="also the suite, both ways")
+    ap.add_argument("--recipe", action="append", help="suite images (default: all)")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "persist.json")
+    args = ap.parse_args()
+    out: dict[str, Any] = {"host": {"cpus": os.cpu_count(), "machine": platform.machine()},
+                           "fuzz": {}}
+    for arch in args.arch or ["aarch64", "riscv64"]:
+        out["fuzz"][arch] = fuzz(arch, args)
+        print(arch, json.dumps(out["fuzz"][arch]), flush=True)
+    if args.suite:
+        out["suite"] = suite(args.recipe or [])
+        print(json.dumps(out["suite"]), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"results: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
