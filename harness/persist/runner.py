@@ -7,6 +7,7 @@ observed.jsonl, payload.S, manifest.json) plus persistent.json naming the boot a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import threading
@@ -26,9 +27,11 @@ from harness.model import schemas
 from harness.persist import policy
 from harness.persist.judge import judge_slice
 from harness.persist.session import Boot, SliceRun
+from harness.qemu.machine import cmdline_script
 from harness.qemu.profiles import MachineProfile
 from harness.run.case import CaseResult, case_id, qemu_version
 from harness.run.current_line import is_current_line
+from harness.run.keep import declared_end, keep_symbols
 from harness.scenarios.catalogue import Scenario
 
 Standalone = Callable[[Scenario, Path], CaseResult]
@@ -151,6 +154,19 @@ class PersistentRunner:
             self.stats.add("rerun_agreed")
         return again
 
+    def _standalone_kit(self, scenario: Scenario, casedir: Path) -> None:
+        """What a standalone case keeps to be re-run by `axharness repro DIR` (one boot of
+        its own, the patched kernel rebuilt from payload.S): cmdline.sh, end.json, the ELF."""
+        kernel = casedir / self.image.kernel.name
+        script = casedir / "cmdline.sh"
+        script.write_text(cmdline_script(self.profile, kernel, casedir))
+        script.chmod(0o755)
+        timeout_s, watchdog_s = self.profile.scaled(self.timeout_scale)
+        with contextlib.suppress(OSError):
+            keep_symbols(self.image, casedir)
+            end = declared_end(scenario, timeout_s, watchdog_s)
+            (casedir / "end.json").write_text(json.dumps(end.to_json(), indent=2) + "\n")
+
     def _result(self, scenario: Scenario, payload: BuiltPayload, sl: SliceRun, boot: Boot,
                 casedir: Path, started: float) -> CaseResult:
         shutil.rmtree(casedir, ignore_errors=True)
@@ -162,6 +178,7 @@ class PersistentRunner:
         image, recipe = self.image, self.recipe
         (casedir / "payload.S").write_text(payload.asm)
         (casedir / "console.log").write_bytes(sl.console)
+        self._standalone_kit(scenario, casedir)
         j = judge_slice(image, scenario, payload, self.schema, recipe.backend,
                         recipe.guest.vcpu_of_cpu, sl.console, sl.n, sl.crc, sl.ended,
                         str(casedir / "console.log"))
