@@ -24,15 +24,43 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.fuzz.runner import FuzzOptions, FuzzReport, run_fuzz
+from harness.fuzz.runner import FuzzOptions, FuzzReport, FuzzSession, run_fuzz
 from harness.images.cache import cache_root
 from harness.paths import repo_root
+from harness.persist.differential import differences, program_view
 
 ROOT = repo_root()
 
 
 def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
+
+
+def differential(arch: str, seeds: range, size: int) -> dict[str, Any]:
+    """Every program of `seeds` in both modes, compared through harness.persist.differential
+    (what tests/integration/test_persist.py checks for 48 seeds in CI)."""
+    runs = {}
+    for persistent in (True, False):
+        with tempfile.TemporaryDirectory(prefix="axh-bench-persist-diff-") as tmp:
+            opts = FuzzOptions(arch=arch, seeds=seeds, size=size, results_dir=Path(tmp),
+                               cache=cache_root(), jobs=1, minimise=False,
+                               persistent=persistent)
+            session = FuzzSession(ROOT, opts)
+            try:
+                runs[persistent] = [session.program(seed, persistent) for seed in seeds]
+            finally:
+                session.close()
+            stats = session.stats.to_json() if persistent and session.stats else None
+    differ = {p.seed: differences(p.case, o.case)
+              for p, o in zip(runs[True], runs[False], strict=True)
+              if differences(p.case, o.case)}
+    verdicts: dict[str, int] = {}
+    for p in runs[True]:
+        verdicts[p.case.verdict.value] = verdicts.get(p.case.verdict.value, 0) + 1
+    return {"seeds": [seeds.start, seeds.stop - 1], "size": size, "programs": len(seeds),
+            "persistent_stats": stats, "verdicts": verdicts,
+            "exits_compared": sum(len(program_view(p.case)[1]) for p in runs[True]),
+            "programs_that_differ": {str(k): v for k, v in differ.items()}}
 
 
 def _fuzz(arch: str, seeds: range, size: int, jobs: int, persistent: bool
@@ -101,8 +129,20 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=5000, help="first seed")
     ap.add_argument("--suite", action="store_true", help="also the suite, both ways")
     ap.add_argument("--recipe", action="append", help="suite images (default: all)")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "persist.json")
+    ap.add_argument("--differential", type=int, metavar="N",
+                    help="instead: N programs per architecture in both modes, compared "
+                    "program by program (bench/results/persist-differential.json)")
+    ap.add_argument("--out", type=Path)
     args = ap.parse_args()
+    if args.differential:
+        res = {"host": {"cpus": os.cpu_count()}, "load_before": _load(),
+               **{a: differential(a, range(args.seed, args.seed + args.differential), args.size)
+                  for a in args.arch or ["aarch64", "riscv64"]}, "load_after": _load()}
+        out_file = args.out or ROOT / "bench" / "results" / "persist-differential.json"
+        out_file.write_text(json.dumps(res, indent=2) + "\n")
+        print(json.dumps(res, indent=2))
+        return 0
+    args.out = args.out or ROOT / "bench" / "results" / "persist.json"
     out: dict[str, Any] = {"host": {"cpus": os.cpu_count(), "machine": platform.machine()},
                            "fuzz": {}}
     for arch in args.arch or ["aarch64", "riscv64"]:

@@ -5,10 +5,8 @@ and the diff text are those of one boot per program (the differential test)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,6 +19,7 @@ from harness.images.build import Image
 from harness.images.recipe import ImageRecipe
 from harness.model import schemas
 from harness.paths import repo_root
+from harness.persist.differential import differences, program_view
 from harness.persist.frame import Frame, encode
 from harness.persist.judge import judge_slice
 from harness.persist.session import Boot
@@ -113,24 +112,6 @@ def test_a_program_that_ends_the_vm_gets_a_boot_of_its_own(
     assert session.stats is not None and session.stats.standalone == 1
 
 
-_LINE = re.compile(r" \(console line \d+\)")
-
-
-def _program_view(case: Any) -> tuple[str, list[dict[str, Any]], list[str], tuple[str, ...]]:
-    """What must not depend on the mode: verdict, the program's exits (value, order, vCPU; not
-    the console line, not the boundary hypercalls, not the runtime's own power-off after the
-    program; not the asynchronous ones, whose number differs from run to run in any mode),
-    diff texts without console line numbers, known divergences applied."""
-    obs = [{k: v for k, v in o.items() if k != "line"} for o in case.observed
-           if not o.get("runtime") and o["variant"] not in ASYNC_VARIANTS]  # timing: any run
-    standalone = "persistent" not in case.qemu and not case.detail.startswith("hypervisor panic")
-    if standalone and obs and obs[-1]["variant"] == "SystemDown" and \
-            case.expected and case.expected[-1]["variant"] == "SystemDown":
-        obs = obs[:-1]  # the runtime's PSCI SYSTEM_OFF / SBI SRST after the program
-    return (case.verdict.value, obs, [_LINE.sub("", d.describe()) for d in case.diffs],
-            case.known)
-
-
 @pytest.mark.integration
 @pytest.mark.parametrize("arch", ARCHES)
 def test_persistent_and_boot_per_program_agree_program_by_program(
@@ -148,6 +129,7 @@ def test_persistent_and_boot_per_program_agree_program_by_program(
             assert session.stats is not None and session.stats.shared >= DIFF_PROGRAMS * 0.8
     for p, s in zip(results[True], results[False], strict=True):
         assert p.case.verdict is not Verdict.INFRA and s.case.verdict is not Verdict.INFRA
-        assert _program_view(p.case) == _program_view(s.case), f"seed {p.seed}"
+        assert differences(p.case, s.case) == [], (f"seed {p.seed}", program_view(p.case),
+                                                   program_view(s.case))
     # the generator program is the same in both: a pure function of (arch, seed, size)
     assert generate(arch, 0, DIFF_SIZE) == results[True][0].scenario
