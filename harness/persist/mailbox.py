@@ -59,6 +59,9 @@ class Mailbox:
         if self._map is None:
             with self.path.open("r+b") as f:
                 self._map = mmap.mmap(f.fileno(), 0)
+            # QEMU and this mapping keep the memory; nothing is left in /dev/shm whatever
+            # happens to either process from now on.
+            self.path.unlink(missing_ok=True)
         mm = self._map
         pages: list[int] = []
         for i in range(self.loader.pages):
