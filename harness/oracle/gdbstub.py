@@ -244,6 +244,16 @@ class GdbRemote:
     def read(self, name: str) -> int:
         return le_hex(self.command(f"p{self.regnum(name):x}"))
 
+    def write(self, name: str, value: int) -> None:
+        reg = self.registers.get(name.lower())
+        size = (reg.bitsize if reg else 64) // 8
+        data = (value % (1 << size * 8)).to_bytes(size, "little").hex()
+        if self.command(f"P{self.regnum(name):x}={data}") != "OK":
+            raise GdbError(f"the gdbstub would not write {name}")
+
+    def read_memory(self, addr: int, length: int) -> bytes:
+        return bytes.fromhex(self.command(f"m{addr:x},{length:x}"))
+
     def read_core(self) -> list[int]:
         """x0..x30, sp, pc (64-bit each) and cpsr (32-bit) from one `g` packet."""
         data = self.command("g")

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from harness.oracle.expect import Expectation, Judgement, Outcome, judge
 from harness.oracle.predict import TrapContext, expect
 from harness.oracle.records import RvTrap, Trap, syndrome
-from harness.oracle.riscv64 import VS_INTERRUPTS
+from harness.oracle.riscv64 import M_INTERRUPTS, VS_INTERRUPTS
 from harness.parse.axlog import ExitRecord
 
 
@@ -43,8 +43,8 @@ class Rules:
     def is_guest(self, trap: Trap) -> bool:
         if not isinstance(trap, RvTrap):
             return trap.from_guest
-        if trap.is_async:
-            return trap.cause not in VS_INTERRUPTS and \
+        if trap.is_async:  # M-level interrupts (3, 7, 11) go to M-mode (mideleg)
+            return trap.cause not in VS_INTERRUPTS | M_INTERRUPTS and \
                 any(lo <= trap.epc < hi for lo, hi in self.guest_pc)
         return trap.from_guest
 

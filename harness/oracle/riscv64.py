@@ -19,6 +19,8 @@ from harness.oracle.records import RvTrap
 VS_ECALL, INSN_GPF, LOAD_GPF, VIRTUAL_INSN, STORE_GPF = 10, 20, 21, 22, 23
 S_SOFT, S_TIMER, S_EXT, SGEI = 1, 5, 9, 12
 VS_INTERRUPTS = frozenset({2, 6, 10})  # VSSIP, VSTIP, VSEIP: the guest's own (hideleg)
+# MSIP, MTIP, MEIP: taken to M-mode, never delegated (Privileged §3.1.8, mideleg)
+M_INTERRUPTS = frozenset({3, 7, 11})
 
 WFI, SRET = 0x1050_0073, 0x1020_0073
 SATP = 0x180
@@ -43,6 +45,14 @@ def _gpa(trap: RvTrap, ctx: TrapContext) -> tuple[dict[str, object], dict[str, s
         return {"addr": trap.tval}, {}, None
     return {}, {"addr": "htval (GPA >> 2) is not logged; stval is guest-virtual"}, \
         trap.tval % PAGE
+
+
+def _no_htinst(ctx: TrapContext, what: str) -> str:
+    """Why the access is unknown: QEMU's log lacks htinst, or the hart wrote 0 there (which
+    §8.6.3 allows: no transformed instruction; QEMU 10 TCG does so for guest-page faults)."""
+    if ctx.htinst is None:
+        return f"htinst ({what}) is not logged"
+    return f"htinst is 0: the hart gave no transformed instruction ({what})"
 
 
 def _transformed(htinst: int) -> tuple[str, int, int] | None:
@@ -73,7 +83,7 @@ def _load(trap: RvTrap, ctx: TrapContext) -> Expectation:
             fields["signed_ext"] = signed
     else:
         opened = ("width", "reg") + (("signed_ext",) if _signed_ext(ctx) else ())
-        why |= {f: "htinst (the transformed load) is not logged" for f in opened}
+        why |= {f: _no_htinst(ctx, "the transformed load") for f in opened}
     return Expectation(rule, (Candidate("MmioRead", fields, why, off),))
 
 
@@ -95,7 +105,8 @@ def _store(trap: RvTrap, ctx: TrapContext) -> Expectation:
         else:
             why = {**why, "data": f"needs x{t[2]} (rs2 of the transformed store)"}
         return Expectation(rule, (Candidate("MmioWrite", fields, why, off),))
-    open_store = {**why, "width": "htinst is not logged", "data": "htinst is not logged"}
+    open_store = {**why, "width": _no_htinst(ctx, "the transformed store"),
+                  "data": _no_htinst(ctx, "the transformed store")}
     return Expectation(rule, (Candidate("MmioWrite", addr, open_store, off), amo))
 
 

@@ -3,8 +3,9 @@ gdbstub tracer too, and judge every exit of the boot with the syndrome oracle.
 
 No payload and no model prediction here: the oracle is the only judge. Each exit axvisor logs
 is paired with the trap QEMU logged (harness.oracle.pairing) and held to what the trap's
-syndrome — plus, with the tracer, HPFAR_EL2, SCTLR_EL1 and the guest's registers at that trap —
-says a correct vCPU reports.
+syndrome — plus, with the tracer, HPFAR_EL2, SCTLR_EL1 and the guest's registers at that trap
+(riscv64: htval, htinst, vsatp and x0-x31, harness.oracle.rvtrace) — says a correct vCPU
+reports.
 """
 
 from __future__ import annotations
@@ -30,12 +31,22 @@ from harness.oracle.gdbtrace import TraceResult, TrapTracer, by_thread, match, v
 from harness.oracle.linux.prepare import MARKER_OFF, MARKER_START
 from harness.oracle.pairing import Kind, PairingReport, Rules, pair
 from harness.oracle.records import Trap
+from harness.oracle.rvtrace import RvTrapRegisters, RvTrapTracer, classify, guest_exit
 from harness.oracle.traplog import parse_trap_dir
 from harness.parse import parse_log
+from harness.parse.axlog import ParseResult
 from harness.qemu.machine import Ending, QemuMachine
 from harness.qemu.profiles import get_profile
 from harness.run import axvisor_console
 from harness.schema import Schema
+
+# Every gdbstub stop costs QEMU 10 a flush of its whole translation cache (`info jit`), so a
+# traced riscv64 guest runs far slower; with the wall clock as its time base, Linux's timer
+# ticks (an SBI set_timer exit and a timer interrupt each) then outran the tracer: 41,479
+# exits in 480 s and the boot not half done. With -icount the guest's clock follows the
+# instructions it executes, so the boot makes the same progress per exit however slow
+# the tracer is (7,867 exits, 114 s). It changes timing only, never what a trap reports.
+RISCV_TRACED_CLOCK = ("-icount", "shift=3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,21 +56,28 @@ class LinuxBoot:
 
     console: bytes
     trap_log: Path
-    trace: TraceResult | None
+    trace: TraceResult[TrapRegisters] | TraceResult[RvTrapRegisters] | None
     ending: Ending
     detail: str
     seconds: float
 
 
 def boot(image: Image, recipe: ImageRecipe, casedir: Path, *, gdb: bool = False,
-         timeout_scale: float = 4.0) -> LinuxBoot:
+         timeout_scale: float = 4.0, extra_args: tuple[str, ...] = ()) -> LinuxBoot:
     """Boot the image's Linux guest in `casedir` (emptied first) until axvisor's end."""
     shutil.rmtree(casedir, ignore_errors=True)
     (casedir / TRAP_LOG_DIR).mkdir(parents=True)
+    arch = Arch.parse(recipe.arch)
+    if gdb and arch is Arch.RISCV64:
+        extra_args += RISCV_TRACED_CLOCK
     machine = QemuMachine(get_profile(recipe.qemu_profile), image.kernel, casedir,
                           timeout_scale=timeout_scale, gdb=gdb, paused=gdb,
-                          extra_args=trap_log_args(casedir / TRAP_LOG_DIR, Arch.AARCH64))
-    tracer = TrapTracer(machine.gdb_socket, vcpu_vector(image.elf)) if gdb else None
+                          extra_args=trap_log_args(casedir / TRAP_LOG_DIR, arch) + extra_args)
+    tracer: TrapTracer | RvTrapTracer | None = None
+    if gdb and arch is Arch.RISCV64:
+        tracer = RvTrapTracer(machine.gdb_socket, guest_exit(image.elf))
+    elif gdb:
+        tracer = TrapTracer(machine.gdb_socket, vcpu_vector(image.elf))
     started = time.monotonic()
     with machine:
         if tracer is not None:
@@ -88,13 +106,15 @@ class LinuxVerdict:
 def judge_boot(run: LinuxBoot, recipe: ImageRecipe, schema: Schema) -> LinuxVerdict:
     """Pair every logged exit with its trap and judge it (registers from the tracer when it
     ran and agrees with the log; otherwise from the syndrome alone)."""
+    if Arch.parse(recipe.arch) is Arch.RISCV64:
+        return _judge_riscv64(run, recipe, schema)
     traps = parse_trap_dir(run.trap_log, Arch.AARCH64)
     parsed = parse_log(run.console, schema, recipe.arch)
     pinned = recipe.guest.vcpu_of_cpu
     regs: dict[int, dict[int, TrapRegisters]] = {}
     problems: list[str] = []
     if run.trace is not None:
-        per_cpu = by_thread(run.trace.records)
+        per_cpu = by_thread([r for r in run.trace.records if isinstance(r, TrapRegisters)])
         for cpu in set(traps) | set(per_cpu):
             regs[cpu], why = match(traps.get(cpu, []), per_cpu.get(cpu, []))
             problems += [f"CPU {cpu}: {w}" for w in why]
@@ -108,12 +128,58 @@ def judge_boot(run: LinuxBoot, recipe: ImageRecipe, schema: Schema) -> LinuxVerd
         return TrapContext(schema, rec.gprs, stage1_off=not rec.stage1_on, hpfar=rec.hpfar)
 
     report = pair(traps, by_vcpu(parsed.records, pinned), pinned, Rules(), context)
+    return _verdict(run, report, parsed, problems, sum(len(v) for v in regs.values()))
+
+
+# Without the tracer, which RISC-V interrupts were taken while the guest ran is guessed from
+# epc (docs/oracle.md): Sv39 user space and the guest's physical RAM (Linux before its MMU is
+# on), and Linux's Sv39 kernel half from PAGE_OFFSET 0xffff_ffd6_0000_0000 up; axvisor runs at
+# 0xffff_ffc0_8020_0000.., and OpenSBI (M-mode) takes no S-level interrupt.
+LINUX_GUEST_PC = ((0, 1 << 38), (0xFFFF_FFD6_0000_0000, 1 << 64))
+
+
+def _judge_riscv64(run: LinuxBoot, recipe: ImageRecipe, schema: Schema) -> LinuxVerdict:
+    """RISC-V: with the tracer, the guest's traps are exactly those that stopped at
+    `_guest_exit` (rvtrace.classify), each judged with htval, htinst, vsatp and x0-x31."""
+    traps = parse_trap_dir(run.trap_log, Arch.RISCV64)
+    parsed = parse_log(run.console, schema, recipe.arch)
+    pinned = recipe.guest.vcpu_of_cpu
+    problems: list[str] = []
+    regs: dict[tuple[int, int], RvTrapRegisters] = {}  # (CPU, trap log line) -> stop
+    rules = Rules(guest_pc=LINUX_GUEST_PC)
+    if run.trace is not None:
+        per_cpu = by_thread([r for r in run.trace.records if isinstance(r, RvTrapRegisters)])
+        guest: dict[int, list[Trap]] = {}
+        for cpu in set(traps) | set(per_cpu):
+            pairs, why = classify(traps.get(cpu, []), per_cpu.get(cpu, []))
+            problems += [f"CPU {cpu}: {w}" for w in why]
+            guest[cpu] = [t for t, _ in pairs]
+            regs |= {(cpu, t.line): r for t, r in pairs}
+        if run.trace.error:
+            problems.append(f"tracer: {run.trace.error}")
+        if not problems:  # the stops name the guest's traps: no window is needed
+            traps = guest
+            rules = Rules(guest_pc=((0, 1 << 64),))
+
+    def context(vcpu: int, index: int | None, trap: Trap) -> TrapContext:
+        rec = regs.get((trap.cpu, trap.line))
+        if rec is None:
+            return TrapContext(schema)
+        return TrapContext(schema, rec.gprs, stage1_off=not rec.vs_translation,
+                           htval=rec.htval, htinst=rec.htinst)
+
+    report = pair(traps, by_vcpu(parsed.records, pinned), pinned, rules, context)
+    return _verdict(run, report, parsed, problems, len(regs))
+
+
+def _verdict(run: LinuxBoot, report: PairingReport, parsed: ParseResult, problems: list[str],
+             with_registers: int) -> LinuxVerdict:
     text = axvisor_console.guest_text(run.console)
     return LinuxVerdict(
         report=report, exits=len(parsed.records),
         variants=dict(Counter(r.exit.VARIANT for r in parsed.records)),
         trace_problems=tuple(problems),
-        with_registers=sum(len(v) for v in regs.values()),
+        with_registers=with_registers,
         panic=axvisor_console.panic_text(run.console),
         markers=(MARKER_START in text, MARKER_OFF in text),
         parse_errors=tuple(str(e) for e in parsed.errors))
@@ -135,7 +201,7 @@ def summary(run: LinuxBoot, verdict: LinuxVerdict) -> dict[str, Any]:
         "with_registers": verdict.with_registers,
         "tracer": None if run.trace is None else {
             "stops": run.trace.stops, "stop_seconds": round(run.trace.stop_seconds, 3),
-            "error": run.trace.error},
+            "stuck_steps": run.trace.stuck_steps, "error": run.trace.error},
         "trace_problems": list(verdict.trace_problems),
         "differences": [p.describe() for p in r.differences],
         "unpaired": [p.describe() for p in r.unpaired],
