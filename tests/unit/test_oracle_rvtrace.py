@@ -130,7 +130,7 @@ def test_the_tracer_leaves_guest_exit_by_doing_its_csrrw_and_never_steps_or_move
         tmp_path: Path) -> None:
     """QEMU 10 flushes its whole translation cache whenever single-stepping or a breakpoint
     is switched; the tracer swaps a0 and sscratch and sets pc past the instruction instead."""
-    bp, sent = 0xFFFF_FFC0_8020_0318, []
+    bp, sent = 0xFFFF_FFC0_8020_0318, list[str]()
     tracer = RvTrapTracer(_scripted(tmp_path, bp, sent), bp)
     tracer.start()
     result = tracer.finish()
