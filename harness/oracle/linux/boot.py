@@ -201,7 +201,8 @@ def summary(run: LinuxBoot, verdict: LinuxVerdict) -> dict[str, Any]:
         "with_registers": verdict.with_registers,
         "tracer": None if run.trace is None else {
             "stops": run.trace.stops, "stop_seconds": round(run.trace.stop_seconds, 3),
-            "stuck_steps": run.trace.stuck_steps, "error": run.trace.error},
+            "stuck_steps": run.trace.stuck_steps, "error": run.trace.error,
+            "guest_page_faults": _htinst_seen(run.trace)},
         "trace_problems": list(verdict.trace_problems),
         "differences": [p.describe() for p in r.differences],
         "unpaired": [p.describe() for p in r.unpaired],
@@ -210,6 +211,17 @@ def summary(run: LinuxBoot, verdict: LinuxVerdict) -> dict[str, Any]:
                                     for u in p.judgement.undecided)),
         "parse_errors": list(verdict.parse_errors),
     }
+
+
+def _htinst_seen(trace: TraceResult[TrapRegisters] | TraceResult[RvTrapRegisters]
+                 ) -> dict[str, int]:
+    """RISC-V guest-page faults (scause 20, 21, 23) by what the hart wrote to htinst: 0, a
+    transformed instruction (bit 0 set), or a pseudoinstruction (§8.6.3)."""
+    out = {"zero": 0, "transformed": 0, "pseudo": 0}
+    for rec in trace.records:
+        if isinstance(rec, RvTrapRegisters) and not rec.is_async and rec.cause in (20, 21, 23):
+            out["zero" if rec.htinst == 0 else "transformed" if rec.htinst & 1 else "pseudo"] += 1
+    return out
 
 
 def write_summary(casedir: Path, data: dict[str, Any]) -> Path:
