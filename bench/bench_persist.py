@@ -40,6 +40,7 @@ def differential(arch: str, seeds: range, size: int) -> dict[str, Any]:
     """Every program of `seeds` in both modes, compared through harness.persist.differential
     (what tests/integration/test_persist.py checks for 48 seeds in CI)."""
     runs = {}
+    stats: dict[str, Any] | None = None
     for persistent in (True, False):
         with tempfile.TemporaryDirectory(prefix="axh-bench-persist-diff-") as tmp:
             opts = FuzzOptions(arch=arch, seeds=seeds, size=size, results_dir=Path(tmp),
@@ -50,7 +51,8 @@ def differential(arch: str, seeds: range, size: int) -> dict[str, Any]:
                 runs[persistent] = [session.program(seed, persistent) for seed in seeds]
             finally:
                 session.close()
-            stats = session.stats.to_json() if persistent and session.stats else None
+            if persistent:
+                stats = session.stats.to_json() if session.stats else None
     differ = {p.seed: differences(p.case, o.case)
               for p, o in zip(runs[True], runs[False], strict=True)
               if differences(p.case, o.case)}
@@ -103,9 +105,11 @@ def _suite(results: Path, recipes: list[str], per_case: bool) -> dict[str, Any]:
     subprocess.run(argv, check=False, cwd=ROOT, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     wall = time.monotonic() - start
-    summary = json.loads((results / "results.json").read_text())["summary"]
-    return {"wall_s": round(wall, 1), "verdicts": summary, "load_before": before,
-            "load_after": _load()}
+    data = json.loads((results / "results.json").read_text())
+    return {"wall_s": round(wall, 1), "verdicts": data["summary"], "load_before": before,
+            "load_after": _load(), "persistent_stats": data.get("persistent"),
+            "case_seconds": {c["case"]: c["duration_s"] for c in data["cases"]},
+            "shared": sorted(c["case"] for c in data["cases"] if "persistent" in c["qemu"])}
 
 
 def suite(recipes: list[str]) -> dict[str, Any]:
@@ -113,9 +117,18 @@ def suite(recipes: list[str]) -> dict[str, Any]:
         a, b = Path(tmp) / "persistent", Path(tmp) / "per-case"
         per = _suite(a, recipes, False)
         one = _suite(b, recipes, True)
-        cmp = subprocess.run([str(ROOT / ".venv/bin/axharness"), "compare", str(b), str(a)],
+        cmp = subprocess.run([str(ROOT / ".venv/bin/axharness"), "compare",
+                              str(b / "results.json"), str(a / "results.json")],
                              check=False, cwd=ROOT, capture_output=True, text=True)
+    shared = per.pop("shared")
+    one.pop("shared")
+    a_s, b_s = per.pop("case_seconds"), one.pop("case_seconds")
+    subset = {"cases": len(shared),
+              "case_seconds_persistent": round(sum(a_s[c] for c in shared), 1),
+              "case_seconds_boot_per_case": round(sum(b_s[c] for c in shared), 1),
+              "boots": (per.get("persistent_stats") or {}).get("boots")}
     return {"recipes": recipes, "jobs": 2, "persistent": per, "boot_per_case": one,
+            "shared_subset": subset,
             "wall_ratio": round(per["wall_s"] / one["wall_s"], 3),
             "compare_exit_code": cmp.returncode, "compare": cmp.stdout.strip().splitlines()[-20:]}
 
