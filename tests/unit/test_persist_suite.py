@@ -1,0 +1,42 @@
+"""How the suite hands its cases to the pool in persistent mode (harness.run.suite)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, cast
+
+from harness.run.suite import persistent_tasks
+from harness.scenarios import aarch64 as sc_a64
+from harness.scenarios.actions import Hypercall, MmioStore, SystemOff
+from harness.scenarios.catalogue import Scenario
+
+
+def _item(recipe: str, version: str, scenario: Scenario) -> Any:
+    return (SimpleNamespace(name=recipe), SimpleNamespace(arch="aarch64",
+                                                          axvisor_version=version), scenario)
+
+
+def _shareable(i: int) -> Scenario:
+    return Scenario(f"s{i}", "aarch64", "", (MmioStore(sc_a64.DEV + 8 * (i % 32), 8, i),))
+
+
+def test_shareable_cases_are_grouped_per_image_and_the_rest_run_alone() -> None:
+    off = Scenario("off", "aarch64", "", (SystemOff(),))
+    work = [_item("aarch64", "0.3.0-preview.2", _shareable(i)) for i in range(20)]
+    work.insert(5, _item("aarch64", "0.3.0-preview.2", off))
+    work.append(_item("aarch64-0.8", "0.8.2", _shareable(99)))  # the current line: alone
+    tasks = persistent_tasks(cast(Any, work), jobs=2)
+    shared = [t for t in tasks if t[0]]
+    alone = [t for t in tasks if not t[0]]
+    assert len(shared) == 2  # 20 cases, 2 jobs: two boots run side by side
+    assert sorted(s.name for t in shared for _, _, s in t[1]) == sorted(f"s{i}" for i in range(20))
+    assert [[s.name for _, _, s in t[1]] for t in alone] == [["off"], ["s99"]]
+    assert tasks.index(shared[0]) < tasks.index(alone[0])  # the long-lived boots start first
+
+
+def test_a_few_shareable_cases_share_one_boot() -> None:
+    work = [_item("aarch64", "0.3.0-preview.2",
+                  Scenario(f"h{i}", "aarch64", "", (Hypercall(0x1_0000 + i, (0,) * 6),)))
+            for i in range(5)]
+    tasks = persistent_tasks(cast(Any, work), jobs=2)
+    assert [(t[0], len(t[1])) for t in tasks] == [(True, 5)]
