@@ -91,7 +91,8 @@ class StubTracer(Generic[Rec]):
     def start(self) -> None:
         # QEMU waits, stopped, until this thread has read the stop and resumed it; with
         # CPython's default 5 ms switch interval the thread waits for the GIL held by the
-        # console reader first (measured: ~10 ms per stop instead of ~1 ms).
+        # console reader first (riscv64 Linux boot, 48 s: 3,563 stops with the default,
+        # 4,908 with 0.2 ms).
         self._switch = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         gdb = GdbRemote(self.socket_path)

@@ -48,19 +48,21 @@ def _gpa(trap: RvTrap, ctx: TrapContext) -> tuple[dict[str, object], dict[str, s
 
 
 def _no_htinst(ctx: TrapContext, what: str) -> str:
-    """Why the access is unknown: QEMU's log lacks htinst, or the hart wrote 0 there (which
-    §8.6.3 allows: no transformed instruction; QEMU 10 TCG does so for guest-page faults)."""
+    """Why the access is unknown: QEMU's log lacks htinst, or the hart wrote there no
+    transformed load/store (0 or a pseudoinstruction, which §8.6.3 allows)."""
     if ctx.htinst is None:
         return f"htinst ({what}) is not logged"
-    return f"htinst is 0: the hart gave no transformed instruction ({what})"
+    return f"htinst {ctx.htinst:#x} is no transformed load/store ({what})"
 
 
 def _transformed(htinst: int) -> tuple[str, int, int] | None:
     """(opcode kind, funct3, rd or rs2) of a transformed load/store/AMO in htinst (§8.6.3), or
-    None for zero / a pseudoinstruction (an implicit access of a VS-stage walk)."""
+    None for zero / a pseudoinstruction (bit 0 clear: an implicit access of a VS-stage walk).
+    Bit 1 tells the trapping instruction's size (0: a compressed one, given in its 32-bit
+    form), so the opcode is read with bit 1 set."""
     if htinst == 0 or htinst & 1 == 0:
         return None
-    opcode, funct3 = htinst & 0x7F, htinst >> 12 & 7
+    opcode, funct3 = htinst & 0x7F | 0x2, htinst >> 12 & 7
     if opcode == 0x03:
         return "load", funct3, htinst >> 7 & 0x1F
     if opcode == 0x23:

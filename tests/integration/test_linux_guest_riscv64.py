@@ -65,12 +65,14 @@ def test_every_exit_of_the_boot_is_paired_and_judged_with_the_registers_at_guest
     assert data["traps_without_exit"] == data["exits_without_trap"] == 0
     mmio = data["variants"].get("MmioRead", 0) + data["variants"].get("MmioWrite", 0)
     assert mmio > 100  # the PLIC driver, through the vPLIC
-    # htval gives every MMIO exit its address; the width, register and store data stay open
-    # only because QEMU 10 writes htinst = 0 (no transformed instruction).
-    assert not any(k.startswith("addr:") for k in data["open_fields"])
-    assert all("htinst is 0" in k or k.startswith("vector:") for k in data["open_fields"])
+    # htval gives every MMIO exit its address, the transformed instruction in htinst (QEMU
+    # writes one for every guest-page fault, compressed ones in their 32-bit form) its width,
+    # register, sign and store data: only the external interrupts' vector stays open.
+    faults = data["tracer"]["guest_page_faults"]
+    assert faults["zero"] == faults["pseudo"] == 0 and faults["transformed"] >= mmio
+    assert set(data["open_fields"]) <= {"vector: the contract does not fix the encoding"}
+    assert data["partial"] == data["variants"].get("ExternalInterrupt", 0)
     assert data["full"] + data["partial"] + data["differ"] == data["paired"]
-    assert data["partial"] <= mmio + data["variants"].get("ExternalInterrupt", 0)
     assert all(SCAUSE_RACE in d for d in data["differences"]), data["differences"]
 
 

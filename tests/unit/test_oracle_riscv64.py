@@ -102,6 +102,21 @@ def test_transformed_load_in_htinst_decides_width_register_and_sign() -> None:
     assert expect(trap(21, PLIC), ctx(htinst=lhu)).candidates[0].fields["signed_ext"] is False
 
 
+def test_a_transformed_compressed_access_in_htinst_is_decoded_like_its_32_bit_form() -> None:
+    """§8.6.3: bit 0 of a transformed instruction is 1; bit 1 is 0 when the trapping
+    instruction was 16 bits (c.lw, c.sw), the fields being those of the 32-bit equivalent.
+    QEMU 10 gives this form for the Linux PLIC driver's c.lw/c.sw (211 of 319 faults)."""
+    c_lw_a5 = 2 << 12 | 15 << 7 | 0x01  # c.lw a5: lw's fields, bits 1:0 = 01
+    exp = expect(trap(21, PLIC), ctx(htinst=c_lw_a5))
+    assert exp.candidates[0].fields == {"addr": PLIC, "reg_width": "Qword", "width": "Dword",
+                                        "reg": 15, "signed_ext": True}
+    c_sw_a4 = 14 << 20 | 2 << 12 | 0x21  # c.sw a4
+    store = expect(trap(23, PLIC), ctx(htinst=c_sw_a4, gprs={14: 0xFFFF_FFFF_8000_0001}))
+    assert store.candidates[0].fields == {"addr": PLIC, "width": "Dword", "data": 0x8000_0001}
+    pseudo = 0x0000_3000  # §8.6.3 pseudoinstruction (bits 1:0 = 00): an implicit VS-stage read
+    assert "width" in expect(trap(21, PLIC), ctx(htinst=pseudo)).candidates[0].undecided
+
+
 def test_htval_gives_the_gpa_when_vs_translation_is_on() -> None:
     exp = expect(trap(21, 0xFFFF_FFC0_0000_1F04), ctx(stage1_off=False,
                                                        htval=0x0C00_1F04 >> 2))
