@@ -15,7 +15,6 @@ import hashlib
 import json
 import re
 import shutil
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +39,8 @@ from harness.fuzz.coverage import Combo
 from harness.fuzz.generate import for_line, generate, make_scenario
 from harness.fuzz.minimize import ddmin_indices
 from harness.fuzz.program import write_program
+from harness.fuzz.report import write_report_json
+from harness.fuzz.shared_boots import SharedBoots
 from harness.images.build import Image, build_image
 from harness.images.recipe import ImageRecipe, find_recipes, load_recipe
 from harness.persist.policy import image_allows
@@ -257,10 +258,12 @@ class FuzzSession:
             raise InfraError(f"cannot run {self.recipe.name} on this host: {why}")
         self.image = build_image(self.recipe, opts.cache, progress=log)
 
-    # -- persistent mode ----------------------------------------------------------------------
-    _local: threading.local
-    _runners: list[PersistentRunner]
-    stats: Stats | None = None
+    # -- persistent mode (harness.persist) ----------------------------------------------------
+    shared: SharedBoots | None = None
+
+    @property
+    def stats(self) -> Stats | None:
+        return self.shared.stats if self.shared else None
 
     def persistent_on(self) -> bool:
         """Whether programs share boots: asked for, and the image can (else one boot each)."""
@@ -272,22 +275,16 @@ class FuzzSession:
         return allowed.persistent
 
     def _runner(self) -> PersistentRunner:
-        if not hasattr(self, "_local"):
-            self._local, self._runners, self.stats = threading.local(), [], Stats()
-        runner: PersistentRunner | None = getattr(self._local, "runner", None)
-        if runner is None:
-            runner = PersistentRunner(
-                self.image, self.recipe, self.profile, self.opts.results_dir / "boots",
-                self._standalone, self._accepted, timeout_scale=self.opts.timeout_scale,
-                stats=self.stats, keep_boots=self.opts.keep_artifacts,
-                worker=len(self._runners))
-            self._local.runner = runner
-            self._runners.append(runner)
-        return runner
+        if self.shared is None:
+            self.shared = SharedBoots(self.image, self.recipe, self.profile,
+                                      self.opts.results_dir / "boots", self._standalone,
+                                      self._accepted, timeout_scale=self.opts.timeout_scale,
+                                      keep=self.opts.keep_artifacts)
+        return self.shared.runner()
 
     def close(self) -> None:
-        for runner in getattr(self, "_runners", []):
-            runner.close()
+        if self.shared is not None:
+            self.shared.close()
 
     def _standalone(self, scenario: Scenario, casedir: Path) -> CaseResult:
         raw = self._run_once(scenario, casedir)
@@ -427,33 +424,3 @@ def run_fuzz(root: Path, opts: FuzzOptions, log: Log = lambda m: None,
                         session.stats.to_json() if persistent and session.stats else None)
     write_report_json(report, opts.results_dir / "fuzz.json")
     return report
-
-
-def report_to_json(r: FuzzReport) -> dict[str, Any]:
-    return {
-        "arch": r.arch, "recipe": r.recipe, "axvisor": r.axvisor, "size": r.size,
-        "programs": [{"seed": p.seed, "name": p.scenario.name,
-                      "actions": len(p.scenario.actions), "exits": p.exits,
-                      "verdict": p.case.verdict.value, "detail": p.case.detail,
-                      "known": list(p.case.known),
-                      "signature": p.signature.to_json() if p.signature else None,
-                      "duration_s": round(p.case.duration_s, 3)} for p in r.programs],
-        "findings": [{"seed": f.seed, "also_seeds": list(f.also_seeds),
-                      "signature": f.signature.to_json(),
-                      "first_diff": f.first_diff.describe() if f.first_diff else f.detail,
-                      "original_actions": len(f.original.actions),
-                      "minimal_actions": len(f.minimal.actions), "tests": f.tests,
-                      "reproduced": f.reproduced, "program": str(f.program_file),
-                      "command": f.command, "artifacts": str(f.case_dir)}
-                     for f in r.findings],
-        "run_seconds": round(r.run_seconds, 3), "total_seconds": round(r.total_seconds, 3),
-        "programs_per_minute": round(r.per_minute(len(r.programs)), 2),
-        "exits": r.exits, "exits_per_minute": round(r.per_minute(r.exits), 2),
-        "combinations": [str(c) for c in sorted(r.combos)],
-        **({"persistent": r.persist} if r.persist is not None else {}),
-    }
-
-
-def write_report_json(r: FuzzReport, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report_to_json(r), indent=2) + "\n")
