@@ -19,6 +19,8 @@ from harness.guests.payload import BuiltPayload, build_payload, patch_image
 from harness.images.build import Image
 from harness.images.recipe import ImageRecipe
 from harness.model.arch import Arch
+from harness.oracle.gdbtrace import TraceResult
+from harness.oracle.rvtrace import RvTrapRegisters, RvTrapTracer, guest_exit
 from harness.qemu.machine import Ending, QemuMachine
 from harness.qemu.profiles import get_profile
 from harness.run.case import console_watcher, typing_watcher
@@ -60,11 +62,15 @@ class Capture:
     ending: Ending
     detail: str
     run_s: float
+    trace: TraceResult[RvTrapRegisters] | None = None  # riscv64 with gdb=True
 
 
 def capture(image: Image, recipe: ImageRecipe, scenario: Scenario, casedir: Path, *,
-            trap_log: bool = True, timeout_scale: float = 1.0) -> Capture:
-    """Boot `scenario` on a patched copy of `image` in `casedir`, the trap log on or off."""
+            trap_log: bool = True, timeout_scale: float = 1.0, gdb: bool = False) -> Capture:
+    """Boot `scenario` on a patched copy of `image` in `casedir`, the trap log on or off;
+    `gdb` (riscv64 only) adds the tracer's registers at every trap to HS (rvtrace)."""
+    if gdb and Arch(image.arch) is not Arch.RISCV64:
+        raise InfraError(f"capture(gdb=True) traces riscv64 only, not {image.arch}")
     shutil.rmtree(casedir, ignore_errors=True)
     try:
         casedir.mkdir(parents=True)
@@ -82,12 +88,16 @@ def capture(image: Image, recipe: ImageRecipe, scenario: Scenario, casedir: Path
     if scenario.expect_hang or scenario.may_stick:
         timeout_scale = min(timeout_scale, 0.2)
     machine = QemuMachine(get_profile(recipe.qemu_profile), kernel, casedir,
-                          timeout_scale=timeout_scale, extra_args=extra)
+                          timeout_scale=timeout_scale, extra_args=extra, gdb=gdb, paused=gdb)
+    tracer = RvTrapTracer(machine.gdb_socket, guest_exit(image.elf)) if gdb else None
     started = time.monotonic()
     with machine:
+        if tracer is not None:
+            tracer.start()  # its first continue starts the paused machine
         run = machine.run_until(typing_watcher(console_watcher(scenario), scenario,
                                                machine.send_console))
+    trace = tracer.finish() if tracer is not None else None
     if machine.leaked():
         raise InfraError(f"QEMU process group {machine.pid} survived teardown")
     return Capture(run.console, log, payload, run.ending, run.detail,
-                   time.monotonic() - started)
+                   time.monotonic() - started, trace)
