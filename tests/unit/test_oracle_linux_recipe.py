@@ -67,3 +67,17 @@ def test_prepare_without_the_unpacked_busybox_is_one_line_and_exit_1(
     assert prepare_main([str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err == f"prepare: error: {tmp_path}/busybox: cannot read: No such file or directory\n"
+
+
+def test_the_riscv64_linux_image_is_the_riscv64_recipe_s_axvisor_with_another_guest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same crate, build, patches, axconfig and machine as images/recipes/riscv64.toml: the
+    Linux boot judges the axvisor the suite judges; only the guest (and the name) differ."""
+    monkeypatch.setenv("AXHARNESS_GUESTS", str(tmp_path))
+    linux = load_recipe(ROOT / "images/recipes-linux/riscv64-linux.toml", ROOT).canonical()
+    suite = load_recipe(ROOT / "images/recipes/riscv64.toml", ROOT).canonical()
+    differ = sorted(k for k in linux.keys() | suite.keys() if linux.get(k) != suite.get(k))
+    assert differ == ["guest", "name"]
+    recipe = load_recipe(ROOT / "images/recipes-linux/riscv64-linux.toml", ROOT)
+    assert recipe.guest.source == tmp_path / "debian-riscv64/Image"
+    assert [f.name for f in recipe.guest.files] == ["guest.dtb", "initramfs.cpio"]
