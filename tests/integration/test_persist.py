@@ -25,7 +25,7 @@ from harness.persist.judge import judge_slice
 from harness.persist.session import Boot
 from harness.pytest_plugin import AxhOptions
 from harness.qemu.profiles import get_profile
-from harness.scenarios.actions import Hypercall, SystemOff
+from harness.scenarios.actions import Hypercall, MmioStore, SystemOff
 from harness.scenarios.catalogue import Scenario
 
 ARCHES = [pytest.param("aarch64", marks=pytest.mark.aarch64),
@@ -133,3 +133,28 @@ def test_persistent_and_boot_per_program_agree_program_by_program(
                                                    program_view(s.case))
     # the generator program is the same in both: a pure function of (arch, seed, size)
     assert generate(arch, 0, DIFF_SIZE) == results[True][0].scenario
+
+
+@pytest.mark.integration
+@pytest.mark.riscv64
+def test_a_program_not_accepted_in_a_shared_boot_is_judged_on_its_own_boot(
+        axh_options: AxhOptions, axh_image: Built, tmp_path: Path) -> None:
+    """Without known divergences, riscv64's whole-register MmioWrite data is a divergence:
+    the shared boot's verdict is set aside, the program re-runs alone, and that boot's verdict
+    (the same divergence) is the one reported; the next program gets a fresh shared boot."""
+    session = FuzzSession(repo_root(), _opts("riscv64", axh_options, tmp_path, True, 0),
+                          built=axh_image("riscv64"), known=())
+    runner = session._runner()
+    wide = Scenario("wide", "riscv64", "", (MmioStore(0x0C00_1F00, 4, 0x1122_3344_5566_7788,
+                                                      reg=9),))
+    try:
+        first = runner.run(wide, tmp_path / "wide")
+        after = runner.run(Scenario("hc", "riscv64", "", (_hypercall(0x9_0000_9000),)),
+                           tmp_path / "hc")
+    finally:
+        session.close()
+    assert first.verdict is Verdict.DIVERGENCE and "persistent" not in first.qemu
+    assert (tmp_path / "wide.shared-boot" / "persistent.json").is_file()
+    assert session.stats is not None
+    assert (session.stats.reruns, session.stats.rerun_agreed, session.stats.boots) == (1, 1, 2)
+    assert after.verdict is Verdict.PASS and after.qemu["persistent"]["program"] == 0
