@@ -94,7 +94,7 @@ CASES = [
      '{ enum = ["In", "Out"], sauce', "X86PortIoDirection = {", "unknown key 'sauce'"),
     ("axvm-0.8.toml", 'rust = "WaitForInterrupt"\nkind = "WaitForInterrupt"\nshape = "unit"',
      'rust = "WaitForInterrupt"\nkind = "WaitForInterrupt"\nshape = "struct"',
-     'shape = "struct"\nnote = "WFI', "a struct variant needs fields"),
+     'shape = "struct"\nnote = "a trapped WFI', "a struct variant needs fields"),
     ("axvm-0.8.toml", 'fields = [["0", "*", "RiscvIpiRequest"]]',
      'fields = [["1", "*", "RiscvIpiRequest"]]', '["1", "*"', "must be named \"0\""),
     ("axvm-0.8.toml", 'fields = [["0", "*", "RiscvIpiRequest"]]',
