@@ -138,6 +138,15 @@ def test_riscv_sbi_ipi_gets_a_prediction_only_where_the_contract_has_one() -> No
     assert predict(trap, A8) == SendIPIHartMask(0b101, 0, "SbiV02")
 
 
+def test_a_legacy_sbi_ipi_is_a_hart_mask_request_whose_mask_the_trap_does_not_show() -> None:
+    # SBI v2.0 legacy EID 0x04: a0 points at the mask in guest memory; axvm 0.8.5 reads it there
+    # (src/arch/riscv64/policy/sbi_ipi.rs:30-47), base 0, abi Legacy
+    trap = rv("ecall", {17: 0x04, 10: 0x8000_0000})
+    assert predict(trap, G2) == Nothing()  # the axvcpu line: handled by the vCPU
+    got = prediction(trap, A8)
+    assert got.exit == SendIPIHartMask(0, 0, "Legacy") and got.undecided == {"hart_mask"}
+
+
 def test_riscv_hart_stop_is_unchanged_but_the_load_keeps_its_signed_ext() -> None:
     assert predict(rv("ecall", {17: 0x48_534D, 16: 1}), A8) == CpuDown(0)
     got = prediction(rv("lb a0, 0(a1)", {11: 0x0C00_1F00}, 0x0C00_1F00), A8)

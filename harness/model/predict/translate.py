@@ -155,13 +155,23 @@ def _timer(trap: GuestTrap, exit: ExitReason | None, change: Change) -> ExitReas
     return None
 
 
-def _sbi_ipi(trap: GuestTrap, exit: ExitReason | None, change: Change) -> ExitReason | None:
-    """SBI sPI send_ipi(hart_mask, hart_mask_base) (SBI v2.0 §7.1): the request as passed."""
+LEGACY_SEND_IPI = 0x04
+
+
+def _sbi_ipi(trap: GuestTrap, exit: ExitReason | None, change: Change
+             ) -> ExitReason | Undecided | None:
+    """SBI sPI send_ipi(hart_mask, hart_mask_base) (SBI v2.0 §7.1): the request as passed.
+    The legacy sbi_send_ipi(const unsigned long *hart_mask) (SBI v2.0 legacy EID 0x04) passes
+    the mask through guest memory, which the trap does not show: base 0, the mask undecided."""
     if not isinstance(rv.decode(trap.insn), rv.RvEcall):
         return None
     from harness.model.predict.riscv64 import A0, A1, A6, A7, EID_IPI
 
-    if trap.reg(A7, "a7 (SBI EID)") != EID_IPI or trap.reg(A6, "a6 (SBI FID)") != 0:
+    eid = trap.reg(A7, "a7 (SBI EID)")
+    if eid == LEGACY_SEND_IPI:
+        return Undecided(SendIPIHartMask(hart_mask=0, hart_mask_base=0, abi="Legacy"),
+                         frozenset({"hart_mask"}))
+    if eid != EID_IPI or trap.reg(A6, "a6 (SBI FID)") != 0:
         return None
     return SendIPIHartMask(hart_mask=trap.reg(A0, "a0"), hart_mask_base=trap.reg(A1, "a1"),
                            abi="SbiV02")
