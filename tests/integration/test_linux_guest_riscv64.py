@@ -2,7 +2,8 @@
 nightly workflow, not by the default quick run): Debian's riscv64 kernel with a busybox
 initramfs boots to its /init, which powers off through SBI SRST, and every exit of the boot is
 judged by the syndrome oracle — with the gdbstub tracer (htval, htinst, vsatp and x0-x31 at
-riscv_vcpu's `_guest_exit`) and from QEMU's trap log alone.
+riscv_vcpu's `_guest_exit`) and from QEMU's trap log alone; and once more with a DTB that names
+Sstc, so that the guest's timer writes to stimecmp are virtual-instruction exits.
 
 Needs `ci/fetch-guest-kernels.sh` first; without the guest files the image build fails as
 infrastructure (never a skip)."""
@@ -37,10 +38,10 @@ def _only_when_asked(request: pytest.FixtureRequest) -> None:
         pytest.skip("slow guest boot: selected by -m slow_guest (the nightly workflow)")
 
 
-def _boot(tmp_path: Path, *, gdb: bool) -> dict[str, Any]:
-    recipe = load_recipe(ROOT / "images/recipes-linux/riscv64-linux.toml", ROOT)
+def _boot(tmp_path: Path, *, gdb: bool, name: str = "riscv64-linux") -> dict[str, Any]:
+    recipe = load_recipe(ROOT / "images/recipes-linux" / f"{name}.toml", ROOT)
     image = build_image(recipe, cache_root(None))
-    casedir = tmp_path / f"riscv64-linux-{'gdb' if gdb else 'log'}"
+    casedir = tmp_path / f"{name}-{'gdb' if gdb else 'log'}"
     run = boot(image, recipe, casedir, gdb=gdb)
     data = summary(run, judge_boot(run, recipe, of_image(image.schema, image.axvcpu_version)))
     write_summary(casedir, data)
@@ -89,4 +90,18 @@ def test_from_the_trap_log_alone_the_mmio_addresses_and_sbi_calls_stay_open(
     assert data["open_fields"].get(
         "addr: htval (GPA >> 2) is not logged; stval is guest-virtual") == mmio
     assert data["partial"] > mmio
+    assert all(SCAUSE_RACE in d for d in data["differences"]), data["differences"]
+
+
+def test_with_sstc_in_its_dtb_the_guest_s_stimecmp_writes_are_virtual_instruction_exits(
+        tmp_path: Path) -> None:
+    """riscv_vcpu 0.5.9 leaves henvcfg.STCE clear and emulates stimecmp (feature `sstc`):
+    each `csrw stimecmp` traps (scause 22, stval the instruction); the contract allows
+    SysRegWrite{stimecmp, value} or Nothing, and the exit must pair with its trap."""
+    data = _boot(tmp_path, gdb=True, name="riscv64-linux-sstc")
+    _booted_and_powered_off(data)
+    assert data["trace_problems"] == []
+    assert data["with_registers"] == data["exits"] == data["paired"]
+    assert data["traps_without_exit"] == data["exits_without_trap"] == 0
+    assert data["rules"].get("Privileged §8.6.1 virtual instruction: CSR access", 0) > 100
     assert all(SCAUSE_RACE in d for d in data["differences"]), data["differences"]

@@ -29,7 +29,7 @@ def _elf(machine: int) -> bytes:
 def test_the_guest_dtb_describes_what_the_vm_config_gives(tmp_path: Path) -> None:
     (tmp_path / "busybox").write_bytes(_elf(0xF3) + b"busybox")
     written = prepare(tmp_path, ROOT)
-    assert [p.name for p in written] == ["initramfs.cpio", "guest.dtb"]
+    assert [p.name for p in written] == ["initramfs.cpio", "guest.dtb", "guest-sstc.dtb"]
     root = fdt.read((tmp_path / "guest.dtb").read_bytes())
     vm = tomllib.loads(render_vm_config((ROOT / RV_VM_CONFIG).read_text(), "g.bin", 0))
     start, size = vm["kernel"]["ramdisk_load_addr"], (tmp_path / "initramfs.cpio").stat().st_size
@@ -92,3 +92,23 @@ def test_an_m_level_interrupt_at_a_guest_pc_is_not_the_guest_s() -> None:
     assert rules.is_guest(RvTrap(1, 0, True, 5, pc, 0, "s_timer"))
     assert not rules.is_guest(RvTrap(2, 0, True, 7, pc, 0, "m_timer"))
     assert not rules.is_guest(RvTrap(3, 0, True, 6, pc, 0, "vs_timer"))
+
+
+def _hart(root: fdt.Node) -> fdt.Node:
+    cpus = root.child("cpus")
+    cpu = cpus.child("cpu@0") if cpus is not None else None
+    assert cpu is not None
+    return cpu
+
+
+def test_the_sstc_dtb_is_the_guest_dtb_with_one_more_extension(tmp_path: Path) -> None:
+    (tmp_path / "busybox").write_bytes(_elf(0xF3))
+    prepare(tmp_path, ROOT)
+    plain = fdt.read((tmp_path / "guest.dtb").read_bytes())
+    sstc = fdt.read((tmp_path / "guest-sstc.dtb").read_bytes())
+    cpu, cpu_sstc = _hart(plain), _hart(sstc)
+    assert fdt.string(cpu_sstc.prop("riscv,isa") or b"") == \
+        fdt.string(cpu.prop("riscv,isa") or b"") + "_sstc"
+    assert (cpu_sstc.prop("riscv,isa-extensions") or b"").split(b"\0")[-2] == b"sstc"
+    assert [c.name for c in sstc.children] == [c.name for c in plain.children]
+    assert sstc.child("chosen") == plain.child("chosen")

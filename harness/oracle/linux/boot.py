@@ -206,6 +206,7 @@ def summary(run: LinuxBoot, verdict: LinuxVerdict) -> dict[str, Any]:
         "trace_problems": list(verdict.trace_problems),
         "differences": [p.describe() for p in r.differences],
         "unpaired": [p.describe() for p in r.unpaired],
+        "rules": dict(Counter(p.expectation.rule for p in judged if p.expectation is not None)),
         "open_fields": dict(Counter(u.split(":")[0] + ": " + u.split(":", 1)[1].strip()
                                     for p in judged if p.judgement is not None
                                     for u in p.judgement.undecided)),

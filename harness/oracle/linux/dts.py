@@ -13,6 +13,7 @@ import shutil
 import subprocess
 
 from harness.errors import InfraError, UsageError
+from harness.oracle.linux import fdt
 
 PLACEHOLDERS = ("@BOOTARGS@", "@INITRD_START@", "@INITRD_END@")
 
@@ -50,3 +51,23 @@ def compile_dts(text: str, *, name: str = "riscv64.dts") -> bytes:
         raise UsageError(f"{name}: dtc: {first[0] if first else f'exit {res.returncode}'}"
                          .replace("<stdin>", name))
     return res.stdout
+
+
+def with_isa_extension(dtb: bytes, ext: str) -> bytes:
+    """The DTB with `ext` added to every hart's riscv,isa (as `_ext`) and
+    riscv,isa-extensions: the same guest told it may use one more extension."""
+    root = fdt.read(dtb)
+    cpus = root.child("cpus")
+    if cpus is None:
+        raise UsageError("the guest DTB has no /cpus")
+    harts = []
+    for node in cpus.children:
+        isa = node.prop("riscv,isa")
+        exts = node.prop("riscv,isa-extensions")
+        if isa is not None and exts is not None:
+            node = node.with_prop("riscv,isa", fdt.encode_string(f"{fdt.string(isa)}_{ext}"))
+            node = node.with_prop("riscv,isa-extensions", exts + fdt.encode_string(ext))
+        harts.append(node)
+    new_cpus = type(cpus)(cpus.name, cpus.props, tuple(harts))
+    return fdt.write(type(root)(root.name, root.props, tuple(
+        new_cpus if c.name == "cpus" else c for c in root.children)))

@@ -143,8 +143,8 @@ def prepare(directory: Path, root: Path) -> tuple[Path, ...]:
 
 
 def prepare_riscv64(directory: Path, root: Path, busybox: bytes) -> tuple[Path, ...]:
-    """Write DIR/initramfs.cpio and DIR/guest.dtb (riscv64.dts naming the initramfs at the VM
-    config's ramdisk_load_addr in /chosen)."""
+    """Write DIR/initramfs.cpio, DIR/guest.dtb (riscv64.dts naming the initramfs at the VM
+    config's ramdisk_load_addr in /chosen) and DIR/guest-sstc.dtb (the hart also has Sstc)."""
     init = _read(root / INIT)
     start = ramdisk_addr(_read(root / RV_VM_CONFIG).decode(), RV_VM_CONFIG)
     cpio = initramfs.archive(initramfs_entries(busybox, init))
@@ -152,7 +152,10 @@ def prepare_riscv64(directory: Path, root: Path, busybox: bytes) -> tuple[Path, 
     dtb = dts.compile_dts(text, name=str(RV_DTS))
     (directory / "initramfs.cpio").write_bytes(cpio)
     (directory / "guest.dtb").write_bytes(dtb)
-    return (directory / "initramfs.cpio", directory / "guest.dtb")
+    # The same guest told it has Sstc: Linux then programs stimecmp itself, which traps to
+    # the hypervisor (henvcfg.STCE = 0) as a virtual-instruction exception (riscv64-linux-sstc).
+    (directory / "guest-sstc.dtb").write_bytes(dts.with_isa_extension(dtb, "sstc"))
+    return tuple(directory / n for n in ("initramfs.cpio", "guest.dtb", "guest-sstc.dtb"))
 
 
 def main(argv: list[str]) -> int:
