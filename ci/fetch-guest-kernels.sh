@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Fetch the real Linux guests of the images in images/recipes-linux/: Debian's arm64 and riscv64
-# kernel packages and busybox-static, through a SEPARATE apt configuration (its own sources list, lists, cache and
-# an empty dpkg status; the host's apt state is read by nothing and written by nothing), then
-# unpack them (dpkg-deb -x, no install) and make the guest files the recipe embeds
-# (python -m harness.oracle.linux.prepare: initramfs and DTB).
+# kernel packages and busybox-static, through a SEPARATE apt configuration (its own sources
+# list, lists, cache and an empty dpkg status; the host's apt state is read by nothing and
+# written by nothing), then unpack them (dpkg-deb -x, no install) and make the guest files the
+# recipes embed (python -m harness.oracle.linux.prepare: initramfs and DTBs).
 #
-#   ci/fetch-guest-kernels.sh [--update]
+#   ci/fetch-guest-kernels.sh [--update] [arm64] [riscv64]
 #
 # --update   refresh the package lists and fetch the newest kernel of the suite (default: use
 #            what is already fetched; the first run always updates)
+# arm64, riscv64   the Debian architectures to fetch (default: both)
 #
 # Environment: AXHARNESS_GUESTS  where everything goes (default ~/.cache/axharness/guests)
 #              PYTHON            the interpreter with the harness (default .venv/bin/python)
@@ -23,12 +24,18 @@ suite=trixie
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 update=false
+arches=()
 for arg in "$@"; do
     case $arg in
         --update) update=true ;;
-        *) echo "fetch-guest-kernels.sh: unknown argument $arg (usage: [--update])" >&2; exit 1 ;;
+        arm64|riscv64) arches+=("$arg") ;;
+        *) echo "fetch-guest-kernels.sh: unknown argument $arg (usage: [--update] [arm64] [riscv64])" >&2
+           exit 1 ;;
     esac
 done
+if [ ${#arches[@]} -eq 0 ]; then
+    arches=(arm64 riscv64)
+fi
 for tool in apt-get apt-cache dpkg-deb; do
     if ! command -v "$tool" >/dev/null; then
         echo "fetch-guest-kernels.sh: $tool is missing (Debian's apt and dpkg are needed)" >&2
@@ -109,7 +116,7 @@ busybox-static $busybox_ver"
     } > "$out/VERSIONS"
     echo "fetch-guest-kernels.sh: unpacked $kernel_pkg $kernel_ver and busybox-static $busybox_ver into $out"
 }
-for arch in arm64 riscv64; do
+for arch in "${arches[@]}"; do
     fetch "$arch"
 done
 
@@ -118,6 +125,6 @@ if [ ! -x "$python" ]; then
     echo "fetch-guest-kernels.sh: $python is missing (run ci/bootstrap.sh first)" >&2
     exit 3
 fi
-for arch in arm64 riscv64; do
+for arch in "${arches[@]}"; do
     (cd "$here" && "$python" -m harness.oracle.linux.prepare "$guests/debian-$arch")
 done
