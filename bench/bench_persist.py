@@ -141,6 +141,7 @@ def main() -> int:
     ap.add_argument("-j", "--jobs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=5000, help="first seed")
     ap.add_argument("--suite", action="store_true", help="also the suite, both ways")
+    ap.add_argument("--no-fuzz", action="store_true", help="only the suite")
     ap.add_argument("--recipe", action="append", help="suite images (default: all)")
     ap.add_argument("--differential", type=int, metavar="N",
                     help="instead: N programs per architecture in both modes, compared "
@@ -158,7 +159,7 @@ def main() -> int:
     args.out = args.out or ROOT / "bench" / "results" / "persist.json"
     out: dict[str, Any] = {"host": {"cpus": os.cpu_count(), "machine": platform.machine()},
                            "fuzz": {}}
-    for arch in args.arch or ["aarch64", "riscv64"]:
+    for arch in [] if args.no_fuzz else args.arch or ["aarch64", "riscv64"]:
         out["fuzz"][arch] = fuzz(arch, args)
         print(arch, json.dumps(out["fuzz"][arch]), flush=True)
     if args.suite:
