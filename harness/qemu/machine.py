@@ -165,6 +165,9 @@ class QemuMachine:
         self._console_log: Any = None
         self.pid: int | None = None
         self.started_at = 0.0
+        # A persistent-mode boot waits for short bursts (one program's exits, then the
+        # loader's marker): it reads at once (harness.persist.session).
+        self.console_batch_s = CONSOLE_BATCH_S
 
     # -- lifecycle -----------------------------------------------------------------------
     def argv(self) -> list[str]:
@@ -237,8 +240,8 @@ class QemuMachine:
         try:
             if not select.select([fd], [], [], wait_s)[0]:
                 return True
-            if CONSOLE_BATCH_S:
-                time.sleep(CONSOLE_BATCH_S)
+            if self.console_batch_s:
+                time.sleep(self.console_batch_s)
             chunk = os.read(fd, 65536)
         except OSError:  # EIO: QEMU has closed its end and everything it wrote was read
             return False
