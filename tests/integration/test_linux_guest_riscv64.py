@@ -20,8 +20,12 @@ import pytest
 from harness.images.build import build_image
 from harness.images.cache import cache_root
 from harness.images.recipe import load_recipe
+from harness.model.arch import Arch
 from harness.model.schemas import of_image
+from harness.oracle.capture import TRAP_LOG_DIR
 from harness.oracle.linux.boot import boot, judge_boot, summary, write_summary
+from harness.oracle.records import RvTrap
+from harness.oracle.traplog import parse_trap_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.riscv64, pytest.mark.slow_guest]
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +88,8 @@ def test_from_the_trap_log_alone_the_mmio_addresses_and_sbi_calls_stay_open(
     epc windows)."""
     data = _boot(tmp_path, gdb=False)
     _booted_and_powered_off(data)
+    # the UART's interrupts reach the guest: host S-external (9) then VSEIP (10) on the hart
+    assert _interrupts(tmp_path / "riscv64-linux-log").get(10, 0) > 0
     assert data["paired"] == data["exits"]
     assert data["traps_without_exit"] == data["exits_without_trap"] == 0
     mmio = data["variants"].get("MmioRead", 0) + data["variants"].get("MmioWrite", 0)
@@ -105,3 +111,14 @@ def test_with_sstc_in_its_dtb_the_guest_s_stimecmp_writes_are_virtual_instructio
     assert data["traps_without_exit"] == data["exits_without_trap"] == 0
     assert data["rules"].get("Privileged §8.6.1 virtual instruction: CSR access", 0) > 100
     assert all(SCAUSE_RACE in d for d in data["differences"]), data["differences"]
+
+
+def _interrupts(casedir: Path) -> dict[int, int]:
+    """Interrupt traps of the boot's trap log by cause, over every hart."""
+    out: dict[int, int] = {}
+    for traps in parse_trap_dir(casedir / TRAP_LOG_DIR, Arch.RISCV64).values():
+        for t in traps:
+            if isinstance(t, RvTrap) and t.is_async:
+                out[t.cause] = out.get(t.cause, 0) + 1
+    return out
+

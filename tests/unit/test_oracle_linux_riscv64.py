@@ -29,7 +29,8 @@ def _elf(machine: int) -> bytes:
 def test_the_guest_dtb_describes_what_the_vm_config_gives(tmp_path: Path) -> None:
     (tmp_path / "busybox").write_bytes(_elf(0xF3) + b"busybox")
     written = prepare(tmp_path, ROOT)
-    assert [p.name for p in written] == ["initramfs.cpio", "guest.dtb", "guest-sstc.dtb"]
+    assert [p.name for p in written] == ["initramfs.cpio", "guest.dtb", "guest-sstc.dtb",
+                                         "guest-smp.dtb"]
     root = fdt.read((tmp_path / "guest.dtb").read_bytes())
     vm = tomllib.loads(render_vm_config((ROOT / RV_VM_CONFIG).read_text(), "g.bin", 0))
     start, size = vm["kernel"]["ramdisk_load_addr"], (tmp_path / "initramfs.cpio").stat().st_size
@@ -112,3 +113,28 @@ def test_the_sstc_dtb_is_the_guest_dtb_with_one_more_extension(tmp_path: Path) -
     assert (cpu_sstc.prop("riscv,isa-extensions") or b"").split(b"\0")[-2] == b"sstc"
     assert [c.name for c in sstc.children] == [c.name for c in plain.children]
     assert sstc.child("chosen") == plain.child("chosen")
+
+
+def test_the_smp_dtb_has_a_second_hart_with_its_own_interrupt_controller_and_plic_contexts(
+        tmp_path: Path) -> None:
+    (tmp_path / "busybox").write_bytes(_elf(0xF3))
+    prepare(tmp_path, ROOT)
+    smp = fdt.read((tmp_path / "guest-smp.dtb").read_bytes())
+    cpus, soc = smp.child("cpus"), smp.child("soc")
+    assert cpus is not None and soc is not None
+    assert [c.name for c in cpus.children] == ["cpu@0", "cpu@1"]
+    handles = []
+    for hart, node in enumerate(cpus.children):
+        assert fdt.cells(node.prop("reg") or b"") == (hart,)
+        intc = node.child("interrupt-controller")
+        assert intc is not None
+        handles.append(fdt.cells(intc.prop("phandle") or b"")[0])
+    plic = soc.child("plic@c000000")
+    assert plic is not None and len(set(handles)) == 2
+    # QEMU virt's contexts, two per hart: M-mode external (11), then S-mode external (9)
+    assert fdt.cells(plic.prop("interrupts-extended") or b"") == (
+        handles[0], 11, handles[0], 9, handles[1], 11, handles[1], 9)
+    every = [fdt.cells(v)[0] for n in (smp, *smp.children, *cpus.children, *soc.children,
+                                       *(c for h in cpus.children for c in h.children))
+             for k, v in n.props if k == "phandle"]
+    assert len(every) == len(set(every))  # no phandle given twice

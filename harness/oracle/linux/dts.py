@@ -71,3 +71,38 @@ def with_isa_extension(dtb: bytes, ext: str) -> bytes:
     new_cpus = type(cpus)(cpus.name, cpus.props, tuple(harts))
     return fdt.write(type(root)(root.name, root.props, tuple(
         new_cpus if c.name == "cpus" else c for c in root.children)))
+
+
+def with_harts(dtb: bytes, n: int) -> bytes:
+    """The DTB with `n` harts: cpu@0 copied as cpu@1.. (reg = hart id, its interrupt controller
+    under a new phandle) and every PLIC's interrupts-extended given each new hart's M- and
+    S-mode external interrupt (11, 9), as QEMU virt numbers the contexts (two per hart)."""
+    root = fdt.read(dtb)
+    cpus, soc = root.child("cpus"), root.child("soc")
+    hart0 = cpus.child("cpu@0") if cpus is not None else None
+    intc0 = hart0.child("interrupt-controller") if hart0 is not None else None
+    if cpus is None or soc is None or hart0 is None or intc0 is None:
+        raise UsageError("the guest DTB has no /cpus/cpu@0/interrupt-controller or no /soc")
+    phandles = [fdt.cells(v)[0] for node in _walk(root) for k, v in node.props
+                if k == "phandle"]
+    added: list[fdt.Node] = []
+    extra_irqs = b""
+    for hart in range(1, n):
+        handle = max(phandles) + hart
+        intc = intc0.with_prop("phandle", fdt.encode_cells(handle))
+        node = fdt.Node(f"cpu@{hart}", hart0.props, (intc,)).with_prop(
+            "reg", fdt.encode_cells(hart))
+        node = node.without_props(("phandle",))
+        added.append(node)
+        extra_irqs += fdt.encode_cells(handle, 11, handle, 9)
+    new_cpus = fdt.Node(cpus.name, cpus.props, (*cpus.children, *added))
+    new_soc = fdt.Node(soc.name, soc.props, tuple(
+        c.with_prop("interrupts-extended", (c.prop("interrupts-extended") or b"") + extra_irqs)
+        if c.name.startswith("plic@") else c for c in soc.children))
+    return fdt.write(fdt.Node(root.name, root.props, tuple(
+        new_cpus if c.name == "cpus" else new_soc if c.name == "soc" else c
+        for c in root.children)))
+
+
+def _walk(node: fdt.Node) -> list[fdt.Node]:
+    return [node, *(d for c in node.children for d in _walk(c))]

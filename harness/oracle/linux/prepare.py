@@ -155,7 +155,10 @@ def prepare_riscv64(directory: Path, root: Path, busybox: bytes) -> tuple[Path, 
     # The same guest told it has Sstc: Linux then programs stimecmp itself, which traps to
     # the hypervisor (henvcfg.STCE = 0) as a virtual-instruction exception (riscv64-linux-sstc).
     (directory / "guest-sstc.dtb").write_bytes(dts.with_isa_extension(dtb, "sstc"))
-    return tuple(directory / n for n in ("initramfs.cpio", "guest.dtb", "guest-sstc.dtb"))
+    # Two harts (riscv64-linux-smp): Linux starts the second through SBI HSM HART_START.
+    (directory / "guest-smp.dtb").write_bytes(dts.with_harts(dtb, 2))
+    return tuple(directory / n for n in ("initramfs.cpio", "guest.dtb", "guest-sstc.dtb",
+                                         "guest-smp.dtb"))
 
 
 def main(argv: list[str]) -> int:
