@@ -19,7 +19,7 @@ class SharedBoots:
                  timeout_scale: float, keep: bool) -> None:
         self._make: Callable[[int], PersistentRunner] = lambda worker: PersistentRunner(
             image, recipe, profile, workdir, standalone, accept, timeout_scale=timeout_scale,
-            stats=self.stats, keep_boots=keep, worker=worker)
+            stats=self.stats, keep_boots=keep, worker=worker, kit=keep)
         self.stats = Stats()
         self._local = threading.local()
         self._runners: list[PersistentRunner] = []

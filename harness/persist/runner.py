@@ -73,14 +73,17 @@ class PersistentRunner:
     def __init__(self, image: Image, recipe: ImageRecipe, profile: MachineProfile,
                  workdir: Path, standalone: Standalone, accept: Accept, *,
                  timeout_scale: float = 1.0, every: int = policy.EVERY,
-                 stats: Stats | None = None, keep_boots: bool = False, worker: int = 0
-                 ) -> None:
+                 stats: Stats | None = None, keep_boots: bool = False, worker: int = 0,
+                 kit: bool = True) -> None:
+        """`kit`: give each shared-boot case a standalone repro kit (the suite's cases; a
+        fuzz program that is kept is re-run standalone anyway, which writes its own)."""
         self.image, self.recipe, self.profile = image, recipe, profile
         self.workdir = workdir
         self.standalone, self.accept = standalone, accept
         self.timeout_scale, self.every = timeout_scale, every
         self.stats = stats if stats is not None else Stats()
         self.keep_boots = keep_boots
+        self.kit = kit
         self.worker = worker
         self.schema = schemas.of_image(image.schema, image.axvcpu_version)
         self.allowed = policy.image_allows(image.arch, is_current_line(image.axvisor_version))
@@ -178,7 +181,8 @@ class PersistentRunner:
         image, recipe = self.image, self.recipe
         (casedir / "payload.S").write_text(payload.asm)
         (casedir / "console.log").write_bytes(sl.console)
-        self._standalone_kit(scenario, casedir)
+        if self.kit:
+            self._standalone_kit(scenario, casedir)
         j = judge_slice(image, scenario, payload, self.schema, recipe.backend,
                         recipe.guest.vcpu_of_cpu, sl.console, sl.n, sl.crc, sl.ended,
                         str(casedir / "console.log"))
