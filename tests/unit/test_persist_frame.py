@@ -12,9 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.errors import InfraError
+from harness.parse import format_log_line
 from harness.persist.frame import DONE, READY, Frame, decode, encode, marker_number
 from harness.persist.loader import HEADER, PAGE, Loader
 from harness.persist.mailbox import MAGIC, Mailbox, ram_bytes
+from harness.persist.session import SliceWatch
 
 
 @given(st.binary(min_size=1, max_size=4096))
@@ -88,3 +90,27 @@ def test_a_missing_mailbox_page_is_infrastructure_trouble(tmp_path: Path) -> Non
 def test_ram_sizes_read_as_qemu_reads_them() -> None:
     assert ram_bytes("2G") == 2 << 30 and ram_bytes("512M") == 512 << 20
     assert ram_bytes("256") == 256 << 20
+
+
+def _record(text: str) -> bytes:
+    return format_log_line(text, 1_000_000, "ax_plat_riscv64_qemu_virt::irq", 202).encode()
+
+
+def test_a_done_marker_with_a_log_record_inside_still_ends_the_slice() -> None:
+    """Seen on riscv64: a host timer interrupt exits between two characters the guest
+    prints, and its record lands inside the marker. Before, the slice waited for the
+    watchdog and the boot was dropped."""
+    head = b"junk before "
+    end_record = _record("Hypercall [0x41584802] failed")
+    console = bytearray(head + end_record + b"AXH:DONE 0000000" + _record("IRQ: timer")
+                        + b"c\r\n")
+    assert SliceWatch(len(head), 12)(console, len(head)) == "done"
+    assert SliceWatch(len(head), 11)(console, len(head)) is None  # another program's number
+
+
+def test_a_split_marker_before_the_end_boundary_is_not_taken_for_done() -> None:
+    console = bytearray(b"AXH:DONE 0000000" + _record("IRQ: timer") + b"c\r\n")
+    assert SliceWatch(0, 12)(console, 0) is None  # no end boundary logged yet
+    console += b"AXH:DONE 0000000c\n"
+    assert SliceWatch(0, 12)(console, 0) == "done"
+    assert SliceWatch(0, 3)(bytearray(b"x AXH:BADFRAME\n"), 0) == "badframe"
