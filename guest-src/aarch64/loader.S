@@ -8,7 +8,8 @@
  *   prints  "AXH:READY <n as 8 hex digits>\n",
  *   reads   "AXH1 <len: 8 hex> <crc32: 8 hex> <len bytes as lowercase hex>\n" from the PL011
  *           (polled: UARTFR.RXFE, UARTDR), decoding straight to PROGRAM_BASE,
- *   checks  length and CRC-32 (IEEE, zlib's); a bad frame prints "AXH:BADFRAME\n" and parks
+ *   checks  length and CRC-32 (IEEE, zlib's); a bad frame makes HVC 0x41584803 (x1 = n),
+ *           prints "AXH:BADFRAME\n" and parks
  *           (the harness reboots: it never guesses),
  *   calls   HVC 0x41584801 (x1 = n, x2 = crc), the program with the runtime's ABI (x19 = UART
  *           base, x20 = axh_puts, sp = the runtime's stack as it was given to the loader),
@@ -20,6 +21,7 @@
         .equ UARTFR, 0x18
         .equ NR_START, 0x41584801
         .equ NR_END, 0x41584802
+        .equ NR_BAD, 0x41584803
         .equ POLY, 0xedb88320
         .equ NOT_MAGIC, ~0x31584f424d485841  /* ~"AXHMBOX1" */
 
@@ -186,6 +188,18 @@ next:
         b       next
 
 bad:
+        /* an exit first (0x41584803, x1 = n): the harness then looks for the text below even
+           when a log record landed inside it */
+        adr     x9, state
+        movz    x0, #(NR_BAD & 0xffff)
+        movk    x0, #(NR_BAD >> 16), lsl #16
+        ldr     x1, [x9, #24]
+        mov     x2, #0
+        mov     x3, #0
+        mov     x4, #0
+        mov     x5, #0
+        mov     x6, #0
+        hvc     #0
         adr     x9, state
         ldr     x19, [x9, #0]
         adr     x0, msg_bad

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 MAGIC = b"AXH1"
 NR_START = 0x4158_4801  # the loader's boundary hypercalls (guest-src/*/loader.S)
 NR_END = 0x4158_4802
+NR_BAD = 0x4158_4803  # made before AXH:BADFRAME is printed
 READY = re.compile(rb"AXH:READY ([0-9a-f]{8})\r?\n")
 DONE = re.compile(rb"AXH:DONE ([0-9a-f]{8})\r?\n")
 BADFRAME = b"AXH:BADFRAME"

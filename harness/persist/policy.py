@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.fuzz.generate import HYPERCALL_CODES, PSCI_RANGES, RUNTIME_MARKERS, WINDOW
+from harness.persist.frame import NR_BAD
 from harness.persist.loader import ARCHES
 from harness.scenarios import aarch64 as sc_aarch64
 from harness.scenarios import riscv64 as sc_riscv64
@@ -55,7 +56,7 @@ def _action_why(arch: str, action: Action) -> str:
         return ""
     if isinstance(action, Hypercall):
         low = action.nr & 0xFFFF_FFFF
-        if low < HYPERCALL_CODES or low in RUNTIME_MARKERS or \
+        if low < HYPERCALL_CODES or low in RUNTIME_MARKERS or low == NR_BAD or \
                 any(lo <= low <= hi or lo <= action.nr <= hi for lo, hi in PSCI_RANGES):
             return f"hypercall {action.nr:#x} is one axvisor acts on (axhvc, PSCI or a marker)"
         return ""

@@ -12,7 +12,7 @@ from harness import signals
 from harness.errors import HarnessError, InfraError
 from harness.guests.payload import BuiltPayload, patch_image
 from harness.images.build import Image
-from harness.persist.frame import BADFRAME, DONE, NR_END, READY, Frame, encode
+from harness.persist.frame import BADFRAME, DONE, NR_BAD, NR_END, READY, Frame, encode
 from harness.persist.loader import Loader, build_loader
 from harness.persist.mailbox import Mailbox
 from harness.qemu.machine import Ending, QemuMachine
@@ -21,6 +21,7 @@ from harness.run import axvisor_console
 
 GUEST_START = b"AXH:GUEST-START"
 END_TEXT = b"%#x" % NR_END  # in the end boundary's exit record and axvisor's warning about it
+BAD_TEXT = b"%#x" % NR_BAD
 
 # Mailbox pages found per image key in this process (axvisor's allocator is deterministic).
 _PAGES: dict[str, tuple[int, ...]] = {}
@@ -48,12 +49,17 @@ class SliceWatch:
         self.start = start
         self.done = b"AXH:DONE %08x" % n
         self.returned = False  # the end boundary exit was logged
+        self.refused = False  # the loader's bad-frame exit was logged
 
     def __call__(self, console: bytes | bytearray, new_from: int) -> str | None:
         at = max(self.start, new_from - 64)
         if console.find(self.done, at) >= 0:
             return "done"
         if console.find(BADFRAME, at) >= 0:
+            return "badframe"
+        self.refused = self.refused or console.find(BAD_TEXT, at) >= 0
+        if self.refused and axvisor_console.guest_printed(bytes(console[self.start:]),
+                                                          BADFRAME.decode()):
             return "badframe"
         # The guest prints its markers a character at a time and a host interrupt can exit
         # between two of them: its log record then sits inside the marker (seen on riscv64:

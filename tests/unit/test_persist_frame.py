@@ -114,3 +114,11 @@ def test_a_split_marker_before_the_end_boundary_is_not_taken_for_done() -> None:
     console += b"AXH:DONE 0000000c\n"
     assert SliceWatch(0, 12)(console, 0) == "done"
     assert SliceWatch(0, 3)(bytearray(b"x AXH:BADFRAME\n"), 0) == "badframe"
+
+
+def test_a_badframe_marker_with_a_log_record_inside_is_still_a_bad_frame() -> None:
+    """Seen on riscv64: `A` + an `IRQ: timer` record + `XH:BADFRAME`; the slice then waited
+    for the 30 s watchdog."""
+    console = bytearray(_record("Hypercall [0x41584803] failed") + b"A"
+                        + _record("IRQ: timer") + b"XH:BADFRAME\r\n")
+    assert SliceWatch(0, 3)(console, 0) == "badframe"

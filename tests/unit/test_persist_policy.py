@@ -9,7 +9,7 @@ from harness.fuzz.generate import generate
 from harness.model import schemas
 from harness.parse import format_log_line, parse_log
 from harness.persist import policy
-from harness.persist.frame import NR_END, NR_START
+from harness.persist.frame import NR_BAD, NR_END, NR_START
 from harness.persist.judge import split_boundaries
 from harness.scenarios import aarch64 as sc_a64
 from harness.scenarios.actions import (
@@ -44,6 +44,7 @@ def _sc(*actions: object, **kw: object) -> Scenario:
     _sc(Hypercall(0x8400_0008, (0,) * 6)),  # PSCI SYSTEM_OFF by number
     _sc(Hypercall(0x3, (0,) * 6)),  # an axhvc code
     _sc(Hypercall(NR_START, (0,) * 6)),  # the loader's own boundary
+    _sc(Hypercall(NR_BAD, (0,) * 6)),  # the loader's bad-frame exit
     _sc(MmioStore(0x0900_0000, 4, 1)),  # the UART, outside the ignored window
     _sc(MmioLoad(sc_a64.DEV, 4, 1), expect_panic="boom"),
     _sc(MmioLoad(sc_a64.DEV, 4, 1), expect_hang=True),
