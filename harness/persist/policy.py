@@ -26,7 +26,7 @@ from harness.scenarios.catalogue import Scenario
 WINDOWS = {"aarch64": (sc_aarch64.DEV, sc_aarch64.DEV + WINDOW),
            "riscv64": (sc_riscv64.DEV, sc_riscv64.DEV + WINDOW)}
 SBI_CONSOLE = (1, sc_riscv64.EID_DBCN)  # legacy console putchar, DBCN
-EVERY = 64  # a fresh boot after this many programs, to bound what any one could leave behind
+EVERY = 200  # a fresh boot after this many programs, to bound what any one could leave behind
 LINE_WHY = ("the 0.8 line's guest UART is emulated (each character is MMIO exits in the "
             "program's own exit stream) and its console output is buffered, so the loader's "
             "markers cannot delimit programs")
