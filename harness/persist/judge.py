@@ -43,6 +43,7 @@ class Judged:
     asynchronous: int = 0
     parse_errors: tuple[str, ...] = ()
     contract_notes: tuple[str, ...] = ()
+    boundaries: tuple[dict[str, Any], ...] = ()  # the loader's boundary exits, as logged
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +110,17 @@ def judge_slice(image: Image, scenario: Scenario, payload: BuiltPayload, schema:
     cnotes = tuple(str(x) for x in notes)
     parsed = parse_log(console, schema, image.arch, source_name=source_name)
     split = split_boundaries(parsed.records, n, crc, pinned)
-    observed = tuple({**record_json(r, pinned),
-                      **({"runtime": "boundary"} if id(r) in split.boundary else {})}
-                     for r in parsed.records)
+    # The loader's boundary exits are not the scenario's: observed (observed.jsonl, the
+    # case's exits as reports and A/B comparisons index them) is what a standalone run shows
+    # before the runtime's power-off; the boundaries go to persistent.json.
+    observed = tuple(record_json(r, pinned) for r in parsed.records
+                     if id(r) not in split.boundary)
+    boundaries = tuple(record_json(r, pinned) for r in parsed.records
+                       if id(r) in split.boundary)
     diffs, asynchronous = compare_vcpus(expected, split.records, Arch(image.arch), pinned,
                                         undecided)
     common: dict[str, Any] = {"expected": full, "observed": observed, "diffs": diffs,
+                              "boundaries": boundaries,
                               "asynchronous": len(asynchronous), "contract_notes": cnotes,
                               "parse_errors": tuple(str(e) for e in parsed.errors)}
     panic = axvisor_console.panic_text(console)

@@ -193,6 +193,7 @@ class PersistentRunner:
             "boot": str(boot.rundir), "boot_console": str(boot.rundir / "console.log"),
             "program": sl.n, "crc32": f"{sl.crc:08x}", "console_offsets": [sl.start, sl.end],
             "ended": sl.ended or "AXH:DONE", "badframe": sl.badframe,
+            "boundaries": list(j.boundaries),
             "slice_seconds": round(sl.duration_s, 4)}, indent=2) + "\n")
         image_info: dict[str, Any] = {
             "recipe": image.recipe, "key": image.key, "axvisor": image.axvisor_version,
