@@ -146,12 +146,14 @@ class PersistentRunner:
         if self.accept(scenario, res):
             self.stats.add("shared")
             return res
-        # Not accepted here: the standalone boot decides, and this boot is not reused.
+        # Not accepted here: the standalone boot decides, and this boot is not reused. The
+        # attempt is kept with the boot (a results' cases/ holds case directories only).
         self.close()
         self.stats.add("reruns")
-        shared = casedir.parent / (casedir.name + ".shared-boot")
-        shutil.rmtree(shared, ignore_errors=True)
-        shutil.move(str(casedir), shared)
+        attempt = boot.rundir / "not-accepted" / casedir.name
+        shutil.rmtree(attempt, ignore_errors=True)
+        attempt.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(casedir), attempt)
         again = self.standalone(scenario, casedir)
         if again.verdict is res.verdict:
             self.stats.add("rerun_agreed")

@@ -153,7 +153,8 @@ def test_a_program_not_accepted_in_a_shared_boot_is_judged_on_its_own_boot(
     finally:
         session.close()
     assert first.verdict is Verdict.DIVERGENCE and "persistent" not in first.qemu
-    assert (tmp_path / "wide.shared-boot" / "persistent.json").is_file()
+    assert len(list((tmp_path / "boots").glob("boot-*/not-accepted/wide/persistent.json"))) == 1
+    assert not (tmp_path / "wide" / "persistent.json").exists()  # the standalone run's dir
     assert session.stats is not None
     assert (session.stats.reruns, session.stats.rerun_agreed, session.stats.boots) == (1, 1, 2)
     assert after.verdict is Verdict.PASS and after.qemu["persistent"]["program"] == 0
