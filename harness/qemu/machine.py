@@ -254,6 +254,17 @@ class QemuMachine:
         self._last_output = time.monotonic()
         return True
 
+    def _drain_until_quiet(self, quiet_s: float = 0.05, limit_s: float = 0.5) -> None:
+        """Read until the console has been silent for `quiet_s` (at most `limit_s`). QEMU has
+        written what the guest printed before the QMP event that ends a run, but the pty hands
+        it over in pieces: one read after the event got the start of a panic and not its
+        message (seen: riscv64 mmio-load-lh, a panic that powers off, judged "no panic")."""
+        end = time.monotonic() + limit_s
+        while time.monotonic() < end:
+            before = len(self._console)
+            if not self._drain(quiet_s) or len(self._console) == before:
+                return
+
     def run_until(self, watcher: Watcher, *, since: float | None = None) -> RunResult:
         """Capture the console until the run ends one way or another (see Ending). The
         timeout counts from `since` (default: the machine's start; a persistent-mode boot
@@ -283,7 +294,7 @@ class QemuMachine:
                 polled = time.monotonic()
                 ev = self._ending_event(self.qmp.poll_events())
                 if ev is not None:
-                    self._drain(0.1)  # what the guest printed just before
+                    self._drain_until_quiet()  # what the guest printed just before
                     ending, detail = ev
                     break
             if not alive:
@@ -322,7 +333,7 @@ class QemuMachine:
 
     def _host_signal(self) -> str:
         """What QEMU said when a signal made it shut down (SHUTDOWN reason host-signal)."""
-        self._drain(0.1)
+        self._drain_until_quiet()
         m = _KILL_REPORT.search(self._console)
         if m is None:
             return "QEMU was stopped by a signal (QMP SHUTDOWN, reason host-signal)"
