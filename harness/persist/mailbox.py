@@ -34,14 +34,31 @@ def ram_bytes(memory: str) -> int:
     return int(memory[:-1]) * unit if unit else int(memory) << 20
 
 
+# What one boot's RAM file may take in tmpfs: axvisor touches ~40 MB of a 2 GiB guest RAM
+# here, and a full tmpfs makes QEMU die of SIGBUS on its next new page. A small /dev/shm (a
+# container's default is 64 MB) gets the file on disk instead (the page cache keeps it fast).
+SHM_HEADROOM = 512 << 20
+
+
+def ram_directory(preferred: Path = Path("/dev/shm"), headroom: int = SHM_HEADROOM) -> Path:
+    """`preferred` if it is a directory with `headroom` bytes free, else the temp directory."""
+    try:
+        st = os.statvfs(preferred)
+    except OSError:
+        return Path(tempfile.gettempdir())
+    if st.f_bavail * st.f_frsize < headroom:
+        return Path(tempfile.gettempdir())
+    return preferred
+
+
 class Mailbox:
     """A RAM file for one boot: the QEMU arguments that use it, then the mailbox in it."""
 
-    def __init__(self, memory: str, loader: Loader, directory: Path = Path("/dev/shm")) -> None:
+    def __init__(self, memory: str, loader: Loader, directory: Path | None = None) -> None:
         self.size = ram_bytes(memory)
         self.loader = loader
-        fd, path = tempfile.mkstemp(prefix="axh-ram-", dir=directory if directory.is_dir()
-                                    else None)
+        fd, path = tempfile.mkstemp(prefix="axh-ram-",
+                                    dir=directory if directory is not None else ram_directory())
         os.close(fd)
         self.path = Path(path)
         self._map: mmap.mmap | None = None

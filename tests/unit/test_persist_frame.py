@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import struct
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -122,3 +124,13 @@ def test_a_badframe_marker_with_a_log_record_inside_is_still_a_bad_frame() -> No
     console = bytearray(_record("Hypercall [0x41584803] failed") + b"A"
                         + _record("IRQ: timer") + b"XH:BADFRAME\r\n")
     assert SliceWatch(0, 3)(console, 0) == "badframe"
+
+
+def test_the_ram_file_leaves_a_small_or_missing_tmpfs_for_the_temp_directory(
+        tmp_path: Path) -> None:
+    from harness.persist.mailbox import ram_directory
+
+    free = shutil.disk_usage(tmp_path).free
+    assert ram_directory(tmp_path, headroom=1) == tmp_path
+    assert ram_directory(tmp_path, headroom=free * 4) == Path(tempfile.gettempdir())
+    assert ram_directory(tmp_path / "absent") == Path(tempfile.gettempdir())
