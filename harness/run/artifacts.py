@@ -171,7 +171,8 @@ def kit_of(art: CaseArtifacts, kernel: str, elf: str, end: DeclaredEnd,
         elf=elf, end=end, expected=art.expected, recorded=art.recorded,
         recorded_verdict=art.verdict,
         vcpu_of_cpu=tuple(sorted(art.vcpu_of_cpu.items())) or ((0, 0),), known=known,
-        patched_sha256=art.patched_sha256)
+        patched_sha256=art.patched_sha256,
+        recorded_slice=(art.casedir / "persistent.json").is_file())
 
 
 def known_covers(ids: tuple[str, ...]) -> tuple[KnownCover, ...]:

@@ -116,6 +116,9 @@ class Kit:
     vcpu_of_cpu: tuple[tuple[int, int], ...] = ((0, 0),)
     known: tuple[KnownCover, ...] = ()
     patched_sha256: str = ""
+    # The recorded exits are one program's slice of a shared boot (persistent mode): the
+    # runtime's power-off, which a standalone run adds after them, is not among them.
+    recorded_slice: bool = False
 
     def qemu_argv(self, kernel: Path, binary: str = "") -> list[str]:
         out = [str(kernel) if a == KERNEL_TOKEN else a for a in self.argv]
@@ -131,7 +134,7 @@ class Kit:
                 "vcpu_of_cpu": [list(p) for p in self.vcpu_of_cpu],
                 "known": [{"id": k.id, "kind": k.kind, "variant": k.variant,
                            "fields": list(k.fields)} for k in self.known],
-                "patched_sha256": self.patched_sha256}
+                "patched_sha256": self.patched_sha256, "recorded_slice": self.recorded_slice}
 
     @staticmethod
     def from_json(obj: object, where: str) -> Kit:
@@ -151,7 +154,8 @@ class Kit:
                 known=tuple(KnownCover(str(k["id"]), str(k["kind"]), str(k["variant"]),
                                        tuple(str(f) for f in k["fields"]))
                             for k in obj.get("known", [])),
-                patched_sha256=str(obj.get("patched_sha256", "")))
+                patched_sha256=str(obj.get("patched_sha256", "")),
+                recorded_slice=bool(obj.get("recorded_slice", False)))
         except (KeyError, TypeError, ValueError) as exc:
             raise KitError(f"{where}: bad case kit ({exc!r})") from None
 

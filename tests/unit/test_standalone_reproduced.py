@@ -1,0 +1,26 @@
+"""A repro of a shared-boot case (persistent mode) reproduces it when the program's exits come
+again: the runtime's power-off that a standalone boot adds after them is not a difference, any
+other extra or changed exit is."""
+
+from __future__ import annotations
+
+from harness.run.standalone import _same_exits
+
+LOAD = {"variant": "MmioRead", "fields": {"addr": 0x0800_0e00, "width": "Byte"}}
+OFF = {"variant": "SystemDown", "fields": {}}
+OTHER = {"variant": "Hypercall", "fields": {"nr": 7}}
+
+
+def test_a_standalone_run_of_a_slice_may_add_the_runtimes_power_off() -> None:
+    assert _same_exits([LOAD], [LOAD, OFF], slice_of=[LOAD, OFF])
+
+
+def test_a_whole_recorded_run_must_match_exactly() -> None:
+    assert not _same_exits([LOAD], [LOAD, OFF], slice_of=None)
+    assert _same_exits([LOAD, OFF], [LOAD, OFF], slice_of=None)
+
+
+def test_a_slice_is_not_reproduced_by_other_or_changed_exits() -> None:
+    assert not _same_exits([LOAD], [LOAD, OTHER], slice_of=[LOAD, OFF])
+    assert not _same_exits([LOAD], [OTHER, OFF], slice_of=[LOAD, OFF])
+    assert not _same_exits([LOAD, LOAD], [LOAD, OFF], slice_of=[LOAD, LOAD, OFF])
