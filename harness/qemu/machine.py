@@ -1,6 +1,8 @@
 """One QEMU machine per case, as a context manager.
 
-Serial console on the child's stdio (a pty, read with pexpect) and QMP on a unix socket in a
+Serial console on the child's stdio — stdin a pty (its controlling terminal: a harness that
+dies hangs QEMU up), stdout and stderr a pipe the harness reads (a pty write per guest UART
+byte costs QEMU far more than a pipe write) — and QMP on a unix socket in a
 private directory, on which the harness listens before QEMU starts and QEMU connects. QEMU
 starts paused (-S) so nothing is lost before capture starts; the machine runs in its own
 session (posix_spawn on a pty: harness.qemu.pty_spawn), so stopping it kills the whole
@@ -43,9 +45,9 @@ from harness.qemu.pty_spawn import PtySpawn
 from harness.qemu.qmp_session import QmpError, QmpSession, QmpUnresponsive
 
 # QEMU writes the console a character at a time; a reader that wakes for each few bytes makes
-# every pty write slower for QEMU (measured: boot to the end marker 1.31 s reading at once vs
-# 0.92 s waiting 3 ms after the wake-up, the same as a pipe; 90 reads per boot instead of 1600).
-# 3 ms of output is < 1 KiB even for a flooding idle loop (300 KB/s): far from the pty's limit.
+# every write slower for QEMU (measured on a pty: boot to the end marker 1.31 s reading at once
+# vs 0.92 s waiting 3 ms after the wake-up; 90 reads per boot instead of 1600). 3 ms of output
+# is < 1 KiB even for a flooding idle loop (300 KB/s): far from a pipe's or a pty's limit.
 CONSOLE_BATCH_S = 0.003
 
 
@@ -147,6 +149,7 @@ class QemuMachine:
         gdb: bool = False,
         paused: bool = False,
         stop: signals.StopRequest | None = None,
+        console_pipe: bool = True,
     ) -> None:
         self.profile = profile
         self.kernel = kernel
@@ -161,6 +164,10 @@ class QemuMachine:
         self.gdb_socket = self._sockdir / "gdb.sock"
         self.qmp: QmpSession | None = None
         self._child: Any = None  # pexpect.spawn (PtySpawn)
+        # The console is read from a pipe (QEMU's stdout and stderr) unless the user gets
+        # the console itself (axharness repro --interactive): then from the pty.
+        self.console_pipe = console_pipe
+        self._console_fd = -1
         self._console = bytearray()
         self._console_log: Any = None
         self.pid: int | None = None
@@ -194,9 +201,12 @@ class QemuMachine:
         self.qmp = QmpSession(self.qmp_socket, self.rundir / "qmp.jsonl")
         self.qmp.listen()
         try:
-            self._child = PtySpawn(argv[0], argv[1:], echo=False, timeout=None)
+            self._child = PtySpawn(argv[0], argv[1:], echo=False, timeout=None,
+                                   output_pipe=self.console_pipe)
         except pexpect.ExceptionPexpect as exc:
             raise MachineError(f"cannot start {argv[0]}: {exc}") from exc
+        self._console_fd = self._child.output_fd if self.console_pipe else \
+            self._child.child_fd
         self.pid = self._child.pid
         try:
             self.qmp.accept(alive=self._child.isalive)
@@ -232,11 +242,11 @@ class QemuMachine:
 
     def _drain(self, wait_s: float) -> bool:
         """Read what the console has; False once QEMU has closed it."""
-        if self._child is None or self._child.closed:
+        if self._console_fd < 0:
             return False
         # One select and one read on the pty (pexpect's read_nonblocking makes 2-3 selects, a
         # waitpid and several reads per chunk: ≈ 1000 chunks per boot, CPU beside QEMU's).
-        fd = self._child.child_fd
+        fd = self._console_fd
         try:
             if not select.select([fd], [], [], wait_s)[0]:
                 return True
@@ -397,7 +407,7 @@ class QemuMachine:
     def stop(self) -> None:
         """QMP quit, then SIGTERM, then SIGKILL to the process group; always bounded. After a
         second SIGINT/SIGTERM to the harness (signals.StopRequest.hard), SIGKILL at once."""
-        child, self._child = self._child, None
+        child = self._child
         hard = self.stop_request.hard
         if child is not None:
             if child.isalive() and self.qmp is not None and self.qmp.connected \
@@ -412,13 +422,8 @@ class QemuMachine:
                         os.killpg(child.pid, sig)
                 end = time.monotonic() + wait_s
                 while child.isalive() and time.monotonic() < end:
-                    try:
-                        chunk = child.read_nonblocking(65536, timeout=0.05)
-                        self._console += chunk
-                        if self._console_log is not None:
-                            self._console_log.write(chunk)
-                    except (pexpect.TIMEOUT, pexpect.EOF):
-                        pass
+                    if not self._drain(0.05):
+                        time.sleep(0.01)  # the console closed: QEMU is on its way out
                 if not child.isalive():
                     break
             # ptyprocess sleeps delayafterclose (0.1 s) before checking the child it closes;
@@ -426,6 +431,9 @@ class QemuMachine:
             child.ptyproc.delayafterclose = 0.0
             with contextlib.suppress(pexpect.ExceptionPexpect):
                 child.close(force=True)
+            if self.console_pipe and self._console_fd >= 0:
+                os.close(self._console_fd)
+        self._child, self._console_fd = None, -1
         if self.qmp is not None:
             self.qmp.close()
             self.qmp = None

@@ -206,16 +206,18 @@ def boot(art: CaseArtifacts, kernel: Path, rundir: Path, *, elf: Path | None = N
         raise ValueError(f"unknown repro mode {mode!r}")
     end = end or declared_end(art)[0]
     gdb = mode == "gdb"
-    machine = QemuMachine(get_profile(art.profile), kernel, rundir, gdb=gdb, paused=gdb)
-    machine.timeout_s = end.timeout_s * timeout_scale
-    machine.watchdog_s = end.watchdog_s * timeout_scale
     if tty is None:
         tty = sys.stdin.isatty()
+    handed = mode == "interactive" or (gdb and tty)  # the user gets the pty itself
+    machine = QemuMachine(get_profile(art.profile), kernel, rundir, gdb=gdb, paused=gdb,
+                          console_pipe=not handed)
+    machine.timeout_s = end.timeout_s * timeout_scale
+    machine.watchdog_s = end.watchdog_s * timeout_scale
     with machine:
         if gdb:
             say(gdb_instructions(elf, machine))
             machine.timeout_s = machine.watchdog_s = float("inf")  # the user sets the pace
-        if mode == "interactive" or (gdb and tty):
+        if handed:
             if not gdb:
                 say("console is yours; Ctrl-] leaves (axvisor ends in its shell)")
             console = _interact(machine)

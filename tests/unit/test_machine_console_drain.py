@@ -19,7 +19,6 @@ class FakeChild:
 
     def __init__(self, fd: int) -> None:
         self.child_fd = fd
-        self.closed = False
         self.exitstatus: int | None = None
         self.signalstatus: int | None = None
 
@@ -55,6 +54,7 @@ def test_the_console_written_just_after_the_shutdown_event_is_kept(tmp_path: Pat
         os.write(write_end, b" == right` failed\r\n")
 
     machine._child = FakeChild(read_end)
+    machine._console_fd = read_end  # QEMU's stdout and stderr (a pipe, as in a real machine)
     machine.qmp = FakeQmp(first)  # type: ignore[assignment]
     writer = threading.Thread(target=guest)
     writer.start()
@@ -64,7 +64,7 @@ def test_the_console_written_just_after_the_shutdown_event_is_kept(tmp_path: Pat
         writer.join()
         os.close(read_end)
         os.close(write_end)
-        machine._child = None
+        machine._child, machine._console_fd = None, -1
         machine.qmp = None
     assert run.ending is Ending.SHUTDOWN
     assert b"assertion `left == right` failed" in run.console

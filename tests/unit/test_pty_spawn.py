@@ -6,6 +6,7 @@ idle core, less under load) is measured by bench/, not asserted here: too noisy 
 from __future__ import annotations
 
 import os
+import select
 import signal
 import time
 
@@ -65,3 +66,49 @@ def test_a_missing_binary_is_a_pexpect_error() -> None:
         assert "cannot start /nonexistent/qemu" in str(exc) or "not found" in str(exc)
     else:
         raise AssertionError("no error")
+
+
+# With output_pipe (what QemuMachine uses): stdout and stderr on a pipe, stdin on the pty.
+
+def _read_until(fd: int, want: bytes, limit_s: float = 5.0) -> bytes:
+    got = b""
+    end = time.monotonic() + limit_s
+    while want not in got and time.monotonic() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            got += chunk
+    return got
+
+
+def test_output_on_a_pipe_input_on_the_pty_and_a_hang_up_when_the_pty_closes() -> None:
+    child = PtySpawn("/bin/sh", ["-c", "echo out; echo err >&2; read x; echo got $x; "
+                                 "exec sleep 30"], echo=False, timeout=None, output_pipe=True)
+    try:
+        assert child.output_fd >= 0
+        got = _read_until(child.output_fd, b"err")
+        assert b"out" in got and b"err" in got
+        child.send(b"typed\n")
+        assert b"got typed" in _read_until(child.output_fd, b"got typed")
+        assert not select.select([child.child_fd], [], [], 0.2)[0]  # nothing on the pty
+        child.ptyproc.delayafterclose = 0.0
+        os.close(child.child_fd)  # what the kernel does when the harness dies
+        end = time.monotonic() + 5
+        while child.isalive() and time.monotonic() < end:
+            time.sleep(0.05)
+        assert not child.isalive()
+        assert child.signalstatus == signal.SIGHUP
+    finally:
+        if child.isalive():
+            os.killpg(child.pid, signal.SIGKILL)
+        os.close(child.output_fd)
+
+
+def test_without_output_pipe_everything_is_on_the_pty() -> None:
+    child = PtySpawn("/bin/sh", ["-c", "echo out"], echo=False, timeout=None)
+    try:
+        assert child.output_fd == -1
+        assert b"out" in _read_until(child.child_fd, b"out")
+    finally:
+        child.close(force=True)
