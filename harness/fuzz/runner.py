@@ -29,6 +29,7 @@ from harness.check.known import (
     action_of,
     apply_known,
     explaining,
+    in_scope,
     load_known,
 )
 from harness.check.verdict import Verdict
@@ -174,8 +175,9 @@ def uncovered(case: CaseResult, known: Sequence[KnownDivergence],
     """The case's diffs that no known divergence explains; `actions`: the action behind each
     expected exit (harness.fuzz.attribution), without which no entry applies to a program."""
     version = str(case.image.get("axvisor", ""))
+    usable, _ = in_scope(case, known)  # an entry about a crate the image modified: not here
     return tuple(d for d in case.diffs if not explaining(
-        case.arch, version, d, known, scenario=case.scenario, action=action_of(d, actions)))
+        case.arch, version, d, usable, scenario=case.scenario, action=action_of(d, actions)))
 
 
 def judge(raw: CaseResult, known: Sequence[KnownDivergence], actions: ExitActions | None = None

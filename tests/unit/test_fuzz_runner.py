@@ -196,3 +196,17 @@ def test_rates_are_per_minute_of_running_programs() -> None:
     r = report(program(Verdict.PASS), program(Verdict.PASS))
     assert r.per_minute(len(r.programs)) == 2.0
     assert replace(r, run_seconds=0.0).per_minute(5) == 0.0
+
+
+def test_an_entry_quoting_a_crate_the_image_modified_explains_no_program_diff() -> None:
+    # The suite's rule (harness.check.scope) in fuzzing too: with arm_vcpu patched, an entry
+    # about arm_vcpu 0.2.2 no longer says why a program's exit differs.
+    scoped = replace(DATA, crate="arm_vcpu 0.2.2")
+    c = case(Verdict.DIVERGENCE, diff("MmioWrite", "data"))
+    stock = replace(c, image={"axvisor": "0.3.0-preview.2", "recipe": "aarch64",
+                              "crates": {"arm_vcpu": "0.2.2"}})
+    patched = replace(stock, image={**stock.image, "modified_crates": [
+        {"crate": "arm_vcpu", "version": "0.2.2", "how": "patch", "sha256": "0" * 64}]})
+    assert uncovered(stock, (scoped,), at(STRB)) == ()
+    assert uncovered(patched, (scoped,), at(STRB)) == c.diffs
+    assert judge(patched, (scoped,), at(STRB))[0].verdict is Verdict.DIVERGENCE
