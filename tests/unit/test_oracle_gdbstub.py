@@ -4,8 +4,6 @@ socket, and the matching of tracer stops with the trap log."""
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,42 +56,8 @@ def test_registers_are_numbered_through_includes_and_explicit_regnums() -> None:
     assert regs["esr_el2"].name == "ESR_EL2" and regs["cpsr"].bitsize == 32
 
 
-Script = Callable[[str], str | None]
-
-
-def _stub(tmp_path: Path, answer: Script) -> Path:
-    """A stub on a unix socket that acks every packet and answers it with `answer(body)`
-    (None: close the connection)."""
-    path = tmp_path / "gdb.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.listen(1)
-
-    def serve() -> None:
-        conn, _ = server.accept()
-        buf = b""
-        with conn:
-            while True:
-                while b"#" not in buf or len(buf) < buf.index(b"#") + 3:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        return
-                    buf += chunk
-                buf = buf.lstrip(b"+")
-                start, end = buf.index(b"$"), buf.index(b"#")
-                body, buf = buf[start + 1:end].decode(), buf[end + 3:]
-                reply = answer(body)
-                if reply is None:
-                    return
-                conn.sendall(b"+" + frame(reply))
-        server.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return path
-
-
 def test_a_session_reads_registers_by_the_names_of_the_target_description(
-        tmp_path: Path) -> None:
+        fake_gdbstub: Callable[[Callable[[str], str | None]], Path]) -> None:
     docs = {"target.xml": '<target><xi:include href="s.xml"/></target>',
             "s.xml": '<feature><reg name="x0" bitsize="64"/>'
                      '<reg name="HPFAR_EL2" bitsize="64" regnum="168"/></feature>'}
@@ -105,7 +69,7 @@ def test_a_session_reads_registers_by_the_names_of_the_target_description(
                 }.get(body.split(";")[0] if body.startswith("qSupported") else body,
                       "PacketSize=1000")
 
-    gdb = GdbRemote(_stub(tmp_path, answer))
+    gdb = GdbRemote(fake_gdbstub(answer))
     gdb.start()
     assert not gdb.ack and gdb.regnum("hpfar_el2") == 168
     assert gdb.read("HPFAR_EL2") == 0x800F0  # "p" + hex 168 = pa8; bytes f0 00 08 00 …
@@ -117,9 +81,10 @@ def test_a_session_reads_registers_by_the_names_of_the_target_description(
     ("E01", "answered 'p0' with error E01"),
     (None, "closed the connection"),
 ])
-def test_an_error_reply_or_a_closed_stub_is_a_gdb_error(tmp_path: Path, reply: str | None,
-                                                        message: str) -> None:
-    gdb = GdbRemote(_stub(tmp_path, lambda body: reply))
+def test_an_error_reply_or_a_closed_stub_is_a_gdb_error(
+        fake_gdbstub: Callable[[Callable[[str], str | None]], Path], reply: str | None,
+        message: str) -> None:
+    gdb = GdbRemote(fake_gdbstub(lambda body: reply))
     with pytest.raises(GdbError, match=message):
         gdb.command("p0")
     gdb.close()

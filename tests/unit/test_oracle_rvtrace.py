@@ -4,13 +4,11 @@ single-stepping (against a scripted stub)."""
 
 from __future__ import annotations
 
-import socket
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from harness.oracle.gdbstub import frame
 from harness.oracle.records import RvTrap
 from harness.oracle.rvtrace import (
     CSRRW_A0_SSCRATCH_A0,
@@ -23,6 +21,8 @@ from harness.oracle.rvtrace import (
 
 GUEST_PC = 0xFFFF_FFFF_8000_DD50
 HS_PC = 0xFFFF_FFC0_8025_6F36
+
+Stub = Callable[[Callable[[str], str | None]], Path]  # tests/unit/conftest.py's fake
 
 
 def _trap(line: int, cause: int, epc: int, *, is_async: bool = False, tval: int = 0) -> RvTrap:
@@ -74,7 +74,7 @@ def test_stops_that_match_no_logged_trap_are_reported() -> None:
                         f"{GUEST_PC:#x})"]
 
 
-def _scripted(tmp_path: Path, bp: int, sent: list[str]) -> Path:
+def _scripted(fake_gdbstub: Stub, bp: int, sent: list[str]) -> Path:
     """A stub that stops once at `bp` after the first continue, serves g/p/m/P, and closes the
     connection at the second continue (QEMU quitting)."""
     docs = ('<target><feature>' + "".join(
@@ -83,10 +83,6 @@ def _scripted(tmp_path: Path, bp: int, sent: list[str]) -> Path:
             ("scause", "stval", "htval", "htinst", "sepc", "vsatp", "sscratch")))
         + '<reg name="a0" bitsize="64" regnum="10"/></feature></target>')
     csr = {"64": INTERRUPT | 5, "68": 0xFFFF_FFFF_8000_1000, "6a": 0xFFFF_C0DE}
-    path = tmp_path / "gdb.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.listen(1)
 
     def answer(body: str) -> str | None:
         sent.append(body)
@@ -103,35 +99,15 @@ def _scripted(tmp_path: Path, bp: int, sent: list[str]) -> Path:
             return CSRRW_A0_SSCRATCH_A0.to_bytes(4, "little").hex()
         return "OK" if body[:1] in ("P", "Z", "Q") else "PacketSize=1000"
 
-    def serve() -> None:
-        conn, _ = server.accept()
-        buf = b""
-        with conn:
-            while True:
-                while b"#" not in buf or len(buf) < buf.index(b"#") + 3:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        return
-                    buf += chunk
-                buf = buf.lstrip(b"+")
-                start, end = buf.index(b"$"), buf.index(b"#")
-                body, buf = buf[start + 1:end].decode(), buf[end + 3:]
-                reply = answer(body)
-                if reply is None:
-                    return
-                conn.sendall(b"+" + frame(reply))
-        server.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return path
+    return fake_gdbstub(answer)
 
 
 def test_the_tracer_leaves_guest_exit_by_doing_its_csrrw_and_never_steps_or_moves_the_bp(
-        tmp_path: Path) -> None:
+        fake_gdbstub: Stub) -> None:
     """QEMU 10 flushes its whole translation cache whenever single-stepping or a breakpoint
     is switched; the tracer swaps a0 and sscratch and sets pc past the instruction instead."""
     bp, sent = 0xFFFF_FFC0_8020_0318, list[str]()
-    tracer = RvTrapTracer(_scripted(tmp_path, bp, sent), bp)
+    tracer = RvTrapTracer(_scripted(fake_gdbstub, bp, sent), bp)
     tracer.start()
     result = tracer.finish()
     assert result.error == "" and result.stops == 1
