@@ -193,3 +193,18 @@ def compare_vcpus(expected: Mapping[int, Sequence[ExitReason]], observed: Sequen
         diffs += compare(exp, obs, arch, vcpu=v, undecided=mine)
         asynchronous += split_async(exp, obs)[1]
     return tuple(diffs), asynchronous
+
+
+def differ_detail(diffs: Sequence[ExitDiff]) -> str:
+    """The line a case whose exits differ from the model gets, the same in every mode (one
+    boot per case, a shared boot, a repro): the differential test compares these texts."""
+    return f"{len(diffs)} exit(s) differ from the model; first: {diffs[0].describe()}"
+
+
+def missing_async(expect_async: Sequence[str], asynchronous: Sequence[ExitRecord]) -> str:
+    """Why a scenario that requires asynchronous exits of these kinds fails ("" if it
+    does not)."""
+    seen = {r.exit.VARIANT for r in asynchronous}
+    absent = [v for v in expect_async if v not in seen]
+    return f"expected at least one asynchronous {' and '.join(absent)} exit, none was logged" \
+        if absent else ""

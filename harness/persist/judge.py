@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from harness.check.compare import ASYNC_VARIANTS, ExitDiff, compare_vcpus, record_json, vcpu_of
+from harness.check.compare import (
+    ASYNC_VARIANTS,
+    ExitDiff,
+    compare_vcpus,
+    differ_detail,
+    missing_async,
+    record_json,
+    vcpu_of,
+)
 from harness.check.verdict import Verdict
 from harness.guests.payload import BuiltPayload
 from harness.images.build import Image
@@ -135,13 +143,9 @@ def judge_slice(image: Image, scenario: Scenario, payload: BuiltPayload, schema:
     if split.problems:
         return Judged(Verdict.ERROR, "persistent mode: " + "; ".join(split.problems), **common)
     if diffs:
-        return Judged(Verdict.DIVERGENCE, f"{len(diffs)} exit(s) differ from the model; "
-                      f"first: {diffs[0].describe()}", **common)
-    seen_async = {r.exit.VARIANT for r in asynchronous}
-    absent = [v for v in scenario.expect_async if v not in seen_async]
-    if absent:
-        return Judged(Verdict.DIVERGENCE, f"expected at least one asynchronous "
-                      f"{' and '.join(absent)} exit, none was logged", **common)
+        return Judged(Verdict.DIVERGENCE, differ_detail(diffs), **common)
+    if absent := missing_async(scenario.expect_async, asynchronous):
+        return Judged(Verdict.DIVERGENCE, absent, **common)
     extra = f" (+{len(asynchronous)} asynchronous)" if asynchronous else ""
     vcpus = f" on {len(expected)} vCPUs" if len(expected) > 1 else ""
     # The same words as a standalone pass: the program's exits and its end, checked here as

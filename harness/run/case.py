@@ -18,8 +18,10 @@ from harness.check.compare import (
     ASYNC_VARIANTS,
     ExitDiff,
     compare_vcpus,
+    differ_detail,
     fold_repeats,
     fold_repeats_per_vcpu,
+    missing_async,
     record_json,
 )
 from harness.check.scope import KnownNote, image_record
@@ -404,13 +406,9 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         return result(Verdict.CRASH, "the guest never printed its start marker and no exit "
                       "was logged", **common)
     if diffs:
-        return result(Verdict.DIVERGENCE, f"{len(diffs)} exit(s) differ from the model; first: "
-                      f"{diffs[0].describe()}", **common)
-    seen_async = {r.exit.VARIANT for r in asynchronous}
-    absent = [v for v in scenario.expect_async if v not in seen_async]
-    if absent:
-        return result(Verdict.DIVERGENCE, f"expected at least one asynchronous "
-                      f"{' and '.join(absent)} exit, none was logged", **common)
+        return result(Verdict.DIVERGENCE, differ_detail(diffs), **common)
+    if absent := missing_async(scenario.expect_async, asynchronous):
+        return result(Verdict.DIVERGENCE, absent, **common)
     extra = f" (+{len(asynchronous)} asynchronous)" if asynchronous else ""
     extra += f" (the last exit repeated {folded} more times)" if folded else ""
     extra += "" if marker_seen else " (start marker garbled by interleaved log output)"

@@ -26,8 +26,10 @@ from harness.check.compare import (
     ASYNC_VARIANTS,
     ExitDiff,
     compare_vcpus,
+    differ_detail,
     fold_repeats,
     fold_repeats_per_vcpu,
+    missing_async,
     record_json,
 )
 from harness.model import schemas
@@ -297,13 +299,11 @@ def judge(kit: Kit, run: Run) -> Judgement:
         return verdict("crash", "the guest never printed its start marker and no exit was "
                        "logged")
     if diffs:
-        detail = f"{len(diffs)} exit(s) differ from the model; first: {diffs[0].describe()}"
+        detail = differ_detail(diffs)
         ids = explained(diffs, kit.known)
         return verdict("xfail", detail, ids) if ids else verdict("divergence", detail)
-    absent = [v for v in end.expect_async if v not in {r.exit.VARIANT for r in asynchronous}]
-    if absent:
-        return verdict("divergence", f"expected at least one asynchronous "
-                       f"{' and '.join(absent)} exit, none was logged")
+    if absent := missing_async(end.expect_async, asynchronous):
+        return verdict("divergence", absent)
     extra = f" (the last exit repeated {folded} more times)" if folded else ""
     return verdict("pass", f"{sum(len(v) for v in expected.values())} exit(s) as predicted"
                    f"{extra}")
