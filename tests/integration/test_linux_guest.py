@@ -11,7 +11,6 @@ aarch64-linux-hvc (PSCI over HVC)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +19,18 @@ import pytest
 from harness.images.build import build_image
 from harness.images.cache import cache_root
 from harness.images.recipe import load_recipe
-from harness.model.schemas import of_image
 from harness.oracle.linux import fdt
-from harness.oracle.linux.boot import boot, judge_boot, summary, write_summary
+from harness.oracle.linux.boot import boot_and_judge
 from harness.oracle.linux.prepare import KEEP, dump_machine_dtb
 
 pytestmark = [pytest.mark.integration, pytest.mark.aarch64, pytest.mark.slow_guest]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def _only_when_asked(request: pytest.FixtureRequest) -> None:
-    """Booting Linux under TCG takes tens of seconds per boot: only `-m slow_guest` (or
-    AXH_SLOW_GUEST=1) runs these."""
-    if "slow_guest" not in (request.config.getoption("markexpr") or "") \
-            and os.environ.get("AXH_SLOW_GUEST") != "1":
-        pytest.skip("slow guest boot: selected by -m slow_guest (the nightly workflow)")
-
-
 def _boot(name: str, tmp_path: Path, *, gdb: bool) -> dict[str, Any]:
     recipe = load_recipe(ROOT / "images/recipes-linux" / f"{name}.toml", ROOT)
     image = build_image(recipe, cache_root(None))
-    run = boot(image, recipe, tmp_path / f"{name}-{'gdb' if gdb else 'log'}", gdb=gdb)
-    data = summary(run, judge_boot(run, recipe, of_image(image.schema, image.axvcpu_version)))
-    write_summary(tmp_path / f"{name}-{'gdb' if gdb else 'log'}", data)
+    data = boot_and_judge(image, recipe, tmp_path / f"{name}-{'gdb' if gdb else 'log'}", gdb=gdb)
     print(json.dumps({k: v for k, v in data.items() if k not in ("differences", "unpaired")}))
     return data
 

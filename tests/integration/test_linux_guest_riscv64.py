@@ -11,7 +11,6 @@ infrastructure (never a skip)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,8 @@ from harness.images.build import build_image
 from harness.images.cache import cache_root
 from harness.images.recipe import load_recipe
 from harness.model.arch import Arch
-from harness.model.schemas import of_image
 from harness.oracle.capture import TRAP_LOG_DIR
-from harness.oracle.linux.boot import boot, judge_boot, summary, write_summary
+from harness.oracle.linux.boot import boot_and_judge
 from harness.oracle.records import RvTrap
 from harness.oracle.traplog import parse_trap_dir
 
@@ -35,20 +33,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SCAUSE_RACE = "variant Nothing, the trap allows Mmio"
 
 
-@pytest.fixture(autouse=True)
-def _only_when_asked(request: pytest.FixtureRequest) -> None:
-    if "slow_guest" not in (request.config.getoption("markexpr") or "") \
-            and os.environ.get("AXH_SLOW_GUEST") != "1":
-        pytest.skip("slow guest boot: selected by -m slow_guest (the nightly workflow)")
-
-
 def _boot(tmp_path: Path, *, gdb: bool, name: str = "riscv64-linux") -> dict[str, Any]:
     recipe = load_recipe(ROOT / "images/recipes-linux" / f"{name}.toml", ROOT)
     image = build_image(recipe, cache_root(None))
-    casedir = tmp_path / f"{name}-{'gdb' if gdb else 'log'}"
-    run = boot(image, recipe, casedir, gdb=gdb)
-    data = summary(run, judge_boot(run, recipe, of_image(image.schema, image.axvcpu_version)))
-    write_summary(casedir, data)
+    data = boot_and_judge(image, recipe, tmp_path / f"{name}-{'gdb' if gdb else 'log'}", gdb=gdb)
     print(json.dumps({k: v for k, v in data.items() if k not in ("differences", "unpaired")}))
     return data
 

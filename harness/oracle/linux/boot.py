@@ -23,6 +23,7 @@ from harness.errors import InfraError
 from harness.images.build import Image
 from harness.images.recipe import ImageRecipe
 from harness.model.arch import Arch
+from harness.model.schemas import of_image
 from harness.oracle.capture import TRAP_LOG_DIR, trap_log_args
 from harness.oracle.context import TrapContext
 from harness.oracle.expect import Outcome
@@ -229,3 +230,13 @@ def write_summary(casedir: Path, data: dict[str, Any]) -> Path:
     out = casedir / "linux.json"
     out.write_text(json.dumps(data, indent=2))
     return out
+
+
+def boot_and_judge(image: Image, recipe: ImageRecipe, casedir: Path, *, gdb: bool
+                   ) -> dict[str, Any]:
+    """One Linux guest boot judged exit by exit under the image's exit schema: the summary,
+    also written to `casedir`/linux.json."""
+    run = boot(image, recipe, casedir, gdb=gdb)
+    data = summary(run, judge_boot(run, recipe, of_image(image.schema, image.axvcpu_version)))
+    write_summary(casedir, data)
+    return data
