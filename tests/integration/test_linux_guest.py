@@ -10,42 +10,22 @@ aarch64-linux-hvc (PSCI over HVC)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.images.build import build_image
-from harness.images.cache import cache_root
-from harness.images.recipe import load_recipe
 from harness.oracle.linux import fdt
-from harness.oracle.linux.boot import boot_and_judge
 from harness.oracle.linux.prepare import KEEP, dump_machine_dtb
 
 pytestmark = [pytest.mark.integration, pytest.mark.aarch64, pytest.mark.slow_guest]
-ROOT = Path(__file__).resolve().parents[2]
+Boot = Callable[..., dict[str, Any]]  # the booted_linux fixture (tests/integration/conftest.py)
 
 
-def _boot(name: str, tmp_path: Path, *, gdb: bool) -> dict[str, Any]:
-    recipe = load_recipe(ROOT / "images/recipes-linux" / f"{name}.toml", ROOT)
-    image = build_image(recipe, cache_root(None))
-    data = boot_and_judge(image, recipe, tmp_path / f"{name}-{'gdb' if gdb else 'log'}", gdb=gdb)
-    print(json.dumps({k: v for k, v in data.items() if k not in ("differences", "unpaired")}))
-    return data
-
-
-def _booted_and_powered_off(data: dict[str, Any]) -> None:
-    assert data["panic"] is None, data["panic"]
-    assert data["ending"] == "watcher" and data["detail"] == "end", data["detail"]
-    assert data["markers"] == {"init": True, "poweroff": True}
-    assert data["variants"].get("SystemDown") == 1
-    assert data["parse_errors"] == []
-
-
-def test_linux_boots_to_init_and_every_psci_exit_is_judged_fully(tmp_path: Path) -> None:
-    data = _boot("aarch64-linux", tmp_path, gdb=True)
-    _booted_and_powered_off(data)
+def test_linux_boots_to_init_and_every_psci_exit_is_judged_fully(
+        booted_linux: Boot) -> None:
+    data = booted_linux("aarch64-linux", gdb=True)
     assert data["trace_problems"] == [] and data["with_registers"] == data["exits"]
     assert data["paired"] == data["exits"] == data["full"]  # SMC conduit: x0 names the call
     assert data["traps_without_exit"] == data["exits_without_trap"] == 0
@@ -53,9 +33,8 @@ def test_linux_boots_to_init_and_every_psci_exit_is_judged_fully(tmp_path: Path)
 
 
 def test_the_gic_driver_s_mmio_is_judged_with_the_ipa_only_the_gdbstub_gives(
-        tmp_path: Path) -> None:
-    traced = _boot("aarch64-linux-gppt", tmp_path, gdb=True)
-    _booted_and_powered_off(traced)
+        booted_linux: Boot) -> None:
+    traced = booted_linux("aarch64-linux-gppt", gdb=True)
     mmio = traced["variants"].get("MmioRead", 0) + traced["variants"].get("MmioWrite", 0)
     assert mmio > 100
     assert traced["trace_problems"] == [] and traced["with_registers"] == traced["exits"]
@@ -63,20 +42,18 @@ def test_the_gic_driver_s_mmio_is_judged_with_the_ipa_only_the_gdbstub_gives(
     assert traced["differences"] == []
     # The same boot from the trap log alone: the guest's stage 1 is on, so FAR is a virtual
     # address and the MMIO exits' addr (and store data) stay open: judged only partly.
-    alone = _boot("aarch64-linux-gppt", tmp_path, gdb=False)
-    _booted_and_powered_off(alone)
+    alone = booted_linux("aarch64-linux-gppt", gdb=False)
     assert alone["partial"] >= mmio and alone["full"] == alone["exits"] - alone["partial"]
     assert any(k.startswith("addr: the IPA's page is in HPFAR_EL2") for k in alone["open_fields"])
 
 
 def test_psci_over_hvc_is_reported_as_hypercalls_and_answered_with_the_function_id(
-        tmp_path: Path) -> None:
+        booted_linux: Boot, tmp_path: Path) -> None:
     """The exits are what the contract says (Hypercall for every call the vCPU does not serve
     itself, judged fully), but axvisor answers none of them: x0 keeps the function ID, so Linux
     reads PSCI_VERSION 0x84000000 as version 33792.0 (a finding: docs/oracle.md; if this test
     fails on the version line, the bug is fixed and the finding must be revisited)."""
-    data = _boot("aarch64-linux-hvc", tmp_path, gdb=True)
-    _booted_and_powered_off(data)
+    data = booted_linux("aarch64-linux-hvc", gdb=True)
     assert data["variants"].get("Hypercall", 0) >= 5
     assert data["paired"] == data["exits"] == data["full"] and data["differences"] == []
     console = (tmp_path / "aarch64-linux-hvc-gdb" / "console.log").read_bytes()

@@ -10,49 +10,28 @@ infrastructure (never a skip)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.images.build import build_image
-from harness.images.cache import cache_root
-from harness.images.recipe import load_recipe
 from harness.model.arch import Arch
 from harness.oracle.capture import TRAP_LOG_DIR
-from harness.oracle.linux.boot import boot_and_judge
 from harness.oracle.records import RvTrap
 from harness.oracle.traplog import parse_trap_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.riscv64, pytest.mark.slow_guest]
-ROOT = Path(__file__).resolve().parents[2]
+Boot = Callable[..., dict[str, Any]]  # the booted_linux fixture (tests/integration/conftest.py)
 # What riscv_vcpu 0.5.9 reports when an HS timer interrupt lands between the guest's trap and
 # its read of scause (src/vcpu.rs:177-180 enables SIE, :341 reads scause): the guest-page fault
 # becomes `Nothing` and the access is re-run (docs/oracle.md). Timing decides how often.
 SCAUSE_RACE = "variant Nothing, the trap allows Mmio"
 
 
-def _boot(tmp_path: Path, *, gdb: bool, name: str = "riscv64-linux") -> dict[str, Any]:
-    recipe = load_recipe(ROOT / "images/recipes-linux" / f"{name}.toml", ROOT)
-    image = build_image(recipe, cache_root(None))
-    data = boot_and_judge(image, recipe, tmp_path / f"{name}-{'gdb' if gdb else 'log'}", gdb=gdb)
-    print(json.dumps({k: v for k, v in data.items() if k not in ("differences", "unpaired")}))
-    return data
-
-
-def _booted_and_powered_off(data: dict[str, Any]) -> None:
-    assert data["panic"] is None, data["panic"]
-    assert data["ending"] == "watcher" and data["detail"] == "end", data["detail"]
-    assert data["markers"] == {"init": True, "poweroff": True}
-    assert data["variants"].get("SystemDown") == 1
-    assert data["parse_errors"] == []
-
-
 def test_every_exit_of_the_boot_is_paired_and_judged_with_the_registers_at_guest_exit(
-        tmp_path: Path) -> None:
-    data = _boot(tmp_path, gdb=True)
-    _booted_and_powered_off(data)
+        booted_linux: Boot) -> None:
+    data = booted_linux("riscv64-linux", gdb=True)
     assert data["trace_problems"] == [] and data["tracer"]["error"] == ""
     assert data["with_registers"] == data["exits"] == data["paired"]
     assert data["traps_without_exit"] == data["exits_without_trap"] == 0
@@ -70,12 +49,11 @@ def test_every_exit_of_the_boot_is_paired_and_judged_with_the_registers_at_guest
 
 
 def test_from_the_trap_log_alone_the_mmio_addresses_and_sbi_calls_stay_open(
-        tmp_path: Path) -> None:
+        booted_linux: Boot, tmp_path: Path) -> None:
     """Without the tracer: stval is guest-virtual (Linux's Sv39 is on), htval and the SBI
     registers are not logged; the pairing still holds every exit (interrupts told apart by
     epc windows)."""
-    data = _boot(tmp_path, gdb=False)
-    _booted_and_powered_off(data)
+    data = booted_linux("riscv64-linux", gdb=False)
     # the UART's interrupts reach the guest: host S-external (9) then VSEIP (10) on the hart
     assert _interrupts(tmp_path / "riscv64-linux-log").get(10, 0) > 0
     assert data["paired"] == data["exits"]
@@ -88,12 +66,11 @@ def test_from_the_trap_log_alone_the_mmio_addresses_and_sbi_calls_stay_open(
 
 
 def test_with_sstc_in_its_dtb_the_guest_s_stimecmp_writes_are_virtual_instruction_exits(
-        tmp_path: Path) -> None:
+        booted_linux: Boot) -> None:
     """riscv_vcpu 0.5.9 leaves henvcfg.STCE clear and emulates stimecmp (feature `sstc`):
     each `csrw stimecmp` traps (scause 22, stval the instruction); the contract allows
     SysRegWrite{stimecmp, value} or Nothing, and the exit must pair with its trap."""
-    data = _boot(tmp_path, gdb=True, name="riscv64-linux-sstc")
-    _booted_and_powered_off(data)
+    data = booted_linux("riscv64-linux-sstc", gdb=True)
     assert data["trace_problems"] == []
     assert data["with_registers"] == data["exits"] == data["paired"]
     assert data["traps_without_exit"] == data["exits_without_trap"] == 0
