@@ -48,7 +48,9 @@ def differential(arch: str, seeds: range, size: int) -> dict[str, Any]:
                                persistent=persistent)
             session = FuzzSession(ROOT, opts)
             try:
-                runs[persistent] = [session.program(seed, persistent) for seed in seeds]
+                # persistent: one stream, the next program queued while one is judged
+                runs[persistent] = list(session.stream(iter(seeds))) if persistent else \
+                    [session.program(seed) for seed in seeds]
             finally:
                 session.close()
             if persistent:

@@ -3,19 +3,22 @@
  *
  * Written into the runtime's payload hole like any payload (no axvisor rebuild). The harness
  * prepends `.equ PROGRAM_BASE` (the hole's guest address, where standalone payloads are
- * assembled) and `.equ LOADER_OFFSET` (where in the hole this loader sits: programs must fit
- * below it). The hole's first word branches here; the loader then, forever:
+ * assembled), `.equ LOADER_OFFSET` (where in the hole this loader sits: programs must fit
+ * below it), `.equ MAILBOX`, `.equ MAILBOX_PAGES` and `.equ SLOT_BYTES` (the mailbox: two
+ * slots in guest RAM, which the harness writes through QEMU's RAM file). The hole's first
+ * word branches here; the loader then, for n = 0, 1, ...:
  *   prints  "AXH:READY <n as 8 hex digits>\n",
- *   reads   "AXH1 <len: 8 hex> <crc32: 8 hex> <len bytes as lowercase hex>\n" from the PL011
- *           (polled: UARTFR.RXFE, UARTDR), decoding straight to PROGRAM_BASE,
- *   checks  length and CRC-32 (IEEE, zlib's); a bad frame makes HVC 0x41584803 (x1 = n),
- *           prints "AXH:BADFRAME\n" and parks
+ *   waits   until slot n & 1's seq word is n (the harness writes length, CRC and code first),
+ *   copies  the program to PROGRAM_BASE while computing its CRC-32 (IEEE, zlib's); a bad
+ *           length or CRC makes HVC 0x41584803 (x1 = n), prints "AXH:BADFRAME\n" and parks
  *           (the harness reboots: it never guesses),
  *   calls   HVC 0x41584801 (x1 = n, x2 = crc), the program with the runtime's ABI (x19 = UART
- *           base, x20 = axh_puts, sp = the runtime's stack as it was given to the loader),
- *           then HVC 0x41584802 (x1 = n, x2 = crc): the two boundary exits that attribute
- *           every exit logged between them to program n,
+ *           base, x20 = axh_puts, sp = the runtime's stack as it was given to the loader,
+ *           every other register as the runtime set it), then HVC 0x41584802 (x1 = n,
+ *           x2 = crc): the two boundary exits that attribute every exit logged between them
+ *           to program n,
  *   prints  "AXH:DONE <n>\n".
+ * Two slots let the harness queue program n + 1 while n runs and is judged.
  * All loader state lives in memory (`state`): a program may clobber any register.
  */
         .equ UARTFR, 0x18
@@ -86,7 +89,10 @@ loader:
            and seq = all ones (no frame yet) */
         ldr     x11, =MAILBOX
         movn    x0, #0
-        str     x0, [x11, #8]
+        str     x0, [x11, #8]           /* slot 0 */
+        ldr     x12, =SLOT_BYTES
+        add     x12, x11, x12
+        str     x0, [x12, #8]           /* slot 1 */
         ldr     x1, =NOT_MAGIC
         mvn     x1, x1
         mov     x2, #0
@@ -109,9 +115,13 @@ next:
         mov     w1, #'\n'
         bl      putc
 
-        /* wait for frame n: the harness writes seq (mailbox + 8) last */
+        /* wait for frame n in slot n & 1 (the harness fills the other slot with the next
+           program while this one runs): it writes seq (slot + 8) last */
         ldr     x11, =MAILBOX
         ldr     x13, [x9, #24]
+        tbz     x13, #0, 1f
+        ldr     x12, =SLOT_BYTES
+        add     x11, x11, x12
 1:      ldr     x12, [x11, #8]
         cmp     x12, x13
         b.ne    1b

@@ -2,8 +2,8 @@
  * axharness persistent-mode loader for riscv64 (VS-mode, satp = 0): many programs per boot.
  *
  * The same protocol as guest-src/aarch64/loader.S (read its header): written into the
- * runtime's payload hole; the harness prepends `.equ PROGRAM_BASE` and `.equ LOADER_OFFSET`.
- * Frames come through the ns16550 (polled: LSR.DR, RBR). The boundary exits are axvisor
+ * runtime's payload hole; the harness prepends the same `.equ`s; programs come through the
+ * same two mailbox slots in guest RAM. The boundary exits are axvisor
  * hypercalls (a7 = EID 0x485643, a6 = 0x41584801 / 0x41584802, a0 = n, a1 = crc, a2-a5 = 0).
  * Programs get the runtime's ABI: s2 = UART base, s3 = axh_puts, sp = the runtime's stack as
  * it was given to the loader. All loader state lives in memory (`state`).
@@ -93,7 +93,10 @@ loader:
            and seq = all ones (no frame yet) */
         li      s4, MAILBOX
         li      t0, -1
-        sd      t0, 8(s4)
+        sd      t0, 8(s4)               /* slot 0 */
+        li      t1, SLOT_BYTES
+        add     t1, s4, t1
+        sd      t0, 8(t1)               /* slot 1 */
         li      t1, NOT_MAGIC
         not     t1, t1
         li      t2, 0
@@ -116,9 +119,14 @@ next:
         li      a1, '\n'
         jal     ra, putc
 
-        /* wait for frame n: the harness writes seq (mailbox + 8) last */
+        /* wait for frame n in slot n & 1 (the harness fills the other slot with the next
+           program while this one runs): it writes seq (slot + 8) last */
         li      s4, MAILBOX
         ld      t0, 24(t3)
+        andi    t1, t0, 1
+        beqz    t1, 1f
+        li      t1, SLOT_BYTES
+        add     s4, s4, t1
 1:      ld      t1, 8(s4)
         bne     t1, t0, 1b
         ld      s8, 16(s4)              /* length */

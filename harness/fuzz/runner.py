@@ -13,25 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.check.compare import ExitDiff
-from harness.check.known import (
-    ExitActions,
-    KnownDivergence,
-    action_of,
-    apply_known,
-    explaining,
-    in_scope,
-    load_known,
-)
+from harness.check.known import KnownDivergence, load_known
 from harness.check.verdict import Verdict
 from harness.errors import HarnessError, InfraError, UsageError
 from harness.fuzz import coverage
@@ -41,7 +33,8 @@ from harness.fuzz.generate import for_line, generate, make_scenario
 from harness.fuzz.minimize import ddmin_indices
 from harness.fuzz.program import write_program
 from harness.fuzz.report import write_report_json
-from harness.fuzz.shared_boots import SharedBoots
+from harness.fuzz.shared_boots import SharedBoots, run_streams
+from harness.fuzz.signature import Signature, judge
 from harness.images.build import Image, build_image
 from harness.images.recipe import ImageRecipe, find_recipes, load_recipe
 from harness.persist.policy import image_allows
@@ -72,28 +65,6 @@ class FuzzOptions:
     # Many programs per boot where the image allows it (harness.persist); minimisation and
     # reproducers always run one boot per program.
     persistent: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Signature:
-    """How a program fails; minimisation keeps it. For a divergence: the first exit that no
-    known divergence covers, by (diff kind, variant, differing fields) — not by position."""
-
-    verdict: str  # divergence, crash, timeout, error
-    kind: str = ""  # fields, variant, missing, unexpected, panic-missing
-    variant: str = ""
-    fields: tuple[str, ...] = ()
-    detail: str = ""  # crash/error text with addresses blanked
-
-    def describe(self) -> str:
-        if self.verdict == "divergence":
-            what = f"{self.kind} {self.variant}".strip()
-            return f"divergence: {what}" + (f" [{', '.join(self.fields)}]" if self.fields else "")
-        return f"{self.verdict}: {self.detail}" if self.detail else self.verdict
-
-    def to_json(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "kind": self.kind, "variant": self.variant,
-                "fields": list(self.fields), "detail": self.detail}
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,46 +134,6 @@ class FuzzReport:
         if self.findings or any(p.signature for p in self.programs):
             return 2
         return 3 if self.infra else 0
-
-
-# -- judging one program --------------------------------------------------------------------------
-
-_HEX = re.compile(r"0x[0-9a-fA-F]+")
-
-
-def uncovered(case: CaseResult, known: Sequence[KnownDivergence],
-              actions: ExitActions | None = None) -> tuple[ExitDiff, ...]:
-    """The case's diffs that no known divergence explains; `actions`: the action behind each
-    expected exit (harness.fuzz.attribution), without which no entry applies to a program."""
-    version = str(case.image.get("axvisor", ""))
-    usable, _ = in_scope(case, known)  # an entry about a crate the image modified: not here
-    return tuple(d for d in case.diffs if not explaining(
-        case.arch, version, d, usable, scenario=case.scenario, action=action_of(d, actions)))
-
-
-def judge(raw: CaseResult, known: Sequence[KnownDivergence], actions: ExitActions | None = None
-          ) -> tuple[CaseResult, tuple[ExitDiff, ...], Signature | None]:
-    """(case with known divergences applied, new diffs, signature of a new failure or None)."""
-    case = apply_known(raw, known, actions=actions)
-    new = uncovered(raw, known, actions)
-    if raw.verdict is Verdict.DIVERGENCE and raw.detail.startswith("expected axvisor to panic"):
-        return case, new, Signature("divergence", "panic-missing")
-    if raw.verdict is Verdict.DIVERGENCE and raw.detail.startswith("expected axvisor to stop"):
-        return case, new, Signature("divergence", "vm-error-missing")
-    v = case.verdict
-    if v is Verdict.DIVERGENCE:
-        if not new:  # a divergence with no diff of its own (e.g. a missing end): keep its text
-            return case, new, Signature("divergence", "other",
-                                        detail=_HEX.sub("0x…", case.detail)[:200])
-        d = new[0]
-        return case, new, Signature("divergence", d.kind, d.variant,
-                                    tuple(sorted(f.field for f in d.fields)))
-    if v in (Verdict.CRASH, Verdict.ERROR):
-        first = case.detail.splitlines()[0] if case.detail else ""
-        return case, new, Signature(v.value, detail=_HEX.sub("0x…", first)[:200])
-    if v is Verdict.TIMEOUT:
-        return case, new, Signature("timeout")
-    return case, new, None
 
 
 # -- the run --------------------------------------------------------------------------------------
@@ -323,14 +254,34 @@ class FuzzSession:
                                  "axvisor": self.recipe.axvisor_version}, qemu={})
 
     def program(self, seed: int, persistent: bool = False) -> ProgramResult:
+        """One program, waited for (--replay, tests; a campaign uses `stream`)."""
+        if persistent:
+            return next(self.stream(iter([seed])))
         scenario = generate(self.opts.arch, seed, self.opts.size)
         casedir = self.opts.results_dir / "programs" / scenario.name
-        if persistent:
-            raw = self._runner().run(scenario, casedir)
+        case, new, sig = self.run(scenario, casedir)
+        return self._finish(seed, scenario, casedir, case, new, sig)
+
+    def stream(self, seeds: Iterator[int]) -> Iterator[ProgramResult]:
+        """Programs of `seeds` in this thread's persistent boots, in order: the next one is
+        queued in the guest while the last one is judged (harness.persist.runner)."""
+        made: deque[tuple[int, Scenario, Path]] = deque()
+
+        def items() -> Iterator[tuple[Scenario, Path]]:
+            for seed in seeds:
+                scenario = generate(self.opts.arch, seed, self.opts.size)
+                casedir = self.opts.results_dir / "programs" / scenario.name
+                made.append((seed, scenario, casedir))
+                yield scenario, casedir
+
+        for raw in self._runner().run_stream(items()):
+            seed, scenario, casedir = made.popleft()
             case, new, sig = judge(raw, self.known, exit_actions(
                 scenario.arch, self.recipe.backend, scenario.actions))
-        else:
-            case, new, sig = self.run(scenario, casedir)
+            yield self._finish(seed, scenario, casedir, case, new, sig)
+
+    def _finish(self, seed: int, scenario: Scenario, casedir: Path, case: CaseResult,
+                new: tuple[ExitDiff, ...], sig: Signature | None) -> ProgramResult:
         if casedir.is_dir():
             (casedir / "manifest.json").write_text(json.dumps(case.to_json(), indent=2,
                                                               default=str))
@@ -401,10 +352,14 @@ def run_fuzz(root: Path, opts: FuzzOptions, log: Log = lambda m: None,
     t0 = time.monotonic()
     programs: list[ProgramResult] = []
     try:
-        with ThreadPoolExecutor(max_workers=opts.jobs) as pool:
-            for prog in pool.map(lambda s: session.program(s, persistent), opts.seeds):
-                programs.append(prog)
-                on_program(prog)
+        if persistent:
+            programs = run_streams(session.stream, opts.seeds, opts.jobs, on_program,
+                                   key=lambda p: p.seed)
+        else:
+            with ThreadPoolExecutor(max_workers=opts.jobs) as pool:
+                for prog in pool.map(session.program, opts.seeds):
+                    programs.append(prog)
+                    on_program(prog)
     finally:
         session.close()
     run_seconds = time.monotonic() - t0

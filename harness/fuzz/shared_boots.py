@@ -1,12 +1,15 @@
 """A fuzz session's persistent-mode runners: one per worker thread, each with its own boots
-(harness.persist.runner), their counts pooled in one Stats."""
+(harness.persist.runner), their counts pooled in one Stats; and the workers' streams."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
+from harness import signals
 from harness.images.build import Image
 from harness.images.recipe import ImageRecipe
 from harness.persist.runner import Accept, PersistentRunner, Standalone, Stats
@@ -38,3 +41,35 @@ class SharedBoots:
     def close(self) -> None:
         for runner in self._runners:
             runner.close()
+
+
+T = TypeVar("T")
+
+
+def run_streams(stream: Callable[[Iterator[int]], Iterator[T]], seeds: Sequence[int],
+                jobs: int, on_each: Callable[[T], None], key: Callable[[T], int]) -> list[T]:
+    """`jobs` workers, each one `stream` (its own boots) taking the next seed from one shared
+    iterator until none is left or a stop is requested; results reported as they come and
+    returned sorted by `key` (the seed)."""
+    pending = iter(seeds)
+    lock = threading.Lock()
+    done: list[T] = []
+
+    def next_seed() -> Iterator[int]:
+        while True:
+            with lock:
+                seed = next(pending, None)
+            if seed is None or signals.current().requested:
+                return
+            yield seed
+
+    def worker() -> None:
+        for item in stream(next_seed()):
+            with lock:
+                done.append(item)
+                on_each(item)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for fut in [pool.submit(worker) for _ in range(max(1, min(jobs, len(seeds))))]:
+            fut.result()
+    return sorted(done, key=key)

@@ -18,6 +18,7 @@ LOADER_SPACE = 0x1000  # the top 4 KiB of the hole: code, strings, state
 MAILBOX_OFFSET = 0x80_0000
 HEADER = 32  # tag, seq, length, crc (u64 each); the program follows
 PAGE = 0x1000
+SLOTS = 2  # program n sits in slot n % SLOTS: the next one is queued while this one runs
 ARCHES = ("aarch64", "riscv64")
 
 
@@ -26,11 +27,15 @@ class Loader:
     code: bytes  # the whole hole's content: branch, zeros, loader
     program_max: int  # programs must be at most this long (they sit below the loader)
     mailbox: int  # guest-physical address of the mailbox
-    pages: int  # its length in pages
+    pages: int  # the length of one of its SLOTS slots, in pages
 
     @property
     def capacity(self) -> int:
         return self.pages * PAGE - HEADER
+
+    @property
+    def all_pages(self) -> int:
+        return self.pages * SLOTS
 
 
 def loader_source(runtime_source: Path) -> Path:
@@ -49,7 +54,8 @@ def build_loader(image: Image, runtime_source: Path) -> Loader:
     asm = (f".equ PROGRAM_BASE, 0x{image.payload_base:x}\n"
            f".equ LOADER_OFFSET, 0x{offset:x}\n"
            f".equ MAILBOX, 0x{mailbox:x}\n"
-           f".equ MAILBOX_PAGES, {pages}\n") + src.read_text()
+           f".equ MAILBOX_PAGES, {pages * SLOTS}\n"
+           f".equ SLOT_BYTES, 0x{pages * PAGE:x}\n") + src.read_text()
     assembled = assemble_cached(image.arch, asm, image.payload_base, payload_cache_dir(image),
                                 name="loader")
     if len(assembled.code) > image.payload_capacity:

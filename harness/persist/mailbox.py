@@ -8,7 +8,8 @@ the guest's memory wherever its allocator put it (map_type 0), so the loader tag
 its mailbox (the tag is computed at run time, so the image never holds it) and the harness
 finds the pages by their tags, once per boot. The seq word is written last: the loader waits
 for it, copies the program with its own stores (QEMU then drops stale translations of that
-code) and checks the length and CRC (AXH:BADFRAME otherwise).
+code) and checks the length and CRC (AXH:BADFRAME otherwise). Program n goes to slot n % 2:
+the harness queues the next program while the loader runs this one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from harness.errors import InfraError
 from harness.persist.frame import Frame
-from harness.persist.loader import PAGE, Loader
+from harness.persist.loader import PAGE, SLOTS, Loader
 
 MAGIC = 0x3158_4F42_4D48_5841  # "AXHMBOX1" little-endian; the loader stores it (and ^ page)
 SIZES = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
@@ -81,7 +82,7 @@ class Mailbox:
             self.path.unlink(missing_ok=True)
         mm = self._map
         pages: list[int] = []
-        for i in range(self.loader.pages):
+        for i in range(self.loader.all_pages):
             tag = struct.pack("<Q", MAGIC ^ i)
             guess = hint[i] if i < len(hint) else (pages[-1] + PAGE if pages else -1)
             if guess >= 0 and mm[guess: guess + 8] == tag:
@@ -99,20 +100,23 @@ class Mailbox:
         return self._pages
 
     def write(self, frame: Frame, seq: int) -> None:
-        """The frame's length, CRC and code, then `seq` (the loader's program number)."""
+        """The frame's length, CRC and code, then `seq` (the loader's program number), in
+        slot seq % SLOTS. The caller knows program seq - SLOTS is done (its slot is free)."""
         if self._map is None or not self._pages:
             raise InfraError("the mailbox was not located")
         if len(frame.code) > self.loader.capacity:
             raise InfraError(f"a {len(frame.code)}-byte program does not fit the mailbox")
         data = struct.pack("<QQ", len(frame.code), frame.crc) + frame.code
+        first = (seq % SLOTS) * self.loader.pages
         pos = 16
         while data:
             page, off = divmod(pos, PAGE)
             n = min(len(data), PAGE - off)
-            at = self._pages[page] + off
+            at = self._pages[first + page] + off
             self._map[at: at + n] = data[:n]
             data, pos = data[n:], pos + n
-        self._map[self._pages[0] + 8: self._pages[0] + 16] = struct.pack("<Q", seq)
+        at = self._pages[first] + 8
+        self._map[at: at + 8] = struct.pack("<Q", seq)
 
     def close(self) -> None:
         if self._map is not None:

@@ -12,7 +12,8 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ from harness.images.build import Image
 from harness.images.recipe import ImageRecipe
 from harness.model import schemas
 from harness.persist import policy
+from harness.persist.frame import encode
 from harness.persist.judge import judge_slice
+from harness.persist.loader import SLOTS
 from harness.persist.session import Boot, SliceRun
 from harness.qemu.machine import cmdline_script
 from harness.qemu.profiles import MachineProfile
@@ -33,6 +36,18 @@ from harness.run.case import CaseResult, case_id, qemu_version
 from harness.run.current_line import is_current_line
 from harness.run.keep import declared_end, keep_symbols
 from harness.scenarios.catalogue import Scenario
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """A program written to a boot's mailbox and not judged yet."""
+
+    scenario: Scenario
+    casedir: Path
+    payload: BuiltPayload
+    boot: Boot | None  # None: not queued (its boot failed first); it runs on a fresh one
+    queued_at: float
+
 
 Standalone = Callable[[Scenario, Path], CaseResult]
 Accept = Callable[[Scenario, CaseResult], bool]  # pass, or xfail once known divergences apply
@@ -120,41 +135,100 @@ class PersistentRunner:
 
     # -- cases ----------------------------------------------------------------------------
     def run(self, scenario: Scenario, casedir: Path) -> CaseResult:
-        scenario = scenario.for_image(self.recipe.name)
-        why = self.allowed.why or policy.scenario_allows(scenario).why
-        if why:
-            self.stats.standalone_because(why)
-            return self.standalone(scenario, casedir)
-        payload = build_payload(self.image, scenario.actions, self.recipe.guest.source,
-                                self.recipe.guest.entry, self.recipe.backend)
-        boot = self._boot_for_next()
-        if boot is None:
-            return self.standalone(scenario, casedir)
-        fit = policy.fits(len(payload.code), boot.loader.program_max)
-        if not fit.persistent:
-            self.stats.standalone_because(fit.why)
-            return self.standalone(scenario, casedir)
-        started = time.monotonic()
+        """One case, waited for (the suite's groups)."""
+        return next(self.run_stream([(scenario, casedir)]))
+
+    def run_stream(self, items: Iterable[tuple[Scenario, Path]]) -> Iterator[CaseResult]:
+        """Every case of `items`, results in the same order. Up to SLOTS shared programs are
+        queued in the boot's mailbox: once the oldest is done the next one is queued before
+        the oldest is judged, so the guest runs programs while the harness judges. Anything
+        that ends the boot's use (a program not accepted, a dead boot, a standalone case)
+        first settles every program queued before it; a program queued behind one that was
+        not accepted runs again, on a fresh boot."""
+        flight: deque[_Queued] = deque()
+        for scenario, casedir in items:
+            scenario = scenario.for_image(self.recipe.name)
+            why = self.allowed.why or policy.scenario_allows(scenario).why
+            if why:
+                yield from self._settle(flight)
+                self.stats.standalone_because(why)
+                yield self.standalone(scenario, casedir)
+                continue
+            payload = build_payload(self.image, scenario.actions, self.recipe.guest.source,
+                                    self.recipe.guest.entry, self.recipe.backend)
+            if self._boot is not None and (self._boot.dead or
+                                           self._in_boot + len(flight) >= self.every):
+                yield from self._settle(flight)  # this boot is done: settle, then a new one
+            boot = self._boot_for_next()
+            fit = policy.fits(len(payload.code), boot.loader.program_max) if boot else None
+            if boot is None or fit is None or not fit.persistent:
+                yield from self._settle(flight)
+                if fit is not None:
+                    self.stats.standalone_because(fit.why)
+                yield self.standalone(scenario, casedir)
+                continue
+            done: tuple[_Queued, SliceRun | None] | None = None
+            if len(flight) >= SLOTS:  # the oldest must be done before its slot is reused
+                oldest = flight.popleft()
+                done = (oldest, self._collect(oldest))
+            if done is None or done[1] is not None:
+                try:
+                    boot.submit(encode(payload.code))
+                    flight.append(_Queued(scenario, casedir, payload, boot, time.monotonic()))
+                except HarnessError:
+                    self.close()  # what is queued in it runs again on a fresh boot
+                    self.stats.add("fallbacks")
+                    flight.append(_Queued(scenario, casedir, payload, None, 0.0))
+            else:  # the boot failed: the program waits for a fresh one
+                flight.append(_Queued(scenario, casedir, payload, None, 0.0))
+            if done is not None:
+                yield self._judge(*done)
+                if self._boot is not boot:  # given up: what is queued in it runs again
+                    yield from self._settle(flight)
+        yield from self._settle(flight)
+
+    def _collect(self, q: _Queued) -> SliceRun | None:
+        """The slice of a queued program; None when its boot failed (then given up)."""
+        if q.boot is None or q.boot is not self._boot:
+            return None
         try:
-            sl = boot.run(payload.code)
+            return q.boot.collect()
         except HarnessError:
             self.close()
             self.stats.add("fallbacks")
-            return self.standalone(scenario, casedir)
+            return None
+
+    def _settle(self, flight: deque[_Queued]) -> Iterator[CaseResult]:
+        """Collect and judge every queued program, oldest first. One queued in a boot that
+        was given up since (or never queued) runs again, on a fresh boot."""
+        while flight:
+            q = flight.popleft()
+            if q.boot is None or q.boot is not self._boot:
+                rest = [(x.scenario, x.casedir) for x in flight]
+                flight.clear()
+                yield from self.run_stream([(q.scenario, q.casedir), *rest])
+                return
+            yield self._judge(q, self._collect(q))
+
+    def _judge(self, q: _Queued, sl: SliceRun | None) -> CaseResult:
+        """The case of a collected program: accepted in the shared boot, or re-run on a
+        boot of its own (whose verdict is the one returned)."""
+        if sl is None or q.boot is None:
+            return self.standalone(q.scenario, q.casedir)
         self._in_boot += 1
-        res = self._result(scenario, payload, sl, boot, casedir, started)
-        if self.accept(scenario, res):
+        res = self._result(q.scenario, q.payload, sl, q.boot, q.casedir, q.queued_at)
+        if self.accept(q.scenario, res):
             self.stats.add("shared")
             return res
         # Not accepted here: the standalone boot decides, and this boot is not reused. The
         # attempt is kept with the boot (a results' cases/ holds case directories only).
         self.close()
         self.stats.add("reruns")
-        attempt = boot.rundir / "not-accepted" / casedir.name
+        attempt = q.boot.rundir / "not-accepted" / q.casedir.name
         shutil.rmtree(attempt, ignore_errors=True)
         attempt.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(casedir), attempt)
-        again = self.standalone(scenario, casedir)
+        shutil.move(str(q.casedir), attempt)
+        again = self.standalone(q.scenario, q.casedir)
         if again.verdict is res.verdict:
             self.stats.add("rerun_agreed")
         return again

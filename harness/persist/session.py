@@ -4,7 +4,9 @@ slice (from after its predecessor's AXH:DONE to its own) is handed back unjudged
 
 from __future__ import annotations
 
+import re
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +14,8 @@ from harness import signals
 from harness.errors import HarnessError, InfraError
 from harness.guests.payload import BuiltPayload, patch_image
 from harness.images.build import Image
-from harness.persist.frame import BADFRAME, DONE, NR_BAD, NR_END, READY, Frame, encode
-from harness.persist.loader import Loader, build_loader
+from harness.persist.frame import BADFRAME, NR_BAD, NR_END, READY, Frame, encode
+from harness.persist.loader import SLOTS, Loader, build_loader
 from harness.persist.mailbox import Mailbox
 from harness.qemu.machine import Ending, QemuMachine
 from harness.qemu.profiles import MachineProfile
@@ -78,6 +80,18 @@ class SliceWatch:
         return None
 
 
+def _slice_end(console: bytes, start: int, n: int) -> int:
+    """Where program n's slice ends: after its AXH:DONE line; if a log record garbled that
+    marker, where the next program's AXH:READY begins (the next program may have run
+    already), else the console's end."""
+    done = re.compile(rb"AXH:DONE %08x\r?\n" % n)
+    m = done.search(console, start)
+    if m is not None:
+        return m.end()
+    ready = console.find(b"AXH:READY %08x" % (n + 1), start)
+    return ready if ready >= 0 else len(console)
+
+
 class Boot:
     """A context manager: `start()` boots to the loader's first AXH:READY, `run(code)` runs one
     program. After any slice that did not end in AXH:DONE the boot is `dead`."""
@@ -99,6 +113,7 @@ class Boot:
         self.dead = ""  # why no further program can run in this boot
         self.boot_s = 0.0
         self._paused = False
+        self._queued: deque[tuple[int, int, float]] = deque()  # (n, crc, when submitted)
 
     def __enter__(self) -> Boot:
         return self
@@ -136,37 +151,67 @@ class Boot:
         self.boot_s = time.monotonic() - t0
 
     def run(self, code: bytes) -> SliceRun:
-        return self.run_frame(encode(code))
+        """One program: queued, then waited for."""
+        self.submit(encode(code))
+        return self.collect()
 
     def run_frame(self, frame: Frame) -> SliceRun:
         """`run` with the frame given (tests send corrupted ones)."""
+        self.submit(frame)
+        return self.collect()
+
+    @property
+    def queued(self) -> int:
+        """Programs submitted and not collected yet."""
+        return len(self._queued)
+
+    def submit(self, frame: Frame) -> int:
+        """Write a program to its mailbox slot: the loader runs it after those queued before
+        it. At most SLOTS programs are queued at a time (a slot is reused two programs
+        later); returns the program's number."""
         if self.dead:
             raise InfraError(f"persistent boot is unusable: {self.dead}")
-        n, t0 = self.next, time.monotonic()
-        start = self.mark
-        watch = SliceWatch(start, n)
-
+        if len(self._queued) >= SLOTS:
+            raise InfraError(f"persistent boot: {SLOTS} programs are queued already")
+        n = self.next + len(self._queued)
         try:
             self.mailbox.write(frame, n)
+            self._queued.append((n, frame.crc, time.monotonic()))
             self._resume()
-            run = self.machine.run_until(watch, since=t0)
         except HarnessError:
-            self.dead = "the machine failed while running a program"
+            self.dead = "the machine failed while queueing a program"
+            raise
+        return n
+
+    def collect(self) -> SliceRun:
+        """Wait for the oldest queued program's AXH:DONE and return its slice. With nothing
+        left queued the vCPUs are stopped until the next submit."""
+        if not self._queued:
+            raise InfraError("persistent boot: no program is queued")
+        n, crc, queued_at = self._queued.popleft()
+        t0 = time.monotonic()
+        start = self.mark
+        try:
+            if self.dead:
+                raise InfraError(f"persistent boot is unusable: {self.dead}")
+            run = self.machine.run_until(SliceWatch(start, n), since=t0)
+        except HarnessError:
+            self.dead = self.dead or "the machine failed while running a program"
             raise
         console = run.console
         ok = run.ending is Ending.WATCHER and run.detail == "done"
         if ok:
-            m = DONE.search(console, start)
-            end = m.end() if m else len(console)
+            end = _slice_end(console, start, n)
             self.next, self.mark = n + 1, end
-            self._pause()
+            if not self._queued:
+                self._pause()
         else:
             end = len(console)
             self.dead = f"program {n}: {run.ending.value}: {run.detail}"
         bad = run.ending is Ending.WATCHER and run.detail == "badframe"
-        return SliceRun(n, frame.crc, console[start:end], start, end,
+        return SliceRun(n, crc, console[start:end], start, end,
                         None if ok else f"{run.ending.value}: {run.detail}", bad,
-                        time.monotonic() - t0)
+                        time.monotonic() - max(t0, queued_at))
 
     def _pause(self) -> None:
         """Stop the vCPUs while the harness judges: the loader waits for the next frame by

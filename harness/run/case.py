@@ -115,6 +115,16 @@ WAIT_INPUT = b"AXH:WAIT-INPUT"
 Watch = Callable[[bytes | bytearray, int], str | None]
 
 
+def _asks_for_input(console: bytes | bytearray, at: int) -> bool:
+    """Whether the guest's AXH:WAIT-INPUT is there from `at` on, whole or with a log record
+    inside it (seen on riscv64: `AXH:` + a timer IRQ record + `WAIT-INPUT`: the input was
+    never typed and the guest's wait ran out)."""
+    if console.find(WAIT_INPUT, at) >= 0:
+        return True
+    return console.find(WAIT_INPUT[4:], at) >= 0 and \
+        axvisor_console.guest_printed(bytes(console), WAIT_INPUT.decode())
+
+
 def typing_watcher(watch: Watch, scenario: Scenario, send: Callable[[bytes], None]) -> Watch:
     """`watch`, and type the scenario's console input once the guest asks for it."""
     if not scenario.console_input:
@@ -123,7 +133,7 @@ def typing_watcher(watch: Watch, scenario: Scenario, send: Callable[[bytes], Non
 
     def typing(console: bytes | bytearray, new_from: int = 0) -> str | None:
         nonlocal sent
-        if not sent and console.find(WAIT_INPUT, max(0, new_from - len(WAIT_INPUT))) >= 0:
+        if not sent and _asks_for_input(console, max(0, new_from - len(WAIT_INPUT))):
             send(scenario.console_input)
             sent = True
         return watch(console, new_from)

@@ -11,7 +11,7 @@ import json
 import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,20 +168,24 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
             lambda sc, res: apply_known(res, known).verdict in (Verdict.PASS, Verdict.XFAIL),
             timeout_scale=opts.timeout_scale, stats=persist_stats,
             keep_boots=opts.keep_artifacts, worker=id(items) % 1000)
-        out = []
+        out: list[CaseResult] = []
         try:
-            for item in items:
-                casedir = cases_dir / case_dirname(item[0], item[2])
-                if stop.requested:
-                    out.append(_placeholder(item[0], item[2], Verdict.INTERRUPTED,
-                                            f"not started: interrupted by {stop.name}",
-                                            casedir))
+            while len(out) < len(items):
+                if stop.requested:  # listed, never started: no case directory
+                    r, _, sc = items[len(out)]
+                    out.append(_placeholder(r, sc, Verdict.INTERRUPTED, "not started: "
+                                            f"interrupted by {stop.name}",
+                                            cases_dir / case_dirname(r, sc)))
                     continue
-                try:
-                    res = runner.run(item[2], casedir)
-                except HarnessError as exc:
-                    res = _placeholder(item[0], item[2], Verdict.INFRA, str(exc), casedir)
-                out.append(finish(res, casedir))
+                base = len(out)
+                todo = [(sc, cases_dir / case_dirname(r, sc)) for r, _, sc in items[base:]]
+                try:  # the next case is queued while one is judged (harness.persist.runner)
+                    for res in runner.run_stream(_until_stopped(todo, stop)):
+                        out.append(finish(res, todo[len(out) - base][1]))
+                except HarnessError as exc:  # the oldest unfinished case; the rest go on
+                    r, _, sc = items[len(out)]
+                    d = cases_dir / case_dirname(r, sc)
+                    out.append(finish(_placeholder(r, sc, Verdict.INFRA, str(exc), d), d))
         finally:
             runner.close()
         return out
@@ -220,6 +224,15 @@ def _shared(item: tuple[ImageRecipe, Image, Scenario]) -> bool:
 
 
 Task = tuple[bool, list[tuple[ImageRecipe, Image, Scenario]]]  # (shared boots?, cases)
+
+
+def _until_stopped(todo: list[tuple[Scenario, Path]], stop: signals.StopRequest
+                   ) -> Iterator[tuple[Scenario, Path]]:
+    """`todo` until a stop is requested (the cases not handed out are never started)."""
+    for item in todo:
+        if stop.requested:
+            return
+        yield item
 
 
 def persistent_tasks(work: list[tuple[ImageRecipe, Image, Scenario]], jobs: int

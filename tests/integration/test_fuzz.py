@@ -11,7 +11,8 @@ import pytest
 from harness.check.verdict import Verdict
 from harness.fuzz.generate import generate
 from harness.fuzz.program import load_program
-from harness.fuzz.runner import FuzzOptions, FuzzSession, Signature
+from harness.fuzz.runner import FuzzOptions, FuzzSession
+from harness.fuzz.signature import Signature
 from harness.images.build import Image
 from harness.images.recipe import ImageRecipe
 from harness.paths import repo_root

@@ -46,23 +46,38 @@ def _hypercall(nr: int) -> Hypercall:
 
 @pytest.mark.integration
 @pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("queued", [False, True], ids=["one-at-a-time", "queued"])
 def test_each_slice_holds_its_own_program_exits_only(
-        arch: str, axh_options: AxhOptions, axh_image: Built, tmp_path: Path) -> None:
+        arch: str, queued: bool, axh_options: AxhOptions, axh_image: Built,
+        tmp_path: Path) -> None:
+    """`queued`: all three programs are in the mailbox before the first is collected (the
+    guest runs them back to back, as a fuzz stream does)."""
     recipe, image = axh_image(arch)
     schema = schemas.of_image(image.schema, image.axvcpu_version)
+    nrs = (0x1_0000_1000, 0x2_0000_2000, 0x3_0000_3000)
+    scenarios = [Scenario(f"hc{n}", arch, "", (_hypercall(nr),)) for n, nr in enumerate(nrs)]
+    payloads = [build_payload(image, sc.actions, recipe.guest.source, recipe.guest.entry)
+                for sc in scenarios]
     with _boot(recipe, image, tmp_path / "boot", axh_options) as boot:
         boot.start()
-        for n, nr in enumerate((0x1_0000_1000, 0x2_0000_2000, 0x3_0000_3000)):
-            sc = Scenario(f"hc{n}", arch, "", (_hypercall(nr),))
-            payload = build_payload(image, sc.actions, recipe.guest.source, recipe.guest.entry)
-            sl = boot.run(payload.code)
-            assert sl.ended is None and sl.n == n
-            j = judge_slice(image, sc, payload, schema, recipe.backend, recipe.guest.vcpu_of_cpu,
-                            sl.console, sl.n, sl.crc, sl.ended, "slice")
-            assert j.verdict is Verdict.PASS, j.detail
-            mine = [o for o in j.observed if o["variant"] not in ASYNC_VARIANTS]
-            assert [(o["variant"], o["fields"]["nr"]) for o in mine] == [("Hypercall", nr)]
-            assert [o["fields"]["args"][0] for o in j.boundaries] == [n, n]
+        if queued:
+            slices = [boot.submit(encode(payloads[0].code)),
+                      boot.submit(encode(payloads[1].code))]
+            assert slices == [0, 1] and boot.queued == 2
+            runs = [boot.collect()]
+            boot.submit(encode(payloads[2].code))  # program 0's slot, free once it is done
+            runs += [boot.collect(), boot.collect()]
+        else:
+            runs = [boot.run(p.code) for p in payloads]
+        assert boot.queued == 0
+    for n, (sc, payload, sl) in enumerate(zip(scenarios, payloads, runs, strict=True)):
+        assert sl.ended is None and sl.n == n
+        j = judge_slice(image, sc, payload, schema, recipe.backend, recipe.guest.vcpu_of_cpu,
+                        sl.console, sl.n, sl.crc, sl.ended, "slice")
+        assert j.verdict is Verdict.PASS, j.detail
+        mine = [o for o in j.observed if o["variant"] not in ASYNC_VARIANTS]
+        assert [(o["variant"], o["fields"]["nr"]) for o in mine] == [("Hypercall", nrs[n])]
+        assert [o["fields"]["args"][0] for o in j.boundaries] == [n, n]
 
 
 @pytest.mark.integration
@@ -121,7 +136,10 @@ def test_persistent_and_boot_per_program_agree_program_by_program(
         session = FuzzSession(repo_root(), _opts(arch, axh_options, tmp_path / str(persistent),
                                                  persistent, DIFF_PROGRAMS), built=built)
         try:
-            results[persistent] = [session.program(s, persistent) for s in range(DIFF_PROGRAMS)]
+            # persistent: one stream (the next program queued while one is judged), as
+            # `axharness fuzz` runs them
+            results[persistent] = list(session.stream(iter(range(DIFF_PROGRAMS)))) \
+                if persistent else [session.program(s) for s in range(DIFF_PROGRAMS)]
         finally:
             session.close()
         if persistent:
@@ -140,16 +158,17 @@ def test_a_program_not_accepted_in_a_shared_boot_is_judged_on_its_own_boot(
         axh_options: AxhOptions, axh_image: Built, tmp_path: Path) -> None:
     """Without known divergences, riscv64's whole-register MmioWrite data is a divergence:
     the shared boot's verdict is set aside, the program re-runs alone, and that boot's verdict
-    (the same divergence) is the one reported; the next program gets a fresh shared boot."""
+    (the same divergence) is the one reported; the next program, queued behind it in the
+    same boot, is not judged there: it runs again as program 0 of a fresh shared boot."""
     session = FuzzSession(repo_root(), _opts("riscv64", axh_options, tmp_path, True, 0),
                           built=axh_image("riscv64"), known=())
     runner = session._runner()
     wide = Scenario("wide", "riscv64", "", (MmioStore(0x0C00_1F00, 4, 0x1122_3344_5566_7788,
                                                       reg=9),))
     try:
-        first = runner.run(wide, tmp_path / "wide")
-        after = runner.run(Scenario("hc", "riscv64", "", (_hypercall(0x9_0000_9000),)),
-                           tmp_path / "hc")
+        first, after = runner.run_stream([
+            (wide, tmp_path / "wide"),
+            (Scenario("hc", "riscv64", "", (_hypercall(0x9_0000_9000),)), tmp_path / "hc")])
     finally:
         session.close()
     assert first.verdict is Verdict.DIVERGENCE and "persistent" not in first.qemu

@@ -14,7 +14,8 @@ from harness.check.verdict import Verdict
 from harness.fuzz.attribution import exit_actions
 from harness.fuzz.coverage import Combo
 from harness.fuzz.generate import generate
-from harness.fuzz.runner import FuzzReport, ProgramResult, Signature, judge, uncovered
+from harness.fuzz.runner import FuzzReport, ProgramResult
+from harness.fuzz.signature import Signature, judge, uncovered
 from harness.run.case import CaseResult
 from harness.scenarios.actions import (
     Hypercall,

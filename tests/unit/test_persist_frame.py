@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from harness.errors import InfraError
 from harness.parse import format_log_line
 from harness.persist.frame import DONE, READY, Frame, decode, encode, marker_number
-from harness.persist.loader import HEADER, PAGE, Loader
+from harness.persist.loader import HEADER, PAGE, SLOTS, Loader
 from harness.persist.mailbox import MAGIC, Mailbox, ram_bytes
 from harness.persist.session import SliceWatch
 
@@ -52,7 +52,8 @@ def test_markers_carry_the_program_number_in_hex() -> None:
 
 
 def _fake_ram(tmp_path: Path, offsets: list[int], size: int = 64 * PAGE) -> Mailbox:
-    loader = Loader(b"", 0xF000, 0x80A0_2000, len(offsets))
+    """RAM with mailbox pages at `offsets` (both slots: the loader's `pages` is half)."""
+    loader = Loader(b"", 0xF000, 0x80A0_2000, len(offsets) // SLOTS)
     box = Mailbox("1M", loader, tmp_path)
     data = bytearray(size)
     for i, off in enumerate(offsets):
@@ -62,7 +63,8 @@ def _fake_ram(tmp_path: Path, offsets: list[int], size: int = 64 * PAGE) -> Mail
 
 
 def test_the_mailbox_pages_are_found_wherever_the_guest_memory_lies(tmp_path: Path) -> None:
-    offsets = [5 * PAGE, 6 * PAGE, 40 * PAGE, 9 * PAGE]  # not contiguous
+    offsets = [5 * PAGE, 6 * PAGE, 40 * PAGE, 9 * PAGE,  # slot 0, not contiguous
+               12 * PAGE, 30 * PAGE, 31 * PAGE, 2 * PAGE]  # slot 1
     box = _fake_ram(tmp_path, offsets)
     seen = tmp_path / "ram-as-qemu-sees-it"
     os.link(box.path, seen)  # QEMU's own mapping outlives the path the harness removes
@@ -70,18 +72,21 @@ def test_the_mailbox_pages_are_found_wherever_the_guest_memory_lies(tmp_path: Pa
         assert box.locate() == tuple(offsets)
         assert not box.path.exists()
         code = bytes(range(256)) * 40  # 10 KiB: crosses three page boundaries
-        box.write(Frame(code, 0x1234_5678), seq=7)
+        box.write(Frame(code, 0x1234_5678), seq=6)  # even: slot 0
+        box.write(Frame(b"\x01" * 100, 0x9ABC_DEF0), seq=7)  # odd: slot 1, slot 0 untouched
         raw = seen.read_bytes()
-        logical = b"".join(raw[o: o + PAGE] for o in offsets)
-        assert struct.unpack_from("<QQQQ", logical) == (MAGIC, 7, len(code), 0x1234_5678)
-        assert logical[HEADER: HEADER + len(code)] == code
+        small = b"\x01" * 100
+        for first, seq, crc, body in ((0, 6, 0x1234_5678, code), (4, 7, 0x9ABC_DEF0, small)):
+            logical = b"".join(raw[o: o + PAGE] for o in offsets[first: first + 4])
+            assert struct.unpack_from("<QQQQ", logical) == (MAGIC ^ first, seq, len(body), crc)
+            assert logical[HEADER: HEADER + len(body)] == body
     finally:
         box.close()
 
 
 def test_a_missing_mailbox_page_is_infrastructure_trouble(tmp_path: Path) -> None:
     box = _fake_ram(tmp_path, [2 * PAGE])
-    box.loader = Loader(b"", 0xF000, 0, 2)  # the loader has two pages, the RAM shows one
+    box.loader = Loader(b"", 0xF000, 0, 1)  # the loader's two slots have a page each
     try:
         with pytest.raises(InfraError, match="page 1 not found"):
             box.locate()
