@@ -23,7 +23,7 @@ from harness.oracle.gdbtrace import TraceResult
 from harness.oracle.rvtrace import RvTrapRegisters, RvTrapTracer, guest_exit
 from harness.qemu.machine import Ending, QemuMachine
 from harness.qemu.profiles import get_profile
-from harness.run.case import console_watcher, typing_watcher
+from harness.run.watchers import console_watcher, typing_watcher
 from harness.scenarios.catalogue import Scenario
 
 TRAP_LOG_DIR = "trap-log"

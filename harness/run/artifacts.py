@@ -145,8 +145,8 @@ def declared_end(art: CaseArtifacts) -> tuple[DeclaredEnd, str]:
             return DeclaredEnd.from_json(read_json(path), str(path)), ""
         except KitError as exc:
             raise UsageError(str(exc)) from None
-    from harness.run.case import HANG_TIMEOUT_SCALE, STUCK_SETTLE_S
     from harness.run.keep import declared_end as end_of_scenario
+    from harness.run.watchers import HANG_TIMEOUT_SCALE, STUCK_SETTLE_S
     from harness.scenarios.registry import scenarios_for
 
     name = art.case_id.split("/", 1)[-1]

@@ -8,7 +8,7 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,14 @@ from harness.qemu.profiles import MachineProfile
 from harness.run import axvisor_console, current_line
 from harness.run.current_line import judge_loss
 from harness.run.keep import keep_for_repro
+from harness.run.watchers import (
+    HANG_TIMEOUT_SCALE,
+    PARKED,
+    STUCK,
+    console_watcher,
+    parked_watcher,
+    typing_watcher,
+)
 from harness.scenarios.actions import Spin
 from harness.scenarios.catalogue import Scenario
 from harness.schema import Schema
@@ -101,69 +109,6 @@ class CaseResult:
             **({"oracle": self.oracle} if self.oracle else {}),
             **({"contract_notes": list(self.contract_notes)} if self.contract_notes else {}),
         }
-
-
-# Watchdog of a scenario that is expected to leave the vCPU blocked: 0.2 × 30 s under TCG.
-HANG_TIMEOUT_SCALE = 0.2
-# How long a scenario with `expect_stuck` waits for the normal end after the marker text
-# (axvisor reaches its shell within a fraction of a second when nothing is stuck).
-STUCK_SETTLE_S = 5.0
-STUCK = "stuck: "
-
-
-WAIT_INPUT = b"AXH:WAIT-INPUT"
-Watch = Callable[[bytes | bytearray, int], str | None]
-
-
-def _asks_for_input(console: bytes | bytearray, at: int) -> bool:
-    """Whether the guest's AXH:WAIT-INPUT is there from `at` on, whole or with a log record
-    inside it (seen on riscv64: `AXH:` + a timer IRQ record + `WAIT-INPUT`: the input was
-    never typed and the guest's wait ran out)."""
-    if console.find(WAIT_INPUT, at) >= 0:
-        return True
-    return console.find(WAIT_INPUT[4:], at) >= 0 and \
-        axvisor_console.guest_printed(bytes(console), WAIT_INPUT.decode())
-
-
-def typing_watcher(watch: Watch, scenario: Scenario, send: Callable[[bytes], None]) -> Watch:
-    """`watch`, and type the scenario's console input once the guest asks for it."""
-    if not scenario.console_input:
-        return watch
-    sent = False
-
-    def typing(console: bytes | bytearray, new_from: int = 0) -> str | None:
-        nonlocal sent
-        if not sent and _asks_for_input(console, max(0, new_from - len(WAIT_INPUT))):
-            send(scenario.console_input)
-            sent = True
-        return watch(console, new_from)
-
-    return typing
-
-
-def console_watcher(scenario: Scenario, settle_s: float = STUCK_SETTLE_S,
-                    base: Watch = axvisor_console.watch) -> Watch:
-    """`base` (the line's watcher: axvisor_console.watch, or current_line.watch), plus the
-    documented end of an `expect_stuck` (or `may_stick`) scenario: its marker text, then
-    `settle_s` without the normal end."""
-    text = scenario.expect_stuck or scenario.may_stick
-    if not text:
-        return base
-    marker = text.encode()
-    seen_at: float | None = None
-
-    def watch(console: bytes | bytearray, new_from: int = 0) -> str | None:
-        nonlocal seen_at
-        ended = base(console, new_from)
-        if ended is not None:
-            return ended
-        if seen_at is None and console.find(marker, max(0, new_from - len(marker))) >= 0:
-            seen_at = time.monotonic()
-        if seen_at is not None and time.monotonic() - seen_at >= settle_s:
-            return f"{STUCK}no end {settle_s:.0f}s after {text!r}"
-        return None
-
-    return watch
 
 
 def case_id(recipe: ImageRecipe, scenario: Scenario) -> str:
@@ -312,10 +257,13 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     try:
         with machine:
             qemu_info["cmdline"] = (casedir / "cmdline.sh").read_text().splitlines()[-1]
-            watch = current_line.watch if line08 else axvisor_console.watch
-            run = machine.run_until(typing_watcher(console_watcher(scenario, base=watch),
-                                                   scenario, machine.send_console))
-            if run.ending in (Ending.TIMEOUT, Ending.WATCHDOG):
+            watch = console_watcher(scenario, base=current_line.watch if line08
+                                    else axvisor_console.watch)
+            if scenario.expect_hang:
+                watch = parked_watcher(watch, schema, image.arch, machine.watchdog_s)
+            run = machine.run_until(typing_watcher(watch, scenario, machine.send_console))
+            parked = run.ending is Ending.WATCHER and run.detail.startswith(PARKED)
+            if run.ending in (Ending.TIMEOUT, Ending.WATCHDOG) or parked:
                 diagnostics = machine.diagnostics()
                 (casedir / "diagnostics.json").write_text(
                     json.dumps(diagnostics, indent=2, default=str))
@@ -371,7 +319,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
                               "observed": observed, "diffs": diffs,
                               "parse_errors": tuple(str(e) for e in parsed.errors),
                               "diagnostics": diagnostics}
-    hung = run.ending in (Ending.TIMEOUT, Ending.WATCHDOG) and not stuck
+    hung = (run.ending in (Ending.TIMEOUT, Ending.WATCHDOG) or parked) and not stuck
     panic = axvisor_console.panic_text(run.console)
     # A panic is judged first: axvisor may power off after it, whatever the ending.
     if panic is not None and (not scenario.expect_panic or scenario.expect_panic not in panic):

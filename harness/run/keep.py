@@ -21,7 +21,7 @@ ELF_NAME = "axvisor.elf"
 
 def declared_end(scenario: Scenario, timeout_s: float, watchdog_s: float, *,
                  current_line: bool = False, markers: tuple[int, ...] = ()) -> DeclaredEnd:
-    from harness.run.case import STUCK_SETTLE_S  # the case runner's own constant
+    from harness.run.watchers import STUCK_SETTLE_S  # the case runner's own constant
 
     return DeclaredEnd(
         timeout_s=timeout_s, watchdog_s=watchdog_s, expect_panic=scenario.expect_panic,

@@ -125,7 +125,7 @@ def test_a_repro_keeps_the_declared_per_vcpu_repeats() -> None:
 
 
 def test_console_input_is_typed_once_when_the_guest_asks_for_it() -> None:
-    from harness.run.case import typing_watcher
+    from harness.run.watchers import typing_watcher
     from harness.scenarios.catalogue import Scenario
 
     def plain(console: bytes | bytearray, new_from: int = 0) -> str | None:
@@ -150,7 +150,7 @@ def test_console_input_is_typed_when_a_log_record_lands_inside_the_request() -> 
     """riscv64, seen in a suite run: a timer IRQ's records between `AXH:` and `WAIT-INPUT`;
     the input was never typed, the guest's wait ran out and the expected interrupt never
     came (judged a divergence)."""
-    from harness.run.case import typing_watcher
+    from harness.run.watchers import typing_watcher
     from harness.scenarios.catalogue import Scenario
 
     typed: list[bytes] = []
@@ -181,7 +181,7 @@ def test_may_stick_ends_like_expect_stuck_once_its_marker_went_by() -> None:
     import time as _time
 
     from harness.run.axvisor_console import watch as watch_plain
-    from harness.run.case import console_watcher
+    from harness.run.watchers import console_watcher
     from harness.scenarios.catalogue import Scenario
 
     sc = Scenario("s", "riscv64", "x", (), may_stick="run VCpu[0] SystemDown")
