@@ -202,7 +202,7 @@ class FuzzSession:
         """Whether programs share boots: asked for, and the image can (else one boot each)."""
         if not self.opts.persistent:
             return False
-        allowed = image_allows(self.image.arch, is_current_line(self.image.axvisor_version))
+        allowed = image_allows(self.image)
         if not allowed.persistent:
             self.log(f"one boot per program on {self.recipe.name}: {allowed.why}")
         return allowed.persistent

@@ -15,6 +15,7 @@ MAGIC = b"AXH1"
 NR_START = 0x4158_4801  # the loader's boundary hypercalls (guest-src/*/loader.S)
 NR_END = 0x4158_4802
 NR_BAD = 0x4158_4803  # made before AXH:BADFRAME is printed
+NR_READY = 0x4158_4804  # the text-free loader's one "ready" (lines whose guest UART is emulated)
 READY = re.compile(rb"AXH:READY ([0-9a-f]{8})\r?\n")
 DONE = re.compile(rb"AXH:DONE ([0-9a-f]{8})\r?\n")
 BADFRAME = b"AXH:BADFRAME"
@@ -54,6 +55,15 @@ def decode(wire: bytes) -> bytes:
     if crc32(code) != crc:
         raise ValueError("CRC mismatch")
     return code
+
+
+def loader_record(nr: int, n: int | None = None) -> re.Pattern[bytes]:
+    """One of the loader's hypercalls as the 0.8 line's synchronous exit log writes it
+    (`AXH-EXIT vm=.. vcpu=.. Hypercall {` + `nr:` + `args: [` one per line, `{:#x?}`), with
+    first argument `n` when given, through the line of its closing brace."""
+    first = rb"[ ]+0x%x,\r?\n" % n if n is not None else b""
+    return re.compile(rb"AXH-EXIT vm=\d+ vcpu=\d+ Hypercall \{\r?\n[ ]+nr: 0x%x,\r?\n"
+                      rb"[ ]+args: \[\r?\n%s[^}]*\}\r?\n" % (nr, first))
 
 
 def marker_number(pattern: re.Pattern[bytes], console: bytes | bytearray, start: int

@@ -28,6 +28,7 @@ class Loader:
     program_max: int  # programs must be at most this long (they sit below the loader)
     mailbox: int  # guest-physical address of the mailbox
     pages: int  # the length of one of its SLOTS slots, in pages
+    text: bool = True  # prints AXH:READY/DONE; else only hypercalls (one NR_READY at start)
 
     @property
     def capacity(self) -> int:
@@ -42,7 +43,9 @@ def loader_source(runtime_source: Path) -> Path:
     return runtime_source.parent / "loader.S"
 
 
-def build_loader(image: Image, runtime_source: Path) -> Loader:
+def build_loader(image: Image, runtime_source: Path, *, text: bool = True) -> Loader:
+    """`text`: whether the loader prints its markers; not where the guest UART is emulated
+    (axvisor 0.8: every character would be exits inside a program's stream)."""
     if image.arch not in ARCHES:
         raise UsageError(f"no persistent-mode loader for {image.arch}")
     src = loader_source(runtime_source)
@@ -55,10 +58,11 @@ def build_loader(image: Image, runtime_source: Path) -> Loader:
            f".equ LOADER_OFFSET, 0x{offset:x}\n"
            f".equ MAILBOX, 0x{mailbox:x}\n"
            f".equ MAILBOX_PAGES, {pages * SLOTS}\n"
-           f".equ SLOT_BYTES, 0x{pages * PAGE:x}\n") + src.read_text()
+           f".equ SLOT_BYTES, 0x{pages * PAGE:x}\n"
+           f".equ LOADER_TEXT, {int(text)}\n") + src.read_text()
     assembled = assemble_cached(image.arch, asm, image.payload_base, payload_cache_dir(image),
                                 name="loader")
     if len(assembled.code) > image.payload_capacity:
         raise UsageError(f"{src}: the loader ends {len(assembled.code) - offset} bytes into "
                          f"its {LOADER_SPACE}-byte space, past the hole")
-    return Loader(assembled.code, offset, mailbox, pages)
+    return Loader(assembled.code, offset, mailbox, pages, text)

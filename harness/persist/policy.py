@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.fuzz.generate import HYPERCALL_CODES, PSCI_RANGES, RUNTIME_MARKERS, WINDOW
-from harness.persist.frame import NR_BAD
+from harness.images.build import Image
+from harness.persist.frame import NR_BAD, NR_READY
 from harness.persist.loader import ARCHES
 from harness.scenarios import aarch64 as sc_aarch64
 from harness.scenarios import riscv64 as sc_riscv64
@@ -27,9 +28,8 @@ WINDOWS = {"aarch64": (sc_aarch64.DEV, sc_aarch64.DEV + WINDOW),
            "riscv64": (sc_riscv64.DEV, sc_riscv64.DEV + WINDOW)}
 SBI_CONSOLE = (1, sc_riscv64.EID_DBCN)  # legacy console putchar, DBCN
 EVERY = 200  # a fresh boot after this many programs, to bound what any one could leave behind
-LINE_WHY = ("the 0.8 line's guest UART is emulated (each character is MMIO exits in the "
-            "program's own exit stream) and its console output is buffered, so the loader's "
-            "markers cannot delimit programs")
+LOSSY_WHY = ("the image's exit log may drop records (unpatched trace): a program's end "
+             "boundary could be lost")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +38,13 @@ class Decision:
     why: str  # why not (empty when persistent)
 
 
-def image_allows(arch: str, current_line: bool) -> Decision:
-    if arch not in ARCHES:
-        return Decision(False, f"no persistent-mode loader for {arch}")
-    if current_line:
-        return Decision(False, LINE_WHY)
+def image_allows(image: Image) -> Decision:
+    """Whether programs may share boots of `image`: a loader for its architecture, and an exit
+    log that keeps every record (the 0.8 line's text-free loader is found by its records)."""
+    if image.arch not in ARCHES:
+        return Decision(False, f"no persistent-mode loader for {image.arch}")
+    if image.exit_log == "lossy-trace":
+        return Decision(False, LOSSY_WHY)
     return Decision(True, "")
 
 
@@ -56,7 +58,7 @@ def _action_why(arch: str, action: Action) -> str:
         return ""
     if isinstance(action, Hypercall):
         low = action.nr & 0xFFFF_FFFF
-        if low < HYPERCALL_CODES or low in RUNTIME_MARKERS or low == NR_BAD or \
+        if low < HYPERCALL_CODES or low in RUNTIME_MARKERS or low in (NR_BAD, NR_READY) or \
                 any(lo <= low <= hi or lo <= action.nr <= hi for lo, hi in PSCI_RANGES):
             return f"hypercall {action.nr:#x} is one axvisor acts on (axhvc, PSCI or a marker)"
         return ""

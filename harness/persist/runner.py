@@ -33,7 +33,6 @@ from harness.persist.session import Boot, SliceRun
 from harness.qemu.machine import cmdline_script
 from harness.qemu.profiles import MachineProfile
 from harness.run.case import CaseResult, case_id, qemu_version
-from harness.run.current_line import is_current_line
 from harness.run.keep import declared_end, keep_symbols
 from harness.scenarios.catalogue import Scenario
 
@@ -101,7 +100,7 @@ class PersistentRunner:
         self.kit = kit
         self.worker = worker
         self.schema = schemas.of_image(image.schema, image.axvcpu_version)
-        self.allowed = policy.image_allows(image.arch, is_current_line(image.axvisor_version))
+        self.allowed = policy.image_allows(image)
         self._boot: Boot | None = None
         self._boots = 0
         self._in_boot = 0

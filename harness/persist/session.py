@@ -14,12 +14,22 @@ from harness import signals
 from harness.errors import HarnessError, InfraError
 from harness.guests.payload import BuiltPayload, patch_image
 from harness.images.build import Image
-from harness.persist.frame import BADFRAME, NR_BAD, NR_END, READY, Frame, encode
+from harness.persist.frame import (
+    BADFRAME,
+    NR_BAD,
+    NR_END,
+    NR_READY,
+    READY,
+    Frame,
+    encode,
+    loader_record,
+)
 from harness.persist.loader import SLOTS, Loader, build_loader
 from harness.persist.mailbox import Mailbox
 from harness.qemu.machine import Ending, QemuMachine
 from harness.qemu.profiles import MachineProfile
-from harness.run import axvisor_console
+from harness.run import axvisor_console, current_line
+from harness.run.current_line import is_current_line
 
 GUEST_START = b"AXH:GUEST-START"
 END_TEXT = b"%#x" % NR_END  # in the end boundary's exit record and axvisor's warning about it
@@ -92,6 +102,37 @@ def _slice_end(console: bytes, start: int, n: int) -> int:
     return ready if ready >= 0 else len(console)
 
 
+# How far before the new bytes a multi-line boundary record may begin (one is ≈ 250 bytes).
+RECORD_LOOKBACK = 1024
+
+
+class RecordWatch:
+    """SliceWatch for the text-free loader (the 0.8 line): 'done' once program n's end
+    boundary record is complete, 'badframe' on its refused-frame record, or the line's own
+    ending (a panic, the VM stopped)."""
+
+    def __init__(self, start: int, n: int) -> None:
+        self.start = start
+        self.done = loader_record(NR_END, n)
+        self.bad = loader_record(NR_BAD, n)
+
+    def __call__(self, console: bytes | bytearray, new_from: int) -> str | None:
+        at = max(self.start, new_from - RECORD_LOOKBACK)
+        if self.done.search(console, at):
+            return "done"
+        if self.bad.search(console, at):
+            return "badframe"
+        if console.find(b"anicked", at) >= 0 or console.find(current_line.VM_STOPPED, at) >= 0:
+            return current_line.watch(console, new_from)
+        return None
+
+
+def _record_slice_end(console: bytes, start: int, n: int) -> int:
+    """Where program n's slice ends on the text-free loader: after its end boundary record."""
+    m = loader_record(NR_END, n).search(console, start)
+    return m.end() if m is not None else len(console)
+
+
 class Boot:
     """A context manager: `start()` boots to the loader's first AXH:READY, `run(code)` runs one
     program. After any slice that did not end in AXH:DONE the boot is `dead`."""
@@ -100,7 +141,10 @@ class Boot:
                  rundir: Path, *, timeout_scale: float = 1.0,
                  stop: signals.StopRequest | None = None) -> None:
         self.image = image
-        self.loader: Loader = build_loader(image, runtime_source)
+        # The 0.8 line's guest UART is emulated: there the loader prints nothing, and its
+        # hypercalls, logged synchronously as AXH-EXIT records, delimit the programs.
+        self.text = not is_current_line(image.axvisor_version)
+        self.loader: Loader = build_loader(image, runtime_source, text=self.text)
         self.rundir = rundir
         rundir.mkdir(parents=True, exist_ok=True)
         self.kernel = rundir / image.kernel.name
@@ -135,11 +179,18 @@ class Boot:
                 return "ready"  # a log record landed inside the marker (interrupt exit)
             return axvisor_console.watch(console, new_from)
 
-        run = self.machine.run_until(watch)
+        ready_record = loader_record(NR_READY)
+
+        def watch_record(console: bytearray, new_from: int) -> str | None:
+            if ready_record.search(console, max(0, new_from - RECORD_LOOKBACK)):
+                return "ready"
+            return current_line.watch(console, new_from)
+
+        run = self.machine.run_until(watch if self.text else watch_record)
         if run.ending is not Ending.WATCHER or run.detail != "ready":
             self.dead = f"the loader did not start: {run.ending.value}: {run.detail}"
             raise InfraError(self.dead)
-        m = READY.search(run.console)
+        m = READY.search(run.console) if self.text else ready_record.search(run.console)
         self.mark = m.end() if m else len(run.console)
         key = self.image.key
         _PAGES[key] = self.mailbox.locate(_PAGES.get(key, ()))
@@ -194,14 +245,16 @@ class Boot:
         try:
             if self.dead:
                 raise InfraError(f"persistent boot is unusable: {self.dead}")
-            run = self.machine.run_until(SliceWatch(start, n), since=t0)
+            watch = SliceWatch(start, n) if self.text else RecordWatch(start, n)
+            run = self.machine.run_until(watch, since=t0)
         except HarnessError:
             self.dead = self.dead or "the machine failed while running a program"
             raise
         console = run.console
         ok = run.ending is Ending.WATCHER and run.detail == "done"
         if ok:
-            end = _slice_end(console, start, n)
+            end = _slice_end(console, start, n) if self.text else \
+                _record_slice_end(console, start, n)
             self.next, self.mark = n + 1, end
             if not self._queued:
                 self._pause()

@@ -30,7 +30,6 @@ from harness.persist.runner import PersistentRunner, Stats
 from harness.qemu.host import missing_tools, probe
 from harness.qemu.profiles import get_profile
 from harness.run.case import CaseResult, case_id, run_case
-from harness.run.current_line import is_current_line
 from harness.scenarios.catalogue import Scenario
 from harness.scenarios.registry import scenarios_for_recipe
 
@@ -219,7 +218,7 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
 
 def _shared(item: tuple[ImageRecipe, Image, Scenario]) -> bool:
     recipe, image, scenario = item
-    return image_allows(image.arch, is_current_line(image.axvisor_version)).persistent and \
+    return image_allows(image).persistent and \
         scenario_allows(scenario.for_image(recipe.name)).persistent
 
 

@@ -139,3 +139,24 @@ def test_the_ram_file_leaves_a_small_or_missing_tmpfs_for_the_temp_directory(
     assert ram_directory(tmp_path, headroom=1) == tmp_path
     assert ram_directory(tmp_path, headroom=free * 4) == Path(tempfile.gettempdir())
     assert ram_directory(tmp_path / "absent") == Path(tempfile.gettempdir())
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs a tmpfs at /dev/shm")
+def test_finding_the_mailbox_reads_only_the_data_of_the_sparse_ram_file() -> None:
+    """The 0.8 line's guest RAM lies high in the file: a search through the mapping's holes
+    gave each of them a page of tmpfs (2 GiB read in 3.8 s)."""
+    loader = Loader(b"", 0xF000, 0x80A0_2000, 1)  # two slots of one page each
+    box = Mailbox("256M", loader, Path("/dev/shm"))
+    with box.path.open("r+b") as f:
+        f.truncate(256 << 20)
+        for i, off in enumerate((200 << 20, (200 << 20) + PAGE)):
+            f.seek(off)
+            f.write(struct.pack("<Q", MAGIC ^ i))
+    seen = Path("/dev/shm") / (box.path.name + "-seen")
+    os.link(box.path, seen)
+    try:
+        assert box.locate() == (200 << 20, (200 << 20) + PAGE)
+        assert os.stat(seen).st_blocks * 512 < (16 << 20)  # the holes stayed holes
+    finally:
+        box.close()
+        seen.unlink()
