@@ -8,7 +8,8 @@ changes. The load average (2 cores, shared) is recorded before and after each me
 Results: bench/results/persist.json (or --out).
 
 Usage: .venv/bin/python bench/bench_persist.py [--arch aarch64 --arch riscv64] [-n 60]
-       [--size 8] [-j 1] [--seed 5000] [--suite] [--recipe aarch64 --recipe riscv64]
+       [--image aarch64-0.8] [--size 8] [-j 1] [--seed 5000] [--suite]
+       [--recipe aarch64 --recipe riscv64] [--differential N]
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 from harness.fuzz.runner import FuzzOptions, FuzzReport, FuzzSession, run_fuzz
 from harness.images.cache import cache_root
+from harness.images.recipe import find_recipes, load_recipe
 from harness.paths import repo_root
 from harness.persist.differential import differences, program_view
 
@@ -36,16 +38,27 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def differential(arch: str, seeds: range, size: int) -> dict[str, Any]:
+def _target(name: str) -> tuple[str, str]:
+    """(arch, recipe) of an --arch value or an --image recipe name."""
+    if name in ("aarch64", "riscv64"):
+        return name, ""
+    arches = {r.name: r.arch for r in (load_recipe(p, ROOT) for p in find_recipes(ROOT))}
+    if name not in arches:
+        raise SystemExit(f"bench_persist: no image recipe {name!r}")
+    return arches[name], name
+
+
+def differential(target: str, seeds: range, size: int) -> dict[str, Any]:
     """Every program of `seeds` in both modes, compared through harness.persist.differential
     (what tests/integration/test_persist.py checks for 48 seeds in CI)."""
+    arch, recipe = _target(target)
     runs = {}
     stats: dict[str, Any] | None = None
     for persistent in (True, False):
         with tempfile.TemporaryDirectory(prefix="axh-bench-persist-diff-") as tmp:
-            opts = FuzzOptions(arch=arch, seeds=seeds, size=size, results_dir=Path(tmp),
-                               cache=cache_root(), jobs=1, minimise=False,
-                               persistent=persistent)
+            opts = FuzzOptions(arch=arch, recipe=recipe, seeds=seeds, size=size,
+                               results_dir=Path(tmp), cache=cache_root(), jobs=1,
+                               minimise=False, persistent=persistent)
             session = FuzzSession(ROOT, opts)
             try:
                 # persistent: one stream, the next program queued while one is judged
@@ -67,11 +80,13 @@ def differential(arch: str, seeds: range, size: int) -> dict[str, Any]:
             "programs_that_differ": {str(k): v for k, v in differ.items()}}
 
 
-def _fuzz(arch: str, seeds: range, size: int, jobs: int, persistent: bool
+def _fuzz(target: str, seeds: range, size: int, jobs: int, persistent: bool
           ) -> tuple[FuzzReport, dict[str, Any]]:
     before = _load()
+    arch, recipe = _target(target)
     with tempfile.TemporaryDirectory(prefix="axh-bench-persist-") as tmp:
-        opts = FuzzOptions(arch=arch, seeds=seeds, size=size, results_dir=Path(tmp),
+        opts = FuzzOptions(arch=arch, recipe=recipe, seeds=seeds, size=size,
+                           results_dir=Path(tmp),
                            cache=cache_root(), jobs=jobs, minimise=False,
                            persistent=persistent)
         r = run_fuzz(ROOT, opts)
@@ -138,6 +153,8 @@ def suite(recipes: list[str]) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--arch", action="append", choices=["aarch64", "riscv64"])
+    ap.add_argument("--image", action="append", default=[],
+                    help="fuzz (or --differential) this image recipe too, e.g. aarch64-0.8")
     ap.add_argument("-n", type=int, default=60, help="programs per architecture")
     ap.add_argument("--size", type=int, default=8)
     ap.add_argument("-j", "--jobs", type=int, default=1)
@@ -153,7 +170,8 @@ def main() -> int:
     if args.differential:
         res = {"host": {"cpus": os.cpu_count()}, "load_before": _load(),
                **{a: differential(a, range(args.seed, args.seed + args.differential), args.size)
-                  for a in args.arch or ["aarch64", "riscv64"]}, "load_after": _load()}
+                  for a in [*(args.arch or ([] if args.image else ["aarch64", "riscv64"])),
+                            *args.image]}, "load_after": _load()}
         out_file = args.out or ROOT / "bench" / "results" / "persist-differential.json"
         out_file.write_text(json.dumps(res, indent=2) + "\n")
         print(json.dumps(res, indent=2))
@@ -161,7 +179,8 @@ def main() -> int:
     args.out = args.out or ROOT / "bench" / "results" / "persist.json"
     out: dict[str, Any] = {"host": {"cpus": os.cpu_count(), "machine": platform.machine()},
                            "fuzz": {}}
-    for arch in [] if args.no_fuzz else args.arch or ["aarch64", "riscv64"]:
+    targets = [*(args.arch or ([] if args.image else ["aarch64", "riscv64"])), *args.image]
+    for arch in [] if args.no_fuzz else targets:
         out["fuzz"][arch] = fuzz(arch, args)
         print(arch, json.dumps(out["fuzz"][arch]), flush=True)
     if args.suite:

@@ -19,6 +19,9 @@
  *           to program n,
  *   prints  "AXH:DONE <n>\n".
  * Two slots let the harness queue program n + 1 while n runs and is judged.
+ * With `.equ LOADER_TEXT, 0` (axvisor 0.8, whose guest UART is emulated: every character would
+ * be exits) nothing is printed: one HVC 0x41584804 after the set-up says ready, and the
+ * harness finds each program's end by its end boundary's exit record.
  * All loader state lives in memory (`state`): a program may clobber any register.
  */
         .equ UARTFR, 0x18

@@ -3,7 +3,8 @@
  *
  * The same protocol as guest-src/aarch64/loader.S (read its header): written into the
  * runtime's payload hole; the harness prepends the same `.equ`s; programs come through the
- * same two mailbox slots in guest RAM. The boundary exits are axvisor
+ * same two mailbox slots in guest RAM, and prints nothing with LOADER_TEXT = 0 (one hypercall
+ * 0x41584804 says ready). The boundary exits are axvisor
  * hypercalls (a7 = EID 0x485643, a6 = 0x41584801 / 0x41584802, a0 = n, a1 = crc, a2-a5 = 0).
  * Programs get the runtime's ABI: s2 = UART base, s3 = axh_puts, sp = the runtime's stack as
  * it was given to the loader. All loader state lives in memory (`state`).

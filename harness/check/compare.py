@@ -195,6 +195,18 @@ def compare_vcpus(expected: Mapping[int, Sequence[ExitReason]], observed: Sequen
     return tuple(diffs), asynchronous
 
 
+def matches_json(observed: Mapping[str, object], expected: Mapping[str, object]) -> bool:
+    """Whether an exit as results record it (record_json) is an expected one (expected.json)
+    in its variant and every field the model decided (not those listed as `undecided`)."""
+    if observed.get("variant") != expected.get("variant"):
+        return False
+    undecided = expected.get("undecided", ())
+    got, want = observed.get("fields", {}), expected.get("fields", {})
+    assert isinstance(got, Mapping) and isinstance(want, Mapping)
+    assert isinstance(undecided, list | tuple)
+    return all(got.get(k) == v for k, v in want.items() if k not in undecided)
+
+
 def differ_detail(diffs: Sequence[ExitDiff]) -> str:
     """The line a case whose exits differ from the model gets, the same in every mode (one
     boot per case, a shared boot, a repro): the differential test compares these texts."""

@@ -266,13 +266,14 @@ class FuzzSession:
         """Programs of `seeds` in this thread's persistent boots, in order: the next one is
         queued in the guest while the last one is judged (harness.persist.runner)."""
         made: deque[tuple[int, Scenario, Path]] = deque()
+        line08 = is_current_line(self.recipe.axvisor_version)
 
         def items() -> Iterator[tuple[Scenario, Path]]:
             for seed in seeds:
                 scenario = generate(self.opts.arch, seed, self.opts.size)
                 casedir = self.opts.results_dir / "programs" / scenario.name
                 made.append((seed, scenario, casedir))
-                yield scenario, casedir
+                yield for_line(scenario, line08), casedir  # as _run_once runs it
 
         for raw in self._runner().run_stream(items()):
             seed, scenario, casedir = made.popleft()

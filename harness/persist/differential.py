@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness.check.compare import ASYNC_VARIANTS
+from harness.check.compare import ASYNC_VARIANTS, matches_json
 from harness.run.case import CaseResult
 
 _LINE = re.compile(r" \(console line \d+\)")
@@ -22,21 +22,11 @@ def program_view(case: CaseResult) -> View:
     obs = [{k: v for k, v in o.items() if k != "line"} for o in case.observed
            if not o.get("runtime") and o["variant"] not in ASYNC_VARIANTS]
     standalone = "persistent" not in case.qemu and not case.detail.startswith("hypervisor panic")
-    if standalone and obs and case.expected and _same_exit(obs[-1], case.expected[-1]):
+    if standalone and obs and case.expected and matches_json(obs[-1], case.expected[-1]):
         obs = obs[:-1]  # the runtime's power-off after the program: SystemDown, or on the
         # 0.8 line's aarch64 schema the PSCI SYSTEM_OFF Hypercall
     return (case.verdict.value, obs, [_LINE.sub("", d.describe()) for d in case.diffs],
             case.known)
-
-
-def _same_exit(observed: dict[str, Any], expected: dict[str, Any]) -> bool:
-    """Whether an observed exit is the expected one in every field the model decided."""
-    if observed["variant"] != expected["variant"]:
-        return False
-    undecided = set(expected.get("undecided", ()))
-    fields = observed.get("fields", {})
-    return all(fields.get(k) == v for k, v in expected.get("fields", {}).items()
-               if k not in undecided)
 
 
 def differences(persistent: CaseResult, standalone: CaseResult) -> list[str]:

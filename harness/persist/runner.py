@@ -32,7 +32,9 @@ from harness.persist.loader import SLOTS
 from harness.persist.session import Boot, SliceRun
 from harness.qemu.machine import cmdline_script
 from harness.qemu.profiles import MachineProfile
+from harness.run import current_line
 from harness.run.case import CaseResult, case_id, qemu_version
+from harness.run.current_line import is_current_line
 from harness.run.keep import declared_end, keep_symbols
 from harness.scenarios.catalogue import Scenario
 
@@ -240,9 +242,13 @@ class PersistentRunner:
         script.write_text(cmdline_script(self.profile, kernel, casedir))
         script.chmod(0o755)
         timeout_s, watchdog_s = self.profile.scaled(self.timeout_scale)
+        line08 = is_current_line(self.image.axvisor_version)
+        markers = current_line.markers_of(self.recipe.guest.source) \
+            if line08 and self.recipe.guest.source.is_file() else None
         with contextlib.suppress(OSError):
             keep_symbols(self.image, casedir)
-            end = declared_end(scenario, timeout_s, watchdog_s)
+            end = declared_end(scenario, timeout_s, watchdog_s, current_line=line08,
+                               markers=(markers.start, markers.end) if markers else ())
             (casedir / "end.json").write_text(json.dumps(end.to_json(), indent=2) + "\n")
 
     def _result(self, scenario: Scenario, payload: BuiltPayload, sl: SliceRun, boot: Boot,

@@ -11,9 +11,10 @@ from harness.scenarios.actions import Hypercall, MmioStore, SystemOff
 from harness.scenarios.catalogue import Scenario
 
 
-def _item(recipe: str, version: str, scenario: Scenario) -> Any:
-    return (SimpleNamespace(name=recipe), SimpleNamespace(arch="aarch64",
-                                                          axvisor_version=version), scenario)
+def _item(recipe: str, version: str, scenario: Scenario, exit_log: str = "trace") -> Any:
+    return (SimpleNamespace(name=recipe),
+            SimpleNamespace(arch="aarch64", axvisor_version=version, exit_log=exit_log),
+            scenario)
 
 
 def _shareable(i: int) -> Scenario:
@@ -24,12 +25,16 @@ def test_shareable_cases_are_grouped_per_image_and_the_rest_run_alone() -> None:
     off = Scenario("off", "aarch64", "", (SystemOff(),))
     work = [_item("aarch64", "0.3.0-preview.2", _shareable(i)) for i in range(20)]
     work.insert(5, _item("aarch64", "0.3.0-preview.2", off))
-    work.append(_item("aarch64-0.8", "0.8.2", _shareable(99)))  # the current line: alone
+    # an image whose exit log may drop records: alone
+    work.append(_item("aarch64-0.8-lossy", "0.8.2", _shareable(99), "lossy-trace"))
+    work += [_item("aarch64-0.8", "0.8.2", _shareable(i)) for i in range(100, 103)]
     tasks = persistent_tasks(cast(Any, work), jobs=2)
     shared = [t for t in tasks if t[0]]
     alone = [t for t in tasks if not t[0]]
-    assert len(shared) == 2  # 20 cases, 2 jobs: two boots run side by side
-    assert sorted(s.name for t in shared for _, _, s in t[1]) == sorted(f"s{i}" for i in range(20))
+    assert len(shared) == 3  # 20 cases, 2 jobs: two boots side by side; the 0.8 image's own
+    assert sorted(s.name for t in shared for _, _, s in t[1]) == sorted(
+        [f"s{i}" for i in range(20)] + ["s100", "s101", "s102"])
+    assert {r.name for t in shared for r, _, _ in t[1]} == {"aarch64", "aarch64-0.8"}
     assert [[s.name for _, _, s in t[1]] for t in alone] == [["off"], ["s99"]]
     assert tasks.index(shared[0]) < tasks.index(alone[0])  # the long-lived boots start first
 

@@ -24,3 +24,17 @@ def test_a_slice_is_not_reproduced_by_other_or_changed_exits() -> None:
     assert not _same_exits([LOAD], [LOAD, OTHER], slice_of=[LOAD, OFF])
     assert not _same_exits([LOAD], [OTHER, OFF], slice_of=[LOAD, OFF])
     assert not _same_exits([LOAD, LOAD], [LOAD, OFF], slice_of=[LOAD, LOAD, OFF])
+
+
+# axvisor 0.8's aarch64 schema reports the runtime's PSCI SYSTEM_OFF as a Hypercall whose
+# arguments are the program's leftovers: the model leaves them undecided.
+OFF_08 = {"variant": "Hypercall", "fields": {"nr": 0x8400_0008, "args": [0] * 6},
+          "undecided": ["args"]}
+OFF_08_SEEN = {"variant": "Hypercall", "fields": {"nr": 0x8400_0008,
+                                                  "args": [0xDEAD_BEEF, 0, 0, 0, 0, 1]}}
+
+
+def test_the_power_off_after_a_slice_matches_in_the_fields_the_model_decided() -> None:
+    assert _same_exits([LOAD], [LOAD, OFF_08_SEEN], slice_of=[LOAD, OFF_08])
+    wrong_nr = {"variant": "Hypercall", "fields": {"nr": 0x8400_0009, "args": [0] * 6}}
+    assert not _same_exits([LOAD], [LOAD, wrong_nr], slice_of=[LOAD, OFF_08])
