@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -193,6 +194,7 @@ class FuzzSession:
 
     # -- persistent mode (harness.persist) ----------------------------------------------------
     shared: SharedBoots | None = None
+    _shared_lock = threading.Lock()  # one per class is enough: taken once per worker
 
     @property
     def stats(self) -> Stats | None:
@@ -208,12 +210,16 @@ class FuzzSession:
         return allowed.persistent
 
     def _runner(self) -> PersistentRunner:
-        if self.shared is None:
-            self.shared = SharedBoots(self.image, self.recipe, self.profile,
-                                      self.opts.results_dir / "boots", self._standalone,
-                                      self._accepted, timeout_scale=self.opts.timeout_scale,
-                                      keep=self.opts.keep_artifacts)
+        with self._shared_lock:  # workers start together: one SharedBoots for them all
+            if self.shared is None:
+                self.shared = self._shared_boots()
         return self.shared.runner()
+
+    def _shared_boots(self) -> SharedBoots:
+        return SharedBoots(self.image, self.recipe, self.profile,
+                           self.opts.results_dir / "boots", self._standalone,
+                           self._accepted, timeout_scale=self.opts.timeout_scale,
+                           keep=self.opts.keep_artifacts)
 
     def close(self) -> None:
         if self.shared is not None:

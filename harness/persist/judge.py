@@ -52,6 +52,7 @@ class Judged:
     parse_errors: tuple[str, ...] = ()
     contract_notes: tuple[str, ...] = ()
     boundaries: tuple[dict[str, Any], ...] = ()  # the loader's boundary exits, as logged
+    runtime_after: int = 0  # exits the runtime adds after the program when it runs alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,8 @@ def judge_slice(image: Image, scenario: Scenario, payload: BuiltPayload, schema:
     diffs, asynchronous = compare_vcpus(expected, split.records, Arch(image.arch), pinned,
                                         undecided)
     common: dict[str, Any] = {"expected": full, "observed": observed, "diffs": diffs,
-                              "boundaries": boundaries,
+                              "boundaries": boundaries, "runtime_after": len(full) - sum(
+                                  len(v) for v in expected.values()),
                               "asynchronous": len(asynchronous), "contract_notes": cnotes,
                               "parse_errors": tuple(str(e) for e in parsed.errors)}
     panic = axvisor_console.panic_text(console)

@@ -46,8 +46,10 @@ class _Queued:
     scenario: Scenario
     casedir: Path
     payload: BuiltPayload
-    boot: Boot | None  # None: not queued (its boot failed first); it runs on a fresh one
+    boot: Boot | None  # None: not queued (its boot failed first); it runs on its own boot
     queued_at: float
+    n: int  # the program number the boot gave it (-1: not queued)
+    crc: int  # its frame's CRC: its slice must carry both
 
 
 Standalone = Callable[[Scenario, Path], CaseResult]
@@ -118,6 +120,8 @@ class PersistentRunner:
     def _boot_for_next(self) -> Boot | None:
         if self._boot is not None and (self._boot.dead or self._in_boot >= self.every):
             self.close()
+        if self._boot is None and signals.current().requested:
+            return None  # no new QEMU after SIGINT/SIGTERM: the standalone path says so
         if self._boot is None:
             rundir = self.workdir / f"boot-{self.worker}-{self._boots:05d}"
             self._boots += 1
@@ -136,8 +140,9 @@ class PersistentRunner:
 
     # -- cases ----------------------------------------------------------------------------
     def run(self, scenario: Scenario, casedir: Path) -> CaseResult:
-        """One case, waited for (the suite's groups)."""
-        return next(self.run_stream([(scenario, casedir)]))
+        """One case, waited for."""
+        (res,) = self.run_stream([(scenario, casedir)])
+        return res
 
     def run_stream(self, items: Iterable[tuple[Scenario, Path]]) -> Iterator[CaseResult]:
         """Every case of `items`, results in the same order. Up to SLOTS shared programs are
@@ -147,6 +152,18 @@ class PersistentRunner:
         first settles every program queued before it; a program queued behind one that was
         not accepted runs again, on a fresh boot."""
         flight: deque[_Queued] = deque()
+        try:
+            yield from self._stream(items, flight)
+        except GeneratorExit:  # the caller stopped reading: nothing may stay queued
+            if flight:
+                self.close()
+            raise
+        except BaseException:  # a program left queued would be collected as the next one's
+            self.close()
+            raise
+
+    def _stream(self, items: Iterable[tuple[Scenario, Path]], flight: deque[_Queued]
+                ) -> Iterator[CaseResult]:
         for scenario, casedir in items:
             scenario = scenario.for_image(self.recipe.name)
             why = self.allowed.why or policy.scenario_allows(scenario).why
@@ -172,20 +189,22 @@ class PersistentRunner:
             if len(flight) >= SLOTS:  # the oldest must be done before its slot is reused
                 oldest = flight.popleft()
                 done = (oldest, self._collect(oldest))
-            if done is None or done[1] is not None:
+            frame = encode(payload.code)
+            if self._boot is boot:  # alive: an oldest that was never queued stops nothing
                 try:
-                    boot.submit(encode(payload.code))
-                    flight.append(_Queued(scenario, casedir, payload, boot, time.monotonic()))
+                    n = boot.submit(frame)
+                    flight.append(_Queued(scenario, casedir, payload, boot, time.monotonic(),
+                                          n, frame.crc))
                 except HarnessError:
                     self.close()  # what is queued in it runs again on a fresh boot
                     self.stats.add("fallbacks")
-                    flight.append(_Queued(scenario, casedir, payload, None, 0.0))
-            else:  # the boot failed: the program waits for a fresh one
-                flight.append(_Queued(scenario, casedir, payload, None, 0.0))
+                    flight.append(_Queued(scenario, casedir, payload, None, 0.0, -1, frame.crc))
+            else:  # the boot failed while collecting: this program was never queued
+                flight.append(_Queued(scenario, casedir, payload, None, 0.0, -1, frame.crc))
             if done is not None:
                 yield self._judge(*done)
-                if self._boot is not boot:  # given up: what is queued in it runs again
-                    yield from self._settle(flight)
+            if any(x.boot is None or x.boot is not self._boot for x in flight):
+                yield from self._settle(flight)  # given up or never queued: settle now
         yield from self._settle(flight)
 
     def _collect(self, q: _Queued) -> SliceRun | None:
@@ -204,10 +223,13 @@ class PersistentRunner:
         was given up since (or never queued) runs again, on a fresh boot."""
         while flight:
             q = flight.popleft()
-            if q.boot is None or q.boot is not self._boot:
+            if q.boot is None:  # its submit failed, or it was never tried: a boot of its own
+                yield self.standalone(q.scenario, q.casedir)
+                continue
+            if q.boot is not self._boot:  # queued in a boot given up since: a fresh boot
                 rest = [(x.scenario, x.casedir) for x in flight]
                 flight.clear()
-                yield from self.run_stream([(q.scenario, q.casedir), *rest])
+                yield from self._stream([(q.scenario, q.casedir), *rest], flight)
                 return
             yield self._judge(q, self._collect(q))
 
@@ -215,6 +237,10 @@ class PersistentRunner:
         """The case of a collected program: accepted in the shared boot, or re-run on a
         boot of its own (whose verdict is the one returned)."""
         if sl is None or q.boot is None:
+            return self.standalone(q.scenario, q.casedir)
+        if (sl.n, sl.crc) != (q.n, q.crc):  # never expected: the slice is another program's
+            self.close()
+            self.stats.add("fallbacks")
             return self.standalone(q.scenario, q.casedir)
         self._in_boot += 1
         res = self._result(q.scenario, q.payload, sl, q.boot, q.casedir, q.queued_at)
@@ -274,7 +300,7 @@ class PersistentRunner:
             "boot": str(boot.rundir), "boot_console": str(boot.rundir / "console.log"),
             "program": sl.n, "crc32": f"{sl.crc:08x}", "console_offsets": [sl.start, sl.end],
             "ended": sl.ended or "AXH:DONE", "badframe": sl.badframe,
-            "boundaries": list(j.boundaries),
+            "boundaries": list(j.boundaries), "runtime_exits_after": j.runtime_after,
             "slice_seconds": round(sl.duration_s, 4)}, indent=2) + "\n")
         image_info: dict[str, Any] = {
             "recipe": image.recipe, "key": image.key, "axvisor": image.axvisor_version,

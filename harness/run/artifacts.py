@@ -172,7 +172,20 @@ def kit_of(art: CaseArtifacts, kernel: str, elf: str, end: DeclaredEnd,
         recorded_verdict=art.verdict,
         vcpu_of_cpu=tuple(sorted(art.vcpu_of_cpu.items())) or ((0, 0),), known=known,
         patched_sha256=art.patched_sha256,
-        recorded_slice=(art.casedir / "persistent.json").is_file())
+        recorded_slice=(art.casedir / "persistent.json").is_file(),
+        runtime_after=_runtime_after(art.casedir / "persistent.json"))
+
+
+def _runtime_after(path: Path) -> int:
+    """How many exits the runtime adds after a shared-boot program run alone, as its
+    persistent.json records it; -1 when it does not say (a standalone case, an older one)."""
+    if not path.is_file():
+        return -1
+    data = _read_json(path)
+    value = data.get("runtime_exits_after", -1) if isinstance(data, dict) else None
+    if not isinstance(value, int) or isinstance(value, bool) or value < -1:
+        raise UsageError(f"{path}: runtime_exits_after must be a whole number >= 0")
+    return value
 
 
 def known_covers(ids: tuple[str, ...]) -> tuple[KnownCover, ...]:

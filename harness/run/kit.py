@@ -119,6 +119,7 @@ class Kit:
     # The recorded exits are one program's slice of a shared boot (persistent mode): the
     # runtime's power-off, which a standalone run adds after them, is not among them.
     recorded_slice: bool = False
+    runtime_after: int = -1  # ... and how many exits the runtime adds after it (-1: unknown)
 
     def qemu_argv(self, kernel: Path, binary: str = "") -> list[str]:
         out = [str(kernel) if a == KERNEL_TOKEN else a for a in self.argv]
@@ -134,7 +135,8 @@ class Kit:
                 "vcpu_of_cpu": [list(p) for p in self.vcpu_of_cpu],
                 "known": [{"id": k.id, "kind": k.kind, "variant": k.variant,
                            "fields": list(k.fields)} for k in self.known],
-                "patched_sha256": self.patched_sha256, "recorded_slice": self.recorded_slice}
+                "patched_sha256": self.patched_sha256, "recorded_slice": self.recorded_slice,
+                "runtime_after": self.runtime_after}
 
     @staticmethod
     def from_json(obj: object, where: str) -> Kit:
@@ -155,7 +157,8 @@ class Kit:
                                        tuple(str(f) for f in k["fields"]))
                             for k in obj.get("known", [])),
                 patched_sha256=str(obj.get("patched_sha256", "")),
-                recorded_slice=bool(obj.get("recorded_slice", False)))
+                recorded_slice=bool(obj.get("recorded_slice", False)),
+                runtime_after=int(obj.get("runtime_after", -1)))
         except (KeyError, TypeError, ValueError) as exc:
             raise KitError(f"{where}: bad case kit ({exc!r})") from None
 

@@ -226,14 +226,17 @@ def _synchronous(exits: Sequence[dict[str, object]]) -> list[dict[str, object]]:
 
 
 def _same_exits(recorded: Sequence[dict[str, object]], observed: Sequence[dict[str, object]],
-                slice_of: Sequence[dict[str, object]] | None) -> bool:
+                slice_of: Sequence[dict[str, object]] | None, runtime_after: int = -1) -> bool:
     """Each vCPU's exits as recorded. A shared-boot slice (`slice_of`: the expected exits)
     lacks what the runtime does after the program: this run may go on past the recorded
     exits, by exactly the last exits the model predicts (the runtime's power-off), in the
-    fields the model decided."""
+    fields the model decided, and by `runtime_after` exits in all when the case says how many
+    (else a program exit the slice missed could pass for the runtime's)."""
     was, now = _by_vcpu(recorded), _by_vcpu(observed)
     if slice_of is None:
         return {v: _values(e) for v, e in was.items()} == {v: _values(e) for v, e in now.items()}
+    if runtime_after >= 0 and len(observed) - len(recorded) != runtime_after:
+        return False
     end = _by_vcpu(slice_of)
     for v in set(was) | set(now):
         rec, got = was.get(v, []), now.get(v, [])
@@ -273,7 +276,7 @@ def judge(kit: Kit, run: Run) -> Judgement:
         runtime = {id(r) for r in parsed.records} - {id(r) for r in records} if split else set()
         mine = [record_json(r, pinned) for r in parsed.records if id(r) not in runtime]
         reproduced = _same_exits(_synchronous(kit.recorded), _synchronous(mine),
-                                 kit.expected or ())
+                                 kit.expected or (), kit.runtime_after)
     else:
         reproduced = _same_exits(kit.recorded, observed, None)
     unpredicted = {id(r) for r in asynchronous}

@@ -156,7 +156,7 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
                                 f"not started: interrupted by {stop.name}", casedir)
         return finish(standalone(recipe, image, scenario, casedir), casedir)
 
-    def group(items: list[tuple[ImageRecipe, Image, Scenario]]) -> list[CaseResult]:
+    def group(items: list[tuple[ImageRecipe, Image, Scenario]], worker: int) -> list[CaseResult]:
         """Scenarios of one image over shared boots; a case not accepted there is re-run
         standalone by the runner (harness.persist.runner)."""
         recipe, image, _ = items[0]
@@ -166,7 +166,7 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
             lambda sc, d: standalone(recipe, image, sc, d),
             lambda sc, res: apply_known(res, known).verdict in (Verdict.PASS, Verdict.XFAIL),
             timeout_scale=opts.timeout_scale, stats=persist_stats,
-            keep_boots=opts.keep_artifacts, worker=id(items) % 1000)
+            keep_boots=opts.keep_artifacts, worker=worker)
         out: list[CaseResult] = []
         try:
             while len(out) < len(items):
@@ -194,12 +194,14 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
         else [(False, [w]) for w in work]
     order = {id(w): i for i, w in enumerate(work)}
 
-    def task(t: tuple[bool, list[tuple[ImageRecipe, Image, Scenario]]]) -> list[CaseResult]:
-        return group(t[1]) if t[0] else [one(t[1][0])]
+    def task(it: tuple[int, tuple[bool, list[tuple[ImageRecipe, Image, Scenario]]]]
+             ) -> list[CaseResult]:
+        i, (shared, items) = it  # i: the group's own boot directories (boot-<i>-<n>)
+        return group(items, i) if shared else [one(items[0])]
 
     # The workers poll the stop request; this thread only waits (a signal is just recorded).
     with stop.deferred(), ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-        done_tasks = list(pool.map(task, tasks))
+        done_tasks = list(pool.map(task, enumerate(tasks)))
     ran = sorted(((order[id(w)], r) for t, rs in zip(tasks, done_tasks, strict=True)
                   for w, r in zip(t[1], rs, strict=True)), key=lambda x: x[0])
     results += [r for _, r in ran]

@@ -38,3 +38,15 @@ def test_the_power_off_after_a_slice_matches_in_the_fields_the_model_decided() -
     assert _same_exits([LOAD], [LOAD, OFF_08_SEEN], slice_of=[LOAD, OFF_08])
     wrong_nr = {"variant": "Hypercall", "fields": {"nr": 0x8400_0009, "args": [0] * 6}}
     assert not _same_exits([LOAD], [LOAD, wrong_nr], slice_of=[LOAD, OFF_08])
+
+
+STORE = {"variant": "MmioWrite", "fields": {"addr": 0x0800_0e00, "width": "Byte", "data": 1}}
+
+
+def test_a_program_exit_the_slice_lacked_does_not_pass_for_the_runtimes() -> None:
+    """Recorded slice [LOAD] (the store missing: a divergence); alone the program now gives
+    LOAD, STORE and the power-off: the runtime adds one exit, not two."""
+    assert not _same_exits([LOAD], [LOAD, STORE, OFF], slice_of=[LOAD, STORE, OFF],
+                           runtime_after=1)
+    assert _same_exits([LOAD, STORE], [LOAD, STORE, OFF], slice_of=[LOAD, STORE, OFF],
+                       runtime_after=1)
