@@ -13,7 +13,7 @@ import shutil
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,7 +144,8 @@ class PersistentRunner:
         (res,) = self.run_stream([(scenario, casedir)])
         return res
 
-    def run_stream(self, items: Iterable[tuple[Scenario, Path]]) -> Iterator[CaseResult]:
+    def run_stream(self, items: Iterable[tuple[Scenario, Path]]
+                   ) -> Generator[CaseResult, None, None]:
         """Every case of `items`, results in the same order. Up to SLOTS shared programs are
         queued in the boot's mailbox: once the oldest is done the next one is queued before
         the oldest is judged, so the guest runs programs while the harness judges. Anything

@@ -90,7 +90,8 @@ class FakeScenario:
         return self
 
 
-def _runner(monkeypatch: pytest.MonkeyPatch, world: World, every: int = 200) -> PersistentRunner:
+def _runner(monkeypatch: pytest.MonkeyPatch, world: World, every: int = 200) -> Any:
+    """A PersistentRunner without __init__ (no image, no recipe): its cases are fakes too."""
     FakeBoot.world = world
     monkeypatch.setattr(runner_mod, "Boot", FakeBoot)
     monkeypatch.setattr(runner_mod, "build_payload",
@@ -105,7 +106,7 @@ def _runner(monkeypatch: pytest.MonkeyPatch, world: World, every: int = 200) -> 
                                own=sl.crc == crc32(payload.code), verdict=Verdict.PASS)
 
     monkeypatch.setattr(PersistentRunner, "_result", result)
-    r = object.__new__(PersistentRunner)
+    r: Any = object.__new__(PersistentRunner)
     r.image = SimpleNamespace()
     r.recipe = SimpleNamespace(name="fake", guest=SimpleNamespace(source=Path("/x"), entry=""),
                                backend="")
@@ -150,7 +151,7 @@ def test_a_program_left_queued_by_an_exception_is_never_the_next_programs_slice(
     """The suite marks the failing case INFRA and streams the rest on the same runner: the
     boot must not hand the next program the slice of one queued before the exception."""
     r = _runner(monkeypatch, World(0, {}))
-    good = runner_mod.build_payload
+    good: Any = vars(runner_mod)["build_payload"]  # the fake that _runner put there
 
     def payload(image: Any, actions: str, *a: Any) -> Any:
         if actions == "bad":
@@ -160,6 +161,7 @@ def test_a_program_left_queued_by_an_exception_is_never_the_next_programs_slice(
     monkeypatch.setattr(runner_mod, "build_payload", payload)
     with pytest.raises(UsageError):
         list(r.run_stream(_items(tmp_path, ["a", "bad"])))
+    after: Any
     (after,) = r.run_stream(_items(tmp_path, ["d"]))
     assert after.own
 
