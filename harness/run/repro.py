@@ -224,7 +224,9 @@ def boot(art: CaseArtifacts, kernel: Path, rundir: Path, *, elf: Path | None = N
             ending, detail = "user", "console handed back"
             (rundir / "console.log").write_bytes(console)
         else:
-            res = machine.run_until(_printing(watcher(end, machine.send_console), out))
+            res = machine.run_until(_printing(watcher(
+                end, machine.send_console, schema=art.schema.id, arch=art.arch,
+                scale=timeout_scale), out))
             console, ending, detail = res.console, res.ending.value, res.detail
     if out is not None and not console.endswith(b"\n"):
         out.write(b"\n")

@@ -41,10 +41,9 @@ from harness.model.values import ModelError
 from harness.parse import parse_log
 from harness.run import axvisor_console, current_line
 from harness.run.kit import DeclaredEnd, Kit, KitError, KnownCover, read_kit
+from harness.run.watchers import PARKED, STUCK, WAIT_INPUT, parked_watcher
 
-STUCK = "stuck: "
-WAIT_INPUT = b"AXH:WAIT-INPUT"
-Watch = Callable[[bytearray, int], "str | None"]
+Watch = Callable[[bytes | bytearray, int], "str | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +68,23 @@ class Judgement:
     known: tuple[str, ...] = ()
 
 
-def watcher(end: DeclaredEnd, send: Callable[[bytes], None] | None = None) -> Watch:
+def watcher(end: DeclaredEnd, send: Callable[[bytes], None] | None = None, *,
+            schema: str = "", arch: str = "", scale: float = 1.0) -> Watch:
     """axvisor_console.watch, the stuck/may-stick marker with its settle time, and the
-    scenario's console input typed once the guest asks for it."""
+    scenario's console input typed once the guest asks for it; with the kit's `schema` and
+    `arch`, a declared hang ends as the suite ends it (harness.run.watchers.parked_watcher)."""
+    watch = _watcher(end, send)
+    if end.expect_hang and schema:
+        return parked_watcher(watch, schemas.schema(schema), arch, end.watchdog_s * scale)
+    return watch
+
+
+def _watcher(end: DeclaredEnd, send: Callable[[bytes], None] | None) -> Watch:
     text = end.expect_stuck or end.may_stick
     marker = text.encode()
     state: dict[str, float | bool] = {}
 
-    def watch(console: bytearray, new_from: int) -> str | None:
+    def watch(console: bytes | bytearray, new_from: int) -> str | None:
         if end.console_input and send and not state.get("sent") and console.find(
                 WAIT_INPUT, max(0, new_from - len(WAIT_INPUT))) >= 0:
             send(end.console_input)
@@ -96,7 +104,8 @@ def watcher(end: DeclaredEnd, send: Callable[[bytes], None] | None = None) -> Wa
 
 
 def run_qemu(argv: Sequence[str], end: DeclaredEnd, *, console_log: Path | None = None,
-             echo: Callable[[bytes], None] | None = None, scale: float = 1.0) -> Run:
+             echo: Callable[[bytes], None] | None = None, scale: float = 1.0,
+             schema: str = "", arch: str = "") -> Run:
     """QEMU with the console on a pipe, until the watcher, QEMU's exit, the wall clock or
     the no-output watchdog ends it; then its whole process group is stopped."""
     started = time.monotonic()
@@ -110,7 +119,7 @@ def run_qemu(argv: Sequence[str], end: DeclaredEnd, *, console_log: Path | None 
             stdin.write(data)
             stdin.flush()
 
-    watch = watcher(end, send)
+    watch = watcher(end, send, schema=schema, arch=arch, scale=scale)
     console = bytearray()
     log = console_log.open("wb") if console_log else None
     timeout, silence = end.timeout_s * scale, end.watchdog_s * scale
@@ -289,7 +298,8 @@ def judge(kit: Kit, run: Run) -> Judgement:
 
     if run.ending == "killed":
         return verdict("infra", f"{run.detail}: the run was cut short")
-    hung = run.ending in ("timeout", "watchdog") and not stuck
+    parked = run.ending == "watcher" and run.detail.startswith(PARKED)
+    hung = (run.ending in ("timeout", "watchdog") or parked) and not stuck
     if panic is not None and (not end.expect_panic or end.expect_panic not in panic):
         return verdict("crash", f"hypervisor panic: {panic}")
     if hung and not end.expect_hang:
@@ -373,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"case {kit.case_id}: running to its declared end ({end.describe()})",
               file=sys.stderr)
         run = run_qemu(qemu, end, console_log=out / "console.log", scale=scale,
-                       echo=_echo if args.echo else None)
+                       echo=_echo if args.echo else None, schema=kit.schema, arch=kit.arch)
         res = judge(kit, run)
     except (KitError, ModelError, ValueError, OSError) as exc:
         print(f"run.py: error: {exc}", file=sys.stderr)
