@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from harness import signals
 from harness.errors import UsageError
 from harness.fuzz.generate import GENERATORS, MAX_SIZE
 from harness.fuzz.program import describe_action, load_program
@@ -126,4 +127,8 @@ def run(args: argparse.Namespace) -> int:
     report = run_fuzz(repo_root(), opts, lambda m: print(m, file=sys.stderr), line)
     _print_report(report)
     print(f"results: {opts.results_dir / 'fuzz.json'}")
+    if report.interrupted:  # what finished is in fuzz.json; nothing was minimised
+        print(f"axharness: interrupted by {report.interrupted}: {len(report.programs)} "
+              "program(s) finished, no minimisation", file=sys.stderr)
+        return signals.current().exit_code
     return report.exit_code

@@ -32,6 +32,7 @@ def report_to_json(r: FuzzReport) -> dict[str, Any]:
         "exits": r.exits, "exits_per_minute": round(r.per_minute(r.exits), 2),
         "combinations": [str(c) for c in sorted(r.combos)],
         **({"persistent": r.persist} if r.persist is not None else {}),
+        **({"interrupted": r.interrupted} if r.interrupted else {}),
     }
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import signals
 from harness.check.compare import ExitDiff
 from harness.check.known import KnownDivergence, load_known
 from harness.check.verdict import Verdict
@@ -117,6 +118,7 @@ class FuzzReport:
     total_seconds: float
     combos: frozenset[Combo]
     persist: dict[str, Any] | None = None  # harness.persist.runner.Stats, when on
+    interrupted: str = ""  # the signal that stopped the run early ("" if it ran to the end)
 
     @property
     def exits(self) -> int:
@@ -357,16 +359,14 @@ def run_fuzz(root: Path, opts: FuzzOptions, log: Log = lambda m: None,
     session = FuzzSession(root, opts, log)
     persistent = session.persistent_on()
     t0 = time.monotonic()
-    programs: list[ProgramResult] = []
+    stream = session.stream if persistent else \
+        (lambda seeds: (session.program(s) for s in seeds))
+    # A signal only stops the workers taking seeds; what finished is reported in fuzz.json.
+    stop = signals.current()
     try:
-        if persistent:
-            programs = run_streams(session.stream, opts.seeds, opts.jobs, on_program,
+        with stop.deferred():
+            programs = run_streams(stream, opts.seeds, opts.jobs, on_program,
                                    key=lambda p: p.seed)
-        else:
-            with ThreadPoolExecutor(max_workers=opts.jobs) as pool:
-                for prog in pool.map(session.program, opts.seeds):
-                    programs.append(prog)
-                    on_program(prog)
     finally:
         session.close()
     run_seconds = time.monotonic() - t0
@@ -375,7 +375,7 @@ def run_fuzz(root: Path, opts: FuzzOptions, log: Log = lambda m: None,
         if p.signature is not None:
             by_sig.setdefault(p.signature, []).append(p)
     findings = []
-    for sig, progs in by_sig.items():
+    for sig, progs in [] if stop.requested else by_sig.items():
         # the smallest program of a signature minimises fastest
         first = min(progs, key=lambda p: (len(p.scenario.actions), p.seed))
         log(f"minimising seed {first.seed} ({sig.describe()}) ...")
@@ -385,6 +385,7 @@ def run_fuzz(root: Path, opts: FuzzOptions, log: Log = lambda m: None,
                         tuple(programs), tuple(findings), run_seconds,
                         time.monotonic() - started,
                         coverage.union(p.combos for p in programs),
-                        session.stats.to_json() if persistent and session.stats else None)
+                        session.stats.to_json() if persistent and session.stats else None,
+                        stop.name if stop.requested else "")
     write_report_json(report, opts.results_dir / "fuzz.json")
     return report

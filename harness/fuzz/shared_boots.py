@@ -70,6 +70,5 @@ def run_streams(stream: Callable[[Iterator[int]], Iterator[T]], seeds: Sequence[
                 on_each(item)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for fut in [pool.submit(worker) for _ in range(max(1, min(jobs, len(seeds))))]:
-            fut.result()
+        signals.wait_all([pool.submit(worker) for _ in range(max(1, min(jobs, len(seeds))))])
     return sorted(done, key=key)

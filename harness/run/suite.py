@@ -201,7 +201,7 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
 
     # The workers poll the stop request; this thread only waits (a signal is just recorded).
     with stop.deferred(), ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-        done_tasks = list(pool.map(task, enumerate(tasks)))
+        done_tasks = signals.wait_all([pool.submit(task, it) for it in enumerate(tasks)])
     ran = sorted(((order[id(w)], r) for t, rs in zip(tasks, done_tasks, strict=True)
                   for w, r in zip(t[1], rs, strict=True)), key=lambda x: x[0])
     results += [r for _, r in ran]

@@ -141,6 +141,30 @@ def test_sigterm_to_the_pytest_controller_takes_its_worker_and_qemu_down_first(
     assert latency < 30.0  # xdist gives a worker 10 s to come down, then kills it
 
 
+@pytest.mark.parametrize("mode", [(), ("--boot-per-program",)], ids=["persistent", "per-program"])
+def test_a_signalled_fuzz_run_stops_taking_programs_and_writes_what_finished(
+        axh_image: Callable[[str], tuple[ImageRecipe, Image]], tmp_path: Path,
+        mode: tuple[str, ...]) -> None:
+    """SIGINT in the middle of a campaign: the workers take no further seed, fuzz.json lists
+    every program that finished (and says interrupted), nothing is minimised, exit 130."""
+    axh_image("aarch64")
+    results, tmp, log = tmp_path / "r", tmp_path / "t", tmp_path / "stderr"
+    tmp.mkdir()
+    proc = spawn([sys.executable, "-m", "harness", "fuzz", "--arch", "aarch64", "--count",
+                  "5000", "-j", "2", "--results", str(results), *mode], tmp, log)
+    out = log.with_suffix(".out")
+    wait_for(lambda: out.read_text().count("seed ") >= 3, 60, "three programs judged")
+    latency = stop(proc, (signal.SIGINT,))
+    print(f"SIGINT → fuzz exit in {latency:.2f}s")
+    assert proc.returncode == 130, log.read_text()[-2000:]
+    assert latency < 6.0
+    doc = json.loads((results / "fuzz.json").read_text())
+    assert doc["interrupted"] == "SIGINT" and doc["findings"] == []
+    assert 3 <= len(doc["programs"]) < 5000
+    assert len(doc["programs"]) >= out.read_text().count("seed ")  # each one printed is kept
+    assert not running("qemu-system", str(results)), "a QEMU outlived the harness"
+
+
 @pytest.mark.parametrize(("command", "sig"), [
     (("images", "build", "--recipe", "images/recipes/aarch64.toml"), signal.SIGTERM),
     (("run", "--recipe", "aarch64", "--scenario", "first-guest"), signal.SIGINT)],

@@ -48,3 +48,30 @@ def test_the_previous_handlers_and_stop_request_come_back() -> None:
         assert signals.current() is stop and signal.getsignal(signal.SIGTERM) is not before
     assert signal.getsignal(signal.SIGTERM) is before and signals.current() is outer
     assert not outer.requested
+
+
+def test_a_signal_a_worker_thread_receives_is_handled_while_the_main_thread_waits() -> None:
+    """Python runs handlers in the main thread only: blocked on a future (fut.result()), it
+    ran the handler only when the worker finished; wait_all wakes up to run it."""
+    import signal as _signal
+    import threading as _threading
+    import time as _time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from harness.signals import wait_all
+
+    got: list[float] = []
+    old = _signal.signal(_signal.SIGUSR1, lambda s, f: got.append(_time.monotonic()))
+    try:
+        def work() -> bool:
+            _time.sleep(0.3)  # the main thread is blocked waiting by now
+            _signal.pthread_kill(_threading.get_ident(), _signal.SIGUSR1)  # to this worker
+            t0 = _time.monotonic()
+            while not got and _time.monotonic() - t0 < 3:
+                _time.sleep(0.01)
+            return bool(got)
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            assert wait_all([pool.submit(work)], poll_s=0.05) == [True]
+    finally:
+        _signal.signal(_signal.SIGUSR1, old)
