@@ -41,7 +41,7 @@ from harness.model.values import ModelError
 from harness.parse import parse_log
 from harness.run import axvisor_console, current_line
 from harness.run.kit import DeclaredEnd, Kit, KitError, KnownCover, read_kit
-from harness.run.watchers import PARKED, STUCK, WAIT_INPUT, parked_watcher
+from harness.run.watchers import PARKED, STUCK, WAIT_INPUT, asks_for_input, parked_watcher
 
 Watch = Callable[[bytes | bytearray, int], "str | None"]
 
@@ -85,8 +85,8 @@ def _watcher(end: DeclaredEnd, send: Callable[[bytes], None] | None) -> Watch:
     state: dict[str, float | bool] = {}
 
     def watch(console: bytes | bytearray, new_from: int) -> str | None:
-        if end.console_input and send and not state.get("sent") and console.find(
-                WAIT_INPUT, max(0, new_from - len(WAIT_INPUT))) >= 0:
+        if end.console_input and send and not state.get("sent") and asks_for_input(
+                console, max(0, new_from - len(WAIT_INPUT))):
             send(end.console_input)
             state["sent"] = True
         ended = (current_line.watch if end.current_line else axvisor_console.watch)(
@@ -282,8 +282,9 @@ def judge(kit: Kit, run: Run) -> Judgement:
     if kit.recorded is None:
         reproduced = None
     elif kit.recorded_slice:  # a shared-boot slice: the program's own synchronous exits
-        runtime = {id(r) for r in parsed.records} - {id(r) for r in records} if split else set()
-        mine = [record_json(r, pinned) for r in parsed.records if id(r) not in runtime]
+        kept = {id(r) for r in split.records} if split is not None else None
+        mine = [record_json(r, pinned) for r in parsed.records
+                if kept is None or id(r) in kept]  # without the runtime's marker hypercalls
         reproduced = _same_exits(_synchronous(kit.recorded), _synchronous(mine),
                                  kit.expected or (), kit.runtime_after)
     else:

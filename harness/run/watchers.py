@@ -26,7 +26,7 @@ WAIT_INPUT = b"AXH:WAIT-INPUT"
 Watch = Callable[[bytes | bytearray, int], str | None]
 
 
-def _asks_for_input(console: bytes | bytearray, at: int) -> bool:
+def asks_for_input(console: bytes | bytearray, at: int) -> bool:
     """Whether the guest's AXH:WAIT-INPUT is there from `at` on, whole or with a log record
     inside it (seen on riscv64: `AXH:` + a timer IRQ record + `WAIT-INPUT`: the input was
     never typed and the guest's wait ran out)."""
@@ -44,7 +44,7 @@ def typing_watcher(watch: Watch, scenario: Scenario, send: Callable[[bytes], Non
 
     def typing(console: bytes | bytearray, new_from: int = 0) -> str | None:
         nonlocal sent
-        if not sent and _asks_for_input(console, max(0, new_from - len(WAIT_INPUT))):
+        if not sent and asks_for_input(console, max(0, new_from - len(WAIT_INPUT))):
             send(scenario.console_input)
             sent = True
         return watch(console, new_from)

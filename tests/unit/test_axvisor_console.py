@@ -146,9 +146,17 @@ def test_console_input_is_typed_once_when_the_guest_asks_for_it() -> None:
     assert typing_watcher(plain, untyped, typed.append) is plain
 
 
+# riscv64, seen in a suite run: a timer IRQ's records between `AXH:` and `WAIT-INPUT`.
+GARBLED_START = b"\x1b[mAXH:GUEST-START riscv64\n\x1b[mAXH:"
+GARBLED_REST = (b"\x1b[37m[  0.160704 0:5 ax_plat_riscv64_qemu_virt::irq:202] \x1b[90mIRQ: "
+                b"timer\x1b[m\n\x1b[m\x1b[37m[  0.160874 0:5 riscv_vcpu::vcpu:346] \x1b[90m"
+                b"vmexit_handler: Interrupt(5), sepc: 0x80200064, stval: 0x0\x1b[m\n\x1b[m"
+                b"\x1b[37m[  0.161149 0:5 axvm::vm:527] \x1b[90mNothing\x1b[m\n\x1b[m"
+                b"WAIT-INPUT\n")
+
+
 def test_console_input_is_typed_when_a_log_record_lands_inside_the_request() -> None:
-    """riscv64, seen in a suite run: a timer IRQ's records between `AXH:` and `WAIT-INPUT`;
-    the input was never typed, the guest's wait ran out and the expected interrupt never
+    """The input was never typed, the guest's wait ran out and the expected interrupt never
     came (judged a divergence)."""
     from harness.run.watchers import typing_watcher
     from harness.scenarios.catalogue import Scenario
@@ -156,14 +164,26 @@ def test_console_input_is_typed_when_a_log_record_lands_inside_the_request() -> 
     typed: list[bytes] = []
     sc = Scenario("s", "riscv64", "x", (), console_input=b"x")
     watch = typing_watcher(lambda console, new_from=0: None, sc, typed.append)
-    console = bytearray(b"\x1b[mAXH:GUEST-START riscv64\n\x1b[mAXH:")
+    console = bytearray(GARBLED_START)
     watch(console, 0)
     at = len(console)
-    console += (b"\x1b[37m[  0.160704 0:5 ax_plat_riscv64_qemu_virt::irq:202] \x1b[90mIRQ: "
-                b"timer\x1b[m\n\x1b[m\x1b[37m[  0.160874 0:5 riscv_vcpu::vcpu:346] \x1b[90m"
-                b"vmexit_handler: Interrupt(5), sepc: 0x80200064, stval: 0x0\x1b[m\n\x1b[m"
-                b"\x1b[37m[  0.161149 0:5 axvm::vm:527] \x1b[90mNothing\x1b[m\n\x1b[m"
-                b"WAIT-INPUT\n")
+    console += GARBLED_REST
+    watch(console, at)
+    assert typed == [b"x"]
+
+
+def test_a_repro_types_console_input_when_a_log_record_lands_inside_the_request() -> None:
+    """The same for the standalone kit's watcher (axharness repro, a bundle's run.py)."""
+    from harness.run.kit import DeclaredEnd
+    from harness.run.standalone import watcher
+
+    typed: list[bytes] = []
+    watch = watcher(DeclaredEnd(timeout_s=1.0, watchdog_s=1.0, console_input=b"x"),
+                    typed.append)
+    console = bytearray(GARBLED_START)
+    watch(console, 0)
+    at = len(console)
+    console += GARBLED_REST
     watch(console, at)
     assert typed == [b"x"]
 
