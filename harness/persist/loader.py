@@ -28,7 +28,6 @@ class Loader:
     program_max: int  # programs must be at most this long (they sit below the loader)
     mailbox: int  # guest-physical address of the mailbox
     pages: int  # the length of one of its SLOTS slots, in pages
-    text: bool = True  # prints AXH:READY/DONE; else only hypercalls (one NR_READY at start)
 
     @property
     def capacity(self) -> int:
@@ -65,4 +64,4 @@ def build_loader(image: Image, runtime_source: Path, *, text: bool = True) -> Lo
     if len(assembled.code) > image.payload_capacity:
         raise UsageError(f"{src}: the loader ends {len(assembled.code) - offset} bytes into "
                          f"its {LOADER_SPACE}-byte space, past the hole")
-    return Loader(assembled.code, offset, mailbox, pages, text)
+    return Loader(assembled.code, offset, mailbox, pages)

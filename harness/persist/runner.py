@@ -179,11 +179,11 @@ class PersistentRunner:
                                            self._in_boot + len(flight) >= self.every):
                 yield from self._settle(flight)  # this boot is done: settle, then a new one
             boot = self._boot_for_next()
-            fit = policy.fits(len(payload.code), boot.loader.program_max) if boot else None
-            if boot is None or fit is None or not fit.persistent:
+            why = policy.fits(len(payload.code), boot.loader.program_max).why if boot else ""
+            if boot is None or why:  # no boot came up, or the program does not fit its loader
                 yield from self._settle(flight)
-                if fit is not None:
-                    self.stats.standalone_because(fit.why)
+                if why:
+                    self.stats.standalone_because(why)
                 yield self.standalone(scenario, casedir)
                 continue
             done: tuple[_Queued, SliceRun | None] | None = None

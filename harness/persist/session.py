@@ -58,7 +58,7 @@ class SliceWatch:
     AXH:DONE n after `start`, 'badframe', or the line's own ending (panic, end)."""
 
     def __init__(self, start: int, n: int) -> None:
-        self.start = start
+        self.start, self.n = start, n
         self.done = b"AXH:DONE %08x" % n
         self.returned = False  # the end boundary exit was logged
         self.refused = False  # the loader's bad-frame exit was logged
@@ -89,17 +89,15 @@ class SliceWatch:
             return axvisor_console.watch(console, new_from)
         return None
 
-
-def _slice_end(console: bytes, start: int, n: int) -> int:
-    """Where program n's slice ends: after its AXH:DONE line; if a log record garbled that
-    marker, where the next program's AXH:READY begins (the next program may have run
-    already), else the console's end."""
-    done = re.compile(rb"AXH:DONE %08x\r?\n" % n)
-    m = done.search(console, start)
-    if m is not None:
-        return m.end()
-    ready = console.find(b"AXH:READY %08x" % (n + 1), start)
-    return ready if ready >= 0 else len(console)
+    def end(self, console: bytes) -> int:
+        """Where the slice ends once 'done': after the AXH:DONE line; if a log record garbled
+        that marker, where the next program's AXH:READY begins (the next program may have
+        run already), else the console's end."""
+        m = re.compile(rb"%s\r?\n" % self.done).search(console, self.start)
+        if m is not None:
+            return m.end()
+        ready = console.find(b"AXH:READY %08x" % (self.n + 1), self.start)
+        return ready if ready >= 0 else len(console)
 
 
 # How far before the new bytes a multi-line boundary record may begin (one is ≈ 250 bytes).
@@ -126,11 +124,10 @@ class RecordWatch:
             return current_line.watch(console, new_from)
         return None
 
-
-def _record_slice_end(console: bytes, start: int, n: int) -> int:
-    """Where program n's slice ends on the text-free loader: after its end boundary record."""
-    m = loader_record(NR_END, n).search(console, start)
-    return m.end() if m is not None else len(console)
+    def end(self, console: bytes) -> int:
+        """Where the slice ends once 'done': after the end boundary record."""
+        m = self.done.search(console, self.start)
+        return m.end() if m is not None else len(console)
 
 
 class Boot:
@@ -157,7 +154,7 @@ class Boot:
         self.dead = ""  # why no further program can run in this boot
         self.boot_s = 0.0
         self._paused = False
-        self._queued: deque[tuple[int, int, float]] = deque()  # (n, crc, when submitted)
+        self._queued: deque[tuple[int, int]] = deque()  # (n, crc) of each program submitted
 
     def __enter__(self) -> Boot:
         return self
@@ -227,7 +224,7 @@ class Boot:
         n = self.next + len(self._queued)
         try:
             self.mailbox.write(frame, n)
-            self._queued.append((n, frame.crc, time.monotonic()))
+            self._queued.append((n, frame.crc))
             self._resume()
         except HarnessError:
             self.dead = "the machine failed while queueing a program"
@@ -239,13 +236,14 @@ class Boot:
         left queued the vCPUs are stopped until the next submit."""
         if not self._queued:
             raise InfraError("persistent boot: no program is queued")
-        n, crc, queued_at = self._queued.popleft()
+        n, crc = self._queued.popleft()
         t0 = time.monotonic()
         start = self.mark
         try:
             if self.dead:
                 raise InfraError(f"persistent boot is unusable: {self.dead}")
-            watch = SliceWatch(start, n) if self.text else RecordWatch(start, n)
+            watch: SliceWatch | RecordWatch = SliceWatch(start, n) if self.text else \
+                RecordWatch(start, n)
             run = self.machine.run_until(watch, since=t0)
         except HarnessError:
             self.dead = self.dead or "the machine failed while running a program"
@@ -253,8 +251,7 @@ class Boot:
         console = run.console
         ok = run.ending is Ending.WATCHER and run.detail == "done"
         if ok:
-            end = _slice_end(console, start, n) if self.text else \
-                _record_slice_end(console, start, n)
+            end = watch.end(console)
             self.next, self.mark = n + 1, end
             if not self._queued:
                 self._pause()
@@ -264,7 +261,7 @@ class Boot:
         bad = run.ending is Ending.WATCHER and run.detail == "badframe"
         return SliceRun(n, crc, console[start:end], start, end,
                         None if ok else f"{run.ending.value}: {run.detail}", bad,
-                        time.monotonic() - max(t0, queued_at))
+                        time.monotonic() - t0)
 
     def _pause(self) -> None:
         """Stop the vCPUs while the harness judges: the loader waits for the next frame by
