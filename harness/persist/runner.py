@@ -7,7 +7,6 @@ observed.jsonl, payload.S, manifest.json) plus persistent.json naming the boot a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import threading
@@ -35,7 +34,7 @@ from harness.qemu.profiles import MachineProfile
 from harness.run import current_line
 from harness.run.case import CaseResult, case_id, qemu_version
 from harness.run.current_line import is_current_line
-from harness.run.keep import declared_end, keep_symbols
+from harness.run.keep import keep_kit
 from harness.scenarios.catalogue import Scenario
 
 
@@ -272,11 +271,8 @@ class PersistentRunner:
         line08 = is_current_line(self.image.axvisor_version)
         markers = current_line.markers_of(self.recipe.guest.source) \
             if line08 and self.recipe.guest.source.is_file() else None
-        with contextlib.suppress(OSError):
-            keep_symbols(self.image, casedir)
-            end = declared_end(scenario, timeout_s, watchdog_s, current_line=line08,
-                               markers=(markers.start, markers.end) if markers else ())
-            (casedir / "end.json").write_text(json.dumps(end.to_json(), indent=2) + "\n")
+        keep_kit(self.image, scenario, casedir, timeout_s, watchdog_s, current_line=line08,
+                 markers=(markers.start, markers.end) if markers else ())
 
     def _result(self, scenario: Scenario, payload: BuiltPayload, sl: SliceRun, boot: Boot,
                 casedir: Path, started: float) -> CaseResult:

@@ -1,7 +1,8 @@
 """What a case directory keeps so that it runs on another machine without the image cache:
 the axvisor ELF (symbols for gdb; the patched kernel is there already, and is the ELF itself
 where the image boots an ELF) and the scenario's declared end with the watchdogs this run had
-(end.json, harness.run.kit). Called by harness.run.case once the machine is set up."""
+(end.json, harness.run.kit). Called by harness.run.case once the machine is set up, and by
+harness.persist.runner for a shared-boot case."""
 
 from __future__ import annotations
 
@@ -50,10 +51,18 @@ def keep_symbols(image: Image, casedir: Path) -> Path:
 def keep_for_repro(image: Image, scenario: Scenario, casedir: Path,
                    machine: QemuMachine, *, current_line: bool = False,
                    markers: tuple[int, ...] = ()) -> None:
-    """The ELF and end.json; a failure here costs the case nothing (repro then needs the
-    image cache, and says so)."""
+    """The ELF and end.json with the machine's watchdogs; a failure here costs the case
+    nothing (repro then needs the image cache, and says so)."""
+    keep_kit(image, scenario, casedir, machine.timeout_s, machine.watchdog_s,
+             current_line=current_line, markers=markers)
+
+
+def keep_kit(image: Image, scenario: Scenario, casedir: Path, timeout_s: float,
+             watchdog_s: float, *, current_line: bool = False,
+             markers: tuple[int, ...] = ()) -> None:
+    """keep_for_repro for a case whose own machine is not at hand (a shared-boot case)."""
     with contextlib.suppress(OSError):
         keep_symbols(image, casedir)
-        end = declared_end(scenario, machine.timeout_s, machine.watchdog_s,
+        end = declared_end(scenario, timeout_s, watchdog_s,
                            current_line=current_line, markers=markers)
         (casedir / "end.json").write_text(json.dumps(end.to_json(), indent=2) + "\n")
