@@ -27,6 +27,7 @@ from harness.persist.frame import Frame
 from harness.persist.loader import PAGE, SLOTS, Loader
 
 MAGIC = 0x3158_4F42_4D48_5841  # "AXHMBOX1" little-endian; the loader stores it (and ^ page)
+ONESHOT = 1 << 63  # in a frame's length word: return to the runtime after the program
 SIZES = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
@@ -89,17 +90,46 @@ class Mailbox:
                            f"mem-path={self.path},share=on",
                 "-machine", "memory-backend=axh-ram")
 
+    @classmethod
+    def copy_of(cls, memory: str, loader: Loader, ram: Path, pages: tuple[int, ...]
+                ) -> Mailbox:
+        """A new RAM file holding `ram`'s data (a snapshot's guest memory; its holes stay
+        holes), with the mailbox at `pages` as located in the VM the snapshot was taken of."""
+        box = cls(memory, loader, ram.parent)
+        with open(ram, "rb") as src, open(box.path, "r+b") as dst:
+            os.truncate(dst.fileno(), box.size)
+            for start, end in data_extents(src.fileno(), box.size):
+                pos = start
+                while pos < end:
+                    pos += os.copy_file_range(src.fileno(), dst.fileno(), end - pos, pos, pos)
+        box._pages = pages
+        return box
+
+    def open(self) -> None:
+        """Map the file (QEMU has it open by now) and remove its name: QEMU and this mapping
+        keep the memory, and nothing is left in /dev/shm whatever happens to either process."""
+        if self._map is None:
+            self._fd = os.open(self.path, os.O_RDWR)
+            self._map = mmap.mmap(self._fd, 0)
+            self.path.unlink(missing_ok=True)
+
+    def save(self, dest: Path) -> None:
+        """A sparse copy of the guest's memory as it is now (the vCPUs stopped) at `dest`."""
+        self.open()
+        with open(dest, "wb") as out:
+            os.truncate(out.fileno(), self.size)
+            for start, end in data_extents(self._fd, self.size):
+                pos = start
+                while pos < end:
+                    pos += os.copy_file_range(self._fd, out.fileno(), end - pos, pos, pos)
+
     def locate(self, hint: tuple[int, ...] = ()) -> tuple[int, ...]:
         """The file offset of each mailbox page (after the loader's AXH:READY 0); `hint`: the
         offsets of an earlier boot of the same image, checked first (axvisor's allocator is
         deterministic, so a search of the whole file is needed once per image)."""
-        if self._map is None:
-            self._fd = os.open(self.path, os.O_RDWR)
-            self._map = mmap.mmap(self._fd, 0)
-            # QEMU and this mapping keep the memory; nothing is left in /dev/shm whatever
-            # happens to either process from now on.
-            self.path.unlink(missing_ok=True)
+        self.open()
         mm = self._map
+        assert mm is not None
         pages: list[int] = []
         for i in range(self.loader.all_pages):
             tag = struct.pack("<Q", MAGIC ^ i)
@@ -129,14 +159,19 @@ class Mailbox:
                 return at
         return -1
 
-    def write(self, frame: Frame, seq: int) -> None:
+    def write(self, frame: Frame, seq: int, *, oneshot: bool = False) -> None:
         """The frame's length, CRC and code, then `seq` (the loader's program number), in
-        slot seq % SLOTS. The caller knows program seq - SLOTS is done (its slot is free)."""
+        slot seq % SLOTS. The caller knows program seq - SLOTS is done (its slot is free).
+        `oneshot`: the loader returns to the runtime after this program (bit 63 of the
+        length word)."""
+        if self._pages:
+            self.open()
         if self._map is None or not self._pages:
             raise InfraError("the mailbox was not located")
         if len(frame.code) > self.loader.capacity:
             raise InfraError(f"a {len(frame.code)}-byte program does not fit the mailbox")
-        data = struct.pack("<QQ", len(frame.code), frame.crc) + frame.code
+        data = struct.pack("<QQ", len(frame.code) | (ONESHOT if oneshot else 0),
+                           frame.crc) + frame.code
         first = (seq % SLOTS) * self.loader.pages
         pos = 16
         while data:

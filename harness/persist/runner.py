@@ -65,6 +65,9 @@ class Stats:
     reruns: int = 0  # shared-boot programs re-run standalone (not accepted there)
     rerun_agreed: int = 0  # ... whose standalone verdict was the same anyway
     fallbacks: int = 0  # boots that did not come up (the program ran standalone)
+    restored: int = 0  # cases that must run alone, started from a snapshot (persist.snapshot)
+    restore_reruns: int = 0  # ... re-run on a real boot (not pass/xfail when restored)
+    restore_rerun_agreed: int = 0  # ... whose boot's verdict was the same anyway
     why_standalone: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -81,7 +84,9 @@ class Stats:
     def to_json(self) -> dict[str, Any]:
         return {"boots": self.boots, "shared": self.shared, "standalone": self.standalone,
                 "reruns": self.reruns, "rerun_agreed": self.rerun_agreed,
-                "fallbacks": self.fallbacks, "why_standalone": dict(self.why_standalone)}
+                "fallbacks": self.fallbacks, "why_standalone": dict(self.why_standalone),
+                "restored": self.restored, "restore_reruns": self.restore_reruns,
+                "restore_rerun_agreed": self.restore_rerun_agreed}
 
 
 class PersistentRunner:

@@ -38,6 +38,7 @@ from harness.model.exits import ExitReason
 from harness.model.predict import ContractNote, GuestTrap, configured, prediction
 from harness.model.values import ModelError
 from harness.parse import parse_log
+from harness.persist.snapshot import Restore, Snapshots, loader_records
 from harness.qemu.machine import Ending, QemuMachine
 from harness.qemu.profiles import MachineProfile
 from harness.run import axvisor_console, current_line
@@ -79,6 +80,8 @@ class CaseResult:
     # Where the image's exit contract differs from the reference generation's for this
     # scenario's traps (harness.model.predict.translate): the [[change]] entries applied.
     contract_notes: tuple[str, ...] = ()
+    # Started from a snapshot instead of a boot (harness.persist.snapshot): what it was.
+    restored: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +111,7 @@ class CaseResult:
             "qemu": self.qemu,
             **({"oracle": self.oracle} if self.oracle else {}),
             **({"contract_notes": list(self.contract_notes)} if self.contract_notes else {}),
+            **({"restored": self.restored} if self.restored else {}),
         }
 
 
@@ -177,11 +181,13 @@ def expected_json(expected: dict[int, tuple[ExitReason, ...]],
 
 
 def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: MachineProfile,
-             casedir: Path, *, timeout_scale: float = 1.0, trap_log: bool = False
-             ) -> CaseResult:
+             casedir: Path, *, timeout_scale: float = 1.0, trap_log: bool = False,
+             snapshots: Snapshots | None = None) -> CaseResult:
     """One case. With `trap_log`, QEMU also logs every trap (harness.oracle.capture) and the
     syndrome oracle's judgement goes into the manifest as a second opinion, never into the
-    verdict (harness.oracle.in_case)."""
+    verdict (harness.oracle.in_case). With `snapshots`, the machine starts from the image's
+    saved loader instead of a boot where it can (harness.persist.snapshot); the judgement is
+    the same, the loader's own exits set aside."""
     started = time.monotonic()
     scenario = scenario.for_image(recipe.name)  # its declared end on this image's line
     shutil.rmtree(casedir, ignore_errors=True)  # a case directory holds one run, never a mix
@@ -203,6 +209,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
                                  "machine": profile.machine}
 
     oracle: dict[str, Any] = {}
+    restored: dict[str, Any] = {}
     notes: list[ContractNote] = []
     undecided: dict[tuple[int, int], frozenset[str]] = {}
 
@@ -211,6 +218,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
             detail = f"{detail}; {oracle['note']}"
         kw.setdefault("oracle", oracle)
         kw.setdefault("contract_notes", tuple(str(n) for n in notes))
+        kw.setdefault("restored", restored)
         res = CaseResult(case_id=case_id(recipe, scenario), scenario=scenario.name,
                          arch=scenario.arch,
                          verdict=verdict, detail=detail, duration_s=time.monotonic() - started,
@@ -249,8 +257,13 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         from harness.oracle.capture import TRAP_LOG_DIR, trap_log_args  # imports this module
         (casedir / TRAP_LOG_DIR).mkdir()
         qemu_extra = trap_log_args(casedir / TRAP_LOG_DIR, Arch(image.arch))
+    rest = snapshots.restore_for(image, recipe.guest.source, profile, payload) \
+        if snapshots is not None and not trap_log else None
+    if isinstance(rest, Restore):
+        restored.update(snapshot_s=round(rest.snapshot.boot_s + rest.snapshot.save_s, 3))
     machine = QemuMachine(profile, kernel, casedir, timeout_scale=timeout_scale, stop=stop,
-                          extra_args=qemu_extra)
+                          extra_args=qemu_extra,
+                          incoming=rest.incoming if isinstance(rest, Restore) else None)
     keep_for_repro(image, scenario, casedir, machine, current_line=line08,  # runs anywhere
                    markers=(markers.start, markers.end) if markers else ())
     diagnostics: dict[str, Any] = {}
@@ -269,6 +282,9 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
                     json.dumps(diagnostics, indent=2, default=str))
     except HarnessError as exc:
         return result(Verdict.INFRA, str(exc), expected=exp_json)
+    finally:
+        if isinstance(rest, Restore):
+            rest.close()
     if machine.leaked():
         return result(Verdict.ERROR, f"QEMU process group {machine.pid} survived teardown",
                       expected=exp_json)
@@ -301,12 +317,17 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         oracle.update(judge_case(image, recipe, scenario, casedir, run.console, payload,
                                  run.ending, run.detail, schema))
     pinned = recipe.guest.vcpu_of_cpu
-    records, folded = list(parsed.records), 0
+    loader = loader_records(parsed.records, rest.prefix_lines, rest.crc) \
+        if isinstance(rest, Restore) else frozenset()
+    if loader:  # the saved loader's, not the case's: a standalone boot has none of them
+        restored["loader_exit_lines"] = sorted(r.first_line for r in parsed.records
+                                               if id(r) in loader)
+    records, folded = [r for r in parsed.records if id(r) not in loader], 0
     split = current_line.split_markers(records, markers, pinned, ASYNC_VARIANTS) \
         if markers is not None else None
     runtime = {id(r) for r in records} - {id(r) for r in split.records} if split else set()
     observed = tuple({**record_json(r, pinned), **({"runtime": "marker"} if id(r) in runtime
-                                                  else {})} for r in parsed.records)
+                                                  else {})} for r in records)
     (casedir / "observed.jsonl").write_text("".join(json.dumps(o) + "\n" for o in observed))
     if split is not None:  # the runtime's start/end hypercalls: set aside, not the scenario's
         records = list(split.records)

@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness import signals
@@ -27,6 +27,7 @@ from harness.images.recipe import ImageRecipe
 from harness.images.select import select_recipes
 from harness.persist.policy import image_allows, scenario_allows
 from harness.persist.runner import PersistentRunner, Stats
+from harness.persist.snapshot import Snapshots
 from harness.qemu.host import missing_tools, probe
 from harness.qemu.profiles import get_profile
 from harness.run.case import CaseResult, case_id, run_case
@@ -120,11 +121,12 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
                     for r, scenarios in plan for s in scenarios
                     if case_id(r, s) not in have]
 
-    def standalone(recipe: ImageRecipe, image: Image, scenario: Scenario, casedir: Path
-                   ) -> CaseResult:
+    def standalone(recipe: ImageRecipe, image: Image, scenario: Scenario, casedir: Path,
+                   restore: bool = False) -> CaseResult:
         try:
             return run_case(image, recipe, scenario, get_profile(recipe.qemu_profile),
-                            casedir, timeout_scale=opts.timeout_scale, trap_log=opts.trap_log)
+                            casedir, timeout_scale=opts.timeout_scale, trap_log=opts.trap_log,
+                            snapshots=snapshots if restore else None)
         except UsageError as exc:  # the scenario asks for what its architecture cannot do
             return _placeholder(recipe, scenario, Verdict.ERROR, f"scenario error: {exc}",
                                 casedir)
@@ -154,7 +156,20 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
         if stop.requested:  # listed, never started: no case directory
             return _placeholder(recipe, scenario, Verdict.INTERRUPTED,
                                 f"not started: interrupted by {stop.name}", casedir)
-        return finish(standalone(recipe, image, scenario, casedir), casedir)
+        res = standalone(recipe, image, scenario, casedir, restore=snapshots is not None)
+        if res.restored:
+            persist_stats.add("restored")
+            if apply_known(res, known).verdict not in (Verdict.PASS, Verdict.XFAIL):
+                # Only a real boot may fail a case: the restored run is kept as a note.
+                first = res
+                res = standalone(recipe, image, scenario, casedir)
+                agreed = res.verdict is first.verdict
+                persist_stats.add("restore_reruns")
+                persist_stats.add("restore_rerun_agreed", int(agreed))
+                res = replace(res, restored={"rerun_on_boot": True, "agreed": agreed,
+                                             "restored_verdict": first.verdict.value,
+                                             "restored_detail": first.detail})
+        return finish(res, casedir)
 
     def group(items: list[tuple[ImageRecipe, Image, Scenario]], worker: int) -> list[CaseResult]:
         """Scenarios of one image over shared boots; a case not accepted there is re-run
@@ -190,6 +205,10 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
         return out
 
     persist_stats = Stats()
+    # Cases that must run alone start from a saved loader instead of a boot, where the image
+    # allows it (harness.persist.snapshot); never with the trap log (it needs the whole boot).
+    snapshots = Snapshots(opts.timeout_scale) if opts.persistent and not opts.trap_log \
+        else None
     tasks = persistent_tasks(work, opts.jobs) if opts.persistent and not opts.trap_log \
         else [(False, [w]) for w in work]
     order = {id(w): i for i, w in enumerate(work)}
@@ -200,20 +219,27 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
         return group(items, i) if shared else [one(items[0])]
 
     # The workers poll the stop request; this thread only waits (a signal is just recorded).
-    with stop.deferred(), ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-        done_tasks = signals.wait_all([pool.submit(task, it) for it in enumerate(tasks)])
+    try:
+        with stop.deferred(), ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
+            done_tasks = signals.wait_all([pool.submit(task, it) for it in enumerate(tasks)])
+    finally:
+        if snapshots is not None:
+            snapshots.close()
     ran = sorted(((order[id(w)], r) for t, rs in zip(tasks, done_tasks, strict=True)
                   for w, r in zip(t[1], rs, strict=True)), key=lambda x: x[0])
     results += [r for _, r in ran]
-    if opts.persistent and persist_stats.boots + persist_stats.fallbacks:
+    used = persist_stats.boots + persist_stats.fallbacks + persist_stats.restored
+    if opts.persistent and used:
         log(f"persistent mode: {persist_stats.shared} case(s) in {persist_stats.boots} shared "
-            f"boot(s), {persist_stats.reruns} re-run on their own boot")
+            f"boot(s), {persist_stats.reruns} re-run on their own boot; "
+            f"{persist_stats.restored} started from a snapshot, "
+            f"{persist_stats.restore_reruns} of them re-run on a boot")
     if stop.requested:
         done = sum(r.verdict is not Verdict.INTERRUPTED for r in results)
         log(f"interrupted by {stop.name}: {done} case(s) judged, "
             f"{len(results) - done} interrupted")
     extra: dict[str, object] = {"images": images}
-    if opts.persistent and persist_stats.boots + persist_stats.fallbacks:
+    if opts.persistent and used:
         extra["persistent"] = persist_stats.to_json()
     return results, extra, known
 

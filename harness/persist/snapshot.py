@@ -1,0 +1,234 @@
+"""Cases that must run alone, started from a saved VM instead of a boot.
+
+A case whose declared end ends the VM, parks a vCPU or panics axvisor cannot share a boot
+(harness.persist.policy), but it need not pay for one either. Once per image, a persistent-mode
+boot runs to its loader's ready point and is saved: the device state through QMP `migrate`
+with `x-ignore-shared` (tens of KB: the guest memory is the shared RAM file and is copied
+separately, holes kept). Each case then starts a QEMU with `-incoming defer` from a copy of that
+memory, writes its own payload into the loader's mailbox as a **one-shot** frame, and lets it
+run: the loader starts it exactly as the runtime starts a standalone payload (every register
+restored), and if the program returns, the loader returns to the runtime, which ends the run
+as after a standalone payload (end marker, power-off). The console is the saved boot's output
+followed by the restored machine's, so the case is judged by the standalone judge
+(harness.run.case) with the loader's own exits taken out: its ready hypercall and the
+program's two boundary hypercalls (`loader_records`).
+
+Measured (bench/results/snapshot-probe.json): a restore takes 40-87 ms where a boot to the same
+point takes 0.23-0.62 s.
+
+Only where the machine's timers survive the migration (`RESTORE_NEEDS`): QEMU 10.0 restores a
+riscv64 hart's `stimecmp` without arming the timer behind it (the `cpu/timer` vmstate subsection,
+target/riscv/machine.c `vmstate_sstc`, came upstream later), so a restored axvisor, which runs
+its host timer on Sstc, never gets a tick again until it writes `stimecmp` itself: seen on
+riscv64-0.8 amo-swap-w-at-device, where axvisor's log task was never scheduled again and the
+declared stuck VM's warning never came (179,218 exits in a minute, no log line).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import signals
+from harness.errors import HarnessError, InfraError
+from harness.guests.payload import BuiltPayload
+from harness.images.build import Image
+from harness.model.exits import Hypercall
+from harness.parse import ExitRecord
+from harness.persist.frame import NR_END, NR_READY, NR_START, encode
+from harness.persist.loader import Loader
+from harness.persist.mailbox import Mailbox, ram_directory
+from harness.persist.policy import Decision, fits, image_allows
+from harness.persist.session import Boot
+from harness.qemu.machine import Incoming
+from harness.qemu.profiles import MachineProfile
+
+# arch → (the first QEMU (major, minor) whose migration keeps that arch's timers, why)
+RESTORE_NEEDS = {
+    "riscv64": ((10, 2), "QEMU before 10.2 does not migrate the Sstc timers (a restored "
+                         "hart's stimecmp is never armed: no host timer tick after the restore)"),
+}
+_VERSION = re.compile(rb"version (\d+)\.(\d+)")
+
+
+@functools.cache
+def qemu_release(binary: str) -> tuple[int, int]:
+    """(major, minor) of `binary --version`; (0, 0) when it cannot tell."""
+    path = shutil.which(binary)
+    if path is None:
+        return (0, 0)
+    out = subprocess.run([path, "--version"], capture_output=True, check=False).stdout
+    m = _VERSION.search(out)
+    return (int(m[1]), int(m[2])) if m else (0, 0)
+
+
+def host_allows(image: Image, profile: MachineProfile) -> Decision:
+    """Whether a case of `image` may start from a snapshot under `profile`'s QEMU: the image
+    must allow the loader (policy.image_allows) and QEMU must migrate its timers."""
+    allowed = image_allows(image)
+    if not allowed.persistent:
+        return allowed
+    need = RESTORE_NEEDS.get(image.arch)
+    if need is not None and qemu_release(profile.binary) < need[0]:
+        return Decision(False, need[1])
+    return Decision(True, "")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One image's VM saved at its loader's ready point."""
+
+    image_key: str
+    kernel: Path  # the loader-patched image the saved VM booted (the restored QEMU runs it)
+    ram: Path  # its guest memory, sparse
+    state: Path  # its device state
+    console: bytes  # what it printed up to the save
+    pages: tuple[int, ...]  # the mailbox pages in `ram`
+    loader: Loader
+    memory: str  # QEMU's -m
+    boot_s: float
+    save_s: float
+
+
+def take(image: Image, runtime_source: Path, profile: MachineProfile, workdir: Path, *,
+         timeout_scale: float = 1.0) -> Snapshot:
+    """Boot `image` with the loader to its ready point and save it under `workdir` (guest
+    memory in RAM-backed storage when there is room). InfraError when it cannot."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    boot = Boot(image, runtime_source, profile, workdir / "boot", timeout_scale=timeout_scale,
+                stop=signals.current())
+    try:
+        boot.start()  # leaves the vCPUs stopped at the loader's wait
+        boot_s = time.monotonic() - t0
+        qmp = boot.machine.qmp
+        if qmp is None:
+            raise InfraError("snapshot: QMP is gone")
+        t1 = time.monotonic()
+        state = workdir / "state"
+        qmp.command("migrate-set-capabilities",
+                    capabilities=[{"capability": "x-ignore-shared", "state": True}])
+        qmp.command("migrate", uri=f"file:{state}")
+        while (status := qmp.command("query-migrate").get("status")) not in (
+                "completed", "failed", "cancelled"):
+            time.sleep(0.002)
+        if status != "completed":
+            raise InfraError(f"snapshot of {image.recipe}: migration {status}")
+        ram = Path(tempfile.mkdtemp(prefix="axh-snap-", dir=ram_directory())) / "ram"
+        boot.mailbox.save(ram)
+        kernel = workdir / image.kernel.name
+        shutil.copyfile(boot.kernel, kernel)
+        return Snapshot(image.key, kernel, ram, state, boot.machine.console,
+                        boot.mailbox._pages, boot.loader, profile.memory, boot_s,
+                        time.monotonic() - t1)
+    finally:
+        boot.close()
+
+
+@dataclass(slots=True)
+class Restore:
+    """One case's start from a snapshot: the machine's `incoming` and the RAM file it uses
+    (closed by the caller once the machine is stopped)."""
+
+    incoming: Incoming
+    mailbox: Mailbox
+    crc: int
+    prefix_lines: int  # console lines that came from the saved boot
+    snapshot: Snapshot
+
+    def close(self) -> None:
+        self.mailbox.close()
+
+
+def restore(snap: Snapshot, payload: BuiltPayload) -> Restore:
+    """The payload as program 0 of a copy of `snap`, one-shot (the loader returns to the
+    runtime after it)."""
+    box = Mailbox.copy_of(snap.memory, snap.loader, snap.ram, snap.pages)
+    frame = encode(payload.code)
+
+    def prepare() -> None:
+        box.write(frame, 0, oneshot=True)
+
+    inc = Incoming(snap.kernel, box.qemu_args(), snap.state, snap.console, prepare)
+    return Restore(inc, box, frame.crc, snap.console.count(b"\n"), snap)
+
+
+def loader_records(records: Sequence[ExitRecord], prefix_lines: int, crc: int
+                   ) -> frozenset[int]:
+    """ids of the loader's own exits in a restored run's records: its ready hypercall in the
+    saved boot's console, and after the restore the first start boundary of program 0 with
+    this CRC and the first end boundary after it. Everything else is the case's (or the
+    runtime's, as in a standalone run)."""
+    want = (0, crc, 0, 0, 0, 0)
+    out: set[int] = set()
+    started = ended = False
+    for rec in records:
+        e = rec.exit
+        if not isinstance(e, Hypercall):
+            continue
+        if e.nr == NR_READY and rec.first_line <= prefix_lines + 1:
+            out.add(id(rec))
+        elif rec.first_line <= prefix_lines:
+            continue
+        elif not started and e.nr == NR_START and tuple(e.args) == want:
+            out.add(id(rec))
+            started = True
+        elif started and not ended and e.nr == NR_END and tuple(e.args) == want:
+            out.add(id(rec))
+            ended = True
+    return frozenset(out)
+
+
+class Snapshots:
+    """Snapshots taken on first use, one per image, shared by the suite's workers; an image
+    whose snapshot cannot be taken boots each case (`why_not`)."""
+
+    def __init__(self, timeout_scale: float = 1.0) -> None:
+        self.timeout_scale = timeout_scale
+        self._dir = Path(tempfile.mkdtemp(prefix="axh-snapshots-"))
+        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._taken: dict[str, Snapshot | str] = {}
+
+    def get(self, image: Image, runtime_source: Path, profile: MachineProfile
+            ) -> Snapshot | str:
+        """The image's snapshot, or why there is none."""
+        allowed = host_allows(image, profile)
+        if not allowed.persistent:
+            return allowed.why
+        with self._lock:
+            lock = self._locks.setdefault(image.key, threading.Lock())
+        with lock:
+            got = self._taken.get(image.key)
+            if got is None:
+                try:
+                    got = take(image, runtime_source, profile,
+                               self._dir / f"{image.recipe}-{len(self._taken)}",
+                               timeout_scale=self.timeout_scale)
+                except HarnessError as exc:
+                    got = f"no snapshot: {exc}"
+                self._taken[image.key] = got
+            return got
+
+    def restore_for(self, image: Image, runtime_source: Path, profile: MachineProfile,
+                    payload: BuiltPayload) -> Restore | str:
+        """A restore of the image's snapshot with `payload`, or why the case boots."""
+        snap = self.get(image, runtime_source, profile)
+        if isinstance(snap, str):
+            return snap
+        ok = fits(len(payload.code), snap.loader.program_max)
+        return restore(snap, payload) if ok.persistent else ok.why
+
+    def close(self) -> None:
+        for snap in self._taken.values():
+            if isinstance(snap, Snapshot):
+                shutil.rmtree(snap.ram.parent, ignore_errors=True)
+        shutil.rmtree(self._dir, ignore_errors=True)

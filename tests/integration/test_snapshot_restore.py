@@ -1,0 +1,97 @@
+"""Cases that must run alone, started from a saved loader (harness.persist.snapshot) instead of
+a boot: for every kind of declared end (power-off by the case or by the runtime after it
+returns, an expected panic, a VM error, a parked vCPU, a stuck VM, console input) the verdict,
+the synchronous exits and the diffs are those of the same case on its own boot. riscv64 only
+with a QEMU that migrates its timers (snapshot.RESTORE_NEEDS); before that its cases boot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.check.compare import ASYNC_VARIANTS
+from harness.images.build import Image
+from harness.images.recipe import ImageRecipe
+from harness.persist.snapshot import Snapshots, host_allows
+from harness.pytest_plugin import AxhOptions
+from harness.qemu.profiles import get_profile
+from harness.run.case import CaseResult, run_case
+from harness.scenarios.registry import scenarios_for_recipe
+
+Built = Callable[[str], tuple[ImageRecipe, Image]]
+
+CASES = [
+    pytest.param("aarch64", "psci-cpu-on-absent", marks=pytest.mark.aarch64),  # panic
+    pytest.param("aarch64", "system-off-smc", marks=pytest.mark.aarch64),  # the case powers off
+    pytest.param("aarch64", "mixed-sequence", marks=pytest.mark.aarch64),  # returns: runtime's
+    pytest.param("aarch64", "psci-cpu-off", marks=pytest.mark.aarch64),  # parked vCPU
+    pytest.param("riscv64", "mmio-load-lb", marks=pytest.mark.riscv64),  # panic
+    pytest.param("riscv64", "csr-read-hgatp", marks=pytest.mark.riscv64),  # VM error
+    pytest.param("riscv64", "uart-rx-external-interrupt", marks=pytest.mark.riscv64),  # input
+    pytest.param("riscv64", "amo-swap-w-at-device", marks=pytest.mark.riscv64),  # stuck VM
+    pytest.param("aarch64-0.8", "icc-asgi1r-no-device", marks=pytest.mark.aarch64),  # VM error
+    pytest.param("aarch64-0.8", "sysreg-write-cntp-ctl", marks=pytest.mark.aarch64),
+    pytest.param("riscv64-0.8", "mmio-load-lbu", marks=pytest.mark.riscv64),  # VM error
+    pytest.param("riscv64-0.8", "hsm-hart-stop", marks=pytest.mark.riscv64),  # parked vCPU
+    pytest.param("riscv64-0.8", "sbi-send-ipi-self", marks=pytest.mark.riscv64),
+]
+
+
+@pytest.fixture(scope="module")
+def snapshots() -> Iterator[Snapshots]:
+    snaps = Snapshots()
+    yield snaps
+    snaps.close()
+
+
+def _sync(res: CaseResult) -> list[tuple[Any, Any, Any, Any]]:
+    return [(o["variant"], o.get("fields"), o.get("vcpu", 0), o.get("runtime"))
+            for o in res.observed if o["variant"] not in ASYNC_VARIANTS]
+
+
+def _diffs(res: CaseResult) -> list[tuple[Any, ...]]:
+    return [(d.index, d.kind, d.variant, tuple((f.field, f.expected, f.observed)
+                                               for f in d.fields)) for d in res.diffs]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("name", "scenario"), CASES)
+def test_a_case_started_from_a_snapshot_is_judged_as_on_its_own_boot(
+        name: str, scenario: str, axh_options: AxhOptions, axh_image: Built,
+        snapshots: Snapshots, tmp_path: Path) -> None:
+    recipe, image = axh_image(name)
+    (sc,) = scenarios_for_recipe(recipe.name, recipe.arch, recipe.own_scenarios_only, scenario)
+    profile = get_profile(recipe.qemu_profile)
+    if why := host_allows(image, profile).why:
+        pytest.skip(f"this host's QEMU: {why}")
+    restored = run_case(image, recipe, sc, profile, tmp_path / "restored",
+                        timeout_scale=axh_options.timeout_scale, snapshots=snapshots)
+    booted = run_case(image, recipe, sc, profile, tmp_path / "booted",
+                      timeout_scale=axh_options.timeout_scale)
+    assert restored.restored.get("loader_exit_lines"), restored.restored  # not a boot
+    assert not booted.restored
+    assert (restored.verdict, _sync(restored), _diffs(restored)) == \
+        (booted.verdict, _sync(booted), _diffs(booted)), (restored.detail, booted.detail)
+    # Its repro is the standalone case: cmdline.sh boots the case's own patched image.
+    script = (tmp_path / "restored" / "cmdline.sh").read_text()
+    assert image.kernel.name in script and "-incoming" not in script
+
+
+@pytest.mark.integration
+@pytest.mark.riscv64
+def test_a_riscv64_case_boots_when_qemu_would_not_restore_its_timers(
+        axh_options: AxhOptions, axh_image: Built, snapshots: Snapshots,
+        tmp_path: Path) -> None:
+    recipe, image = axh_image("riscv64-0.8")
+    profile = get_profile(recipe.qemu_profile)
+    if not host_allows(image, profile).why:
+        pytest.skip("this host's QEMU migrates the riscv64 timers")
+    (sc,) = scenarios_for_recipe(recipe.name, recipe.arch, recipe.own_scenarios_only,
+                                 "amo-swap-w-at-device")
+    res = run_case(image, recipe, sc, profile, tmp_path / "case",
+                   timeout_scale=axh_options.timeout_scale, snapshots=snapshots)
+    assert not res.restored and "stimecmp" in str(snapshots.get(image, recipe.guest.source,
+                                                                profile))
