@@ -126,7 +126,9 @@ def _suite(results: Path, recipes: list[str], per_case: bool) -> dict[str, Any]:
     return {"wall_s": round(wall, 1), "verdicts": data["summary"], "load_before": before,
             "load_after": _load(), "persistent_stats": data.get("persistent"),
             "case_seconds": {c["case"]: c["duration_s"] for c in data["cases"]},
-            "shared": sorted(c["case"] for c in data["cases"] if "persistent" in c["qemu"])}
+            "shared": sorted(c["case"] for c in data["cases"] if "persistent" in c["qemu"]),
+            "restored": sorted(c["case"] for c in data["cases"]
+                               if c.get("restored", {}).get("loader_exit_lines"))}
 
 
 def suite(recipes: list[str]) -> dict[str, Any]:
@@ -137,15 +139,19 @@ def suite(recipes: list[str]) -> dict[str, Any]:
         cmp = subprocess.run([str(ROOT / ".venv/bin/axharness"), "compare",
                               str(b / "results.json"), str(a / "results.json")],
                              check=False, cwd=ROOT, capture_output=True, text=True)
-    shared = per.pop("shared")
+    shared, restored = per.pop("shared"), per.pop("restored")
     one.pop("shared")
+    one.pop("restored")
     a_s, b_s = per.pop("case_seconds"), one.pop("case_seconds")
     subset = {"cases": len(shared),
               "case_seconds_persistent": round(sum(a_s[c] for c in shared), 1),
               "case_seconds_boot_per_case": round(sum(b_s[c] for c in shared), 1),
               "boots": (per.get("persistent_stats") or {}).get("boots")}
+    restored_subset = {"cases": len(restored),
+                       "case_seconds_restored": round(sum(a_s[c] for c in restored), 1),
+                       "case_seconds_boot_per_case": round(sum(b_s[c] for c in restored), 1)}
     return {"recipes": recipes, "jobs": 2, "persistent": per, "boot_per_case": one,
-            "shared_subset": subset,
+            "shared_subset": subset, "restored_subset": restored_subset,
             "wall_ratio": round(per["wall_s"] / one["wall_s"], 3),
             "compare_exit_code": cmp.returncode, "compare": cmp.stdout.strip().splitlines()[-20:]}
 

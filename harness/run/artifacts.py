@@ -40,6 +40,7 @@ class CaseArtifacts:
     recorded: tuple[dict[str, Any], ...] | None  # observed.jsonl; None: the run never got there
     vcpu_of_cpu: dict[int, int] = field(default_factory=dict)  # vCPU pinning
     known: tuple[str, ...] = ()  # known divergences that matched the recorded run
+    restored: bool = False  # the run started from a snapshot (harness.persist.snapshot)
 
 
 def _read_json(path: Path) -> Any:
@@ -113,7 +114,9 @@ def load_case(casedir: Path) -> CaseArtifacts:
         schema=schema, payload_asm=asm,
         patched_sha256=sha if isinstance(sha, str) else "", expected=expected,
         recorded=recorded, vcpu_of_cpu={cpu: v for v, cpu in enumerate(ids)},
-        known=tuple(str(k) for k in known) if isinstance(known, list) else ())
+        known=tuple(str(k) for k in known) if isinstance(known, list) else (),
+        restored=bool(isinstance(m.get("restored"), dict)
+                      and m["restored"].get("loader_exit_lines")))
 
 
 def kernel_in_case(art: CaseArtifacts) -> Path | None:
@@ -173,6 +176,7 @@ def kit_of(art: CaseArtifacts, kernel: str, elf: str, end: DeclaredEnd,
         vcpu_of_cpu=tuple(sorted(art.vcpu_of_cpu.items())) or ((0, 0),), known=known,
         patched_sha256=art.patched_sha256,
         recorded_slice=(art.casedir / "persistent.json").is_file(),
+        recorded_restored=art.restored,
         runtime_after=_runtime_after(art.casedir / "persistent.json"))
 
 

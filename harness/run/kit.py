@@ -120,6 +120,9 @@ class Kit:
     # runtime's power-off, which a standalone run adds after them, is not among them.
     recorded_slice: bool = False
     runtime_after: int = -1  # ... and how many exits the runtime adds after it (-1: unknown)
+    # The recorded run started from a snapshot: the restore adds a timer tick or two, so
+    # only the synchronous exits are compared (harness.persist.snapshot).
+    recorded_restored: bool = False
 
     def qemu_argv(self, kernel: Path, binary: str = "") -> list[str]:
         out = [str(kernel) if a == KERNEL_TOKEN else a for a in self.argv]
@@ -136,7 +139,8 @@ class Kit:
                 "known": [{"id": k.id, "kind": k.kind, "variant": k.variant,
                            "fields": list(k.fields)} for k in self.known],
                 "patched_sha256": self.patched_sha256, "recorded_slice": self.recorded_slice,
-                "runtime_after": self.runtime_after}
+                "runtime_after": self.runtime_after,
+                "recorded_restored": self.recorded_restored}
 
     @staticmethod
     def from_json(obj: object, where: str) -> Kit:
@@ -158,7 +162,8 @@ class Kit:
                             for k in obj.get("known", [])),
                 patched_sha256=str(obj.get("patched_sha256", "")),
                 recorded_slice=bool(obj.get("recorded_slice", False)),
-                runtime_after=int(obj.get("runtime_after", -1)))
+                runtime_after=int(obj.get("runtime_after", -1)),
+                recorded_restored=bool(obj.get("recorded_restored", False)))
         except (KeyError, TypeError, ValueError) as exc:
             raise KitError(f"{where}: bad case kit ({exc!r})") from None
 

@@ -287,6 +287,8 @@ def judge(kit: Kit, run: Run) -> Judgement:
                 if kept is None or id(r) in kept]  # without the runtime's marker hypercalls
         reproduced = _same_exits(_synchronous(kit.recorded), _synchronous(mine),
                                  kit.expected or (), kit.runtime_after)
+    elif kit.recorded_restored:
+        reproduced = _same_exits(_synchronous(kit.recorded), _synchronous(observed), None)
     else:
         reproduced = _same_exits(kit.recorded, observed, None)
     unpredicted = {id(r) for r in asynchronous}

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.model.convert import exit_to_json
-from harness.model.exits import Hypercall, MmioWrite, SystemDown
+from harness.model.exits import ExternalInterrupt, Hypercall, MmioWrite, SystemDown
 from harness.model.schemas import schema
 from harness.model.values import AccessWidth, GuestPhysAddr
 from harness.parse.axlog import format_log_line
@@ -63,6 +63,21 @@ def test_the_predicted_exits_to_the_shell_pass_and_reproduce() -> None:
     res = judge(kit(STORE, SystemDown(), recorded=(STORE, SystemDown())),
                 Run("watcher", "end", console(STORE, SystemDown()), 1.0))
     assert (res.verdict, res.reproduced) == ("pass", True)
+
+
+def test_a_run_recorded_from_a_snapshot_reproduces_without_its_extra_timer_tick() -> None:
+    """A restore (harness.persist.snapshot) adds a host tick or two: a kit of such a run
+    compares synchronous exits; any other kit still compares every exit."""
+    tick = ExternalInterrupt(30)
+    restored = replace(kit(STORE, SystemDown(), recorded=(tick, STORE, SystemDown())),
+                       recorded_restored=True)
+    data = console(STORE, SystemDown())
+    assert judge(restored, Run("watcher", "end", data, 1.0)).reproduced is True
+    booted = kit(STORE, SystemDown(), recorded=(tick, STORE, SystemDown()))
+    assert judge(booted, Run("watcher", "end", data, 1.0)).reproduced is False
+    changed = replace(kit(STORE, SystemDown(), recorded=(tick, WHOLE, SystemDown())),
+                      recorded_restored=True)
+    assert judge(changed, Run("watcher", "end", data, 1.0)).reproduced is False
 
 
 def test_a_diff_is_a_divergence_unless_a_known_entry_covers_it() -> None:
