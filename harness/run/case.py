@@ -257,7 +257,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         from harness.oracle.capture import TRAP_LOG_DIR, trap_log_args  # imports this module
         (casedir / TRAP_LOG_DIR).mkdir()
         qemu_extra = trap_log_args(casedir / TRAP_LOG_DIR, Arch(image.arch))
-    rest = snapshots.restore_for(image, recipe, profile, payload) \
+    rest = snapshots.restore_for(image, recipe, profile, scenario, payload) \
         if snapshots is not None and not trap_log else None
     if isinstance(rest, Restore):
         restored.update(snapshot_s=round(rest.snapshot.boot_s + rest.snapshot.save_s, 3))
