@@ -71,6 +71,19 @@ def data_extents(fd: int, size: int) -> list[tuple[int, int]]:
     return out
 
 
+def sparse_copy(src: int, dst: int, size: int) -> None:
+    """The data extents of `src` into `dst` at the same offsets; `dst` sized `size`, its
+    holes left holes (a RAM file is ≈ 40 MB of data in 2 GiB)."""
+    os.truncate(dst, size)
+    for start, end in data_extents(src, size):
+        pos = start
+        while pos < end:
+            done = os.copy_file_range(src, dst, end - pos, pos, pos)
+            if done == 0:
+                raise OSError(f"copy_file_range copied nothing at {pos:#x}")
+            pos += done
+
+
 class Mailbox:
     """A RAM file for one boot: the QEMU arguments that use it, then the mailbox in it."""
 
@@ -91,17 +104,18 @@ class Mailbox:
                 "-machine", "memory-backend=axh-ram")
 
     @classmethod
-    def copy_of(cls, memory: str, loader: Loader, ram: Path, pages: tuple[int, ...]
+    def copy_of(cls, memory: str, loader: Loader, ram_fd: int, pages: tuple[int, ...]
                 ) -> Mailbox:
-        """A new RAM file holding `ram`'s data (a snapshot's guest memory; its holes stay
-        holes), with the mailbox at `pages` as located in the VM the snapshot was taken of."""
-        box = cls(memory, loader, ram.parent)
-        with open(ram, "rb") as src, open(box.path, "r+b") as dst:
-            os.truncate(dst.fileno(), box.size)
-            for start, end in data_extents(src.fileno(), box.size):
-                pos = start
-                while pos < end:
-                    pos += os.copy_file_range(src.fileno(), dst.fileno(), end - pos, pos, pos)
+        """A new RAM file holding the data of the file open as `ram_fd` (a snapshot's guest
+        memory; its holes stay holes), with the mailbox at `pages` as located in the VM the
+        snapshot was taken of."""
+        box = cls(memory, loader)
+        try:
+            with open(box.path, "r+b") as dst:
+                sparse_copy(ram_fd, dst.fileno(), box.size)
+        except OSError as exc:
+            box.close()
+            raise InfraError(f"copying a snapshot's guest memory to {box.path}: {exc}") from exc
         box._pages = pages
         return box
 
@@ -113,15 +127,19 @@ class Mailbox:
             self._map = mmap.mmap(self._fd, 0)
             self.path.unlink(missing_ok=True)
 
-    def save(self, dest: Path) -> None:
-        """A sparse copy of the guest's memory as it is now (the vCPUs stopped) at `dest`."""
+    def save(self) -> int:
+        """A sparse copy of the guest's memory as it is now (the vCPUs stopped), in a file
+        that has no name (nothing is left behind whatever happens to this process): its
+        descriptor, for `copy_of`; the caller closes it."""
         self.open()
-        with open(dest, "wb") as out:
-            os.truncate(out.fileno(), self.size)
-            for start, end in data_extents(self._fd, self.size):
-                pos = start
-                while pos < end:
-                    pos += os.copy_file_range(self._fd, out.fileno(), end - pos, pos, pos)
+        fd, path = tempfile.mkstemp(prefix="axh-snap-", dir=self.path.parent)
+        os.unlink(path)
+        try:
+            sparse_copy(self._fd, fd, self.size)
+        except OSError as exc:
+            os.close(fd)
+            raise InfraError(f"saving the guest's memory: {exc}") from exc
+        return fd
 
     def locate(self, hint: tuple[int, ...] = ()) -> tuple[int, ...]:
         """The file offset of each mailbox page (after the loader's AXH:READY 0); `hint`: the

@@ -36,7 +36,9 @@ verdict is the case's (harness.run.suite).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import re
 import shutil
 import subprocess
@@ -56,7 +58,7 @@ from harness.model.exits import Hypercall
 from harness.parse import ExitRecord
 from harness.persist.frame import NR_END, NR_READY, NR_START, encode
 from harness.persist.loader import Loader
-from harness.persist.mailbox import Mailbox, ram_directory
+from harness.persist.mailbox import Mailbox
 from harness.persist.policy import Decision, fits, image_allows
 from harness.persist.session import Boot
 from harness.qemu.machine import Incoming
@@ -117,7 +119,7 @@ class Snapshot:
 
     image_key: str
     kernel: Path  # the loader-patched image the saved VM booted (the restored QEMU runs it)
-    ram: Path  # its guest memory, sparse
+    ram_fd: int  # its guest memory: an unnamed sparse file (Mailbox.save)
     state: Path  # its device state
     console: bytes  # what it printed up to the save
     pages: tuple[int, ...]  # the mailbox pages in `ram`
@@ -157,11 +159,10 @@ def take(image: Image, runtime_source: Path, profile: MachineProfile, workdir: P
             time.sleep(0.002)
         if status != "completed":
             raise InfraError(f"snapshot of {image.recipe}: migration {status}")
-        ram = Path(tempfile.mkdtemp(prefix="axh-snap-", dir=ram_directory())) / "ram"
-        boot.mailbox.save(ram)
         kernel = workdir / image.kernel.name
         shutil.copyfile(boot.kernel, kernel)
-        return Snapshot(image.key, kernel, ram, state, boot.machine.console,
+        ram_fd = boot.mailbox.save()
+        return Snapshot(image.key, kernel, ram_fd, state, boot.machine.console,
                         boot.mailbox._pages, boot.loader, profile.memory, boot_s,
                         time.monotonic() - t1)
     finally:
@@ -186,7 +187,7 @@ class Restore:
 def restore(snap: Snapshot, payload: BuiltPayload) -> Restore:
     """The payload as program 0 of a copy of `snap`, one-shot (the loader returns to the
     runtime after it)."""
-    box = Mailbox.copy_of(snap.memory, snap.loader, snap.ram, snap.pages)
+    box = Mailbox.copy_of(snap.memory, snap.loader, snap.ram_fd, snap.pages)
     frame = encode(payload.code)
 
     def prepare() -> None:
@@ -264,10 +265,19 @@ class Snapshots:
         if isinstance(snap, str):
             return snap
         ok = fits(len(payload.code), snap.loader.program_max)
-        return restore(snap, payload) if ok.persistent else ok.why
+        if not ok.persistent:
+            return ok.why
+        try:
+            return restore(snap, payload)
+        except InfraError as exc:  # the case boots instead
+            return str(exc)
 
     def close(self) -> None:
-        for snap in self._taken.values():
-            if isinstance(snap, Snapshot):
-                shutil.rmtree(snap.ram.parent, ignore_errors=True)
+        """Drop every snapshot; the workers that used them are done."""
+        with self._lock:
+            for snap in self._taken.values():
+                if isinstance(snap, Snapshot):
+                    with contextlib.suppress(OSError):
+                        os.close(snap.ram_fd)
+            self._taken.clear()
         shutil.rmtree(self._dir, ignore_errors=True)
