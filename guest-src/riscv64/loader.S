@@ -8,7 +8,8 @@
  * hypercalls (a7 = EID 0x485643, a6 = 0x41584801 / 0x41584802, a0 = n, a1 = crc, a2-a5 = 0).
  * Programs get the runtime's ABI: s2 = UART base, s3 = axh_puts, sp = the runtime's stack as
  * it was given to the loader. All loader state lives in memory (`state`). A one-shot frame
- * (bit 63 of its length) returns to the runtime after its end boundary, as aarch64's does.
+ * (bit 63 of its length) returns to the runtime after its end boundary with the registers the
+ * program left (sp and ra the runtime's), as aarch64's does.
  */
         .equ NR_START, 0x41584801
         .equ NR_END, 0x41584802
@@ -209,6 +210,41 @@ next:
         ld      x30, 240(ra)
         ld      x31, 248(ra)
         jalr    ra, t0
+        /* what the program left, for a one-shot frame's return to the runtime */
+        addi    sp, sp, -16
+        sd      t6, 0(sp)
+        la      t6, left
+        sd      x3, 24(t6)
+        sd      x4, 32(t6)
+        sd      x5, 40(t6)
+        sd      x6, 48(t6)
+        sd      x7, 56(t6)
+        sd      x8, 64(t6)
+        sd      x9, 72(t6)
+        sd      x10, 80(t6)
+        sd      x11, 88(t6)
+        sd      x12, 96(t6)
+        sd      x13, 104(t6)
+        sd      x14, 112(t6)
+        sd      x15, 120(t6)
+        sd      x16, 128(t6)
+        sd      x17, 136(t6)
+        sd      x18, 144(t6)
+        sd      x19, 152(t6)
+        sd      x20, 160(t6)
+        sd      x21, 168(t6)
+        sd      x22, 176(t6)
+        sd      x23, 184(t6)
+        sd      x24, 192(t6)
+        sd      x25, 200(t6)
+        sd      x26, 208(t6)
+        sd      x27, 216(t6)
+        sd      x28, 224(t6)
+        sd      x29, 232(t6)
+        sd      x30, 240(t6)
+        ld      t5, 0(sp)
+        sd      t5, 248(t6)
+        addi    sp, sp, 16
         la      t3, state
         ld      sp, 16(t3)
         ld      s2, 0(t3)
@@ -231,10 +267,12 @@ next:
         j       next
 
 oneshot:
-        /* back to the runtime: every register as it called the loader (sp too), t6 last */
+        /* back to the runtime as from a standalone payload: its stack and return address,
+           every other register as the program left it (t6, the base, last) */
         la      t6, saved
         ld      x1, 8(t6)
         ld      x2, 16(t6)
+        la      t6, left
         ld      x3, 24(t6)
         ld      x4, 32(t6)
         ld      x5, 40(t6)
@@ -324,3 +362,4 @@ msg_bad:   .asciz "AXH:BADFRAME\n"
         .balign 8
 state:  .dword 0, 0, 0, 0, 0, 0
 saved:  .fill 32, 8, 0
+left:   .fill 32, 8, 0

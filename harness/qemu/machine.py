@@ -274,6 +274,11 @@ class QemuMachine:
     def console(self) -> bytes:
         return bytes(self._console)
 
+    def settle_console(self) -> None:
+        """Read what QEMU still has for the console until it is quiet (a stopped machine's
+        last output, before its console is kept as a whole)."""
+        self._drain_until_quiet()
+
     def send_console(self, data: bytes) -> None:
         """Type `data` on the serial console (the guest's UART receives it)."""
         if self._child is None or not self._child.isalive():

@@ -159,7 +159,8 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
         res = standalone(recipe, image, scenario, casedir, restore=snapshots is not None)
         if res.restored:
             persist_stats.add("restored")
-            if apply_known(res, known).verdict not in (Verdict.PASS, Verdict.XFAIL):
+            if not stop.requested and apply_known(res, known).verdict not in (
+                    Verdict.PASS, Verdict.XFAIL, Verdict.INTERRUPTED):
                 # Only a real boot may fail a case: the restored run is kept as a note.
                 first = res
                 res = standalone(recipe, image, scenario, casedir)
