@@ -31,6 +31,25 @@ class ReportData:
     known: Section
     cases: tuple[CaseView, ...]  # every case that is not a pass
     provenance: Provenance | None
+    how_run: str = ""  # how_cases_ran
+
+
+def how_cases_ran(cases: Sequence[CaseResult]) -> str:
+    """One sentence: how many cases shared a boot (persistent mode), started from a snapshot
+    of the booted loader, or had a boot of their own (harness.persist); "" when all booted."""
+    ran = [c for c in cases if c.verdict not in (Verdict.SKIP, Verdict.INTERRUPTED)]
+    boots = {str(c.qemu["persistent"].get("boot")) for c in ran
+             if isinstance(c.qemu.get("persistent"), dict)}
+    shared = sum(isinstance(c.qemu.get("persistent"), dict) for c in ran)
+    restored = sum(bool(c.restored.get("loader_exit_lines")) for c in ran)
+    rerun = sum(bool(c.restored.get("rerun_on_boot")) for c in ran)
+    if not shared and not restored and not rerun:
+        return ""
+    again = f" ({rerun} more judged on a boot after a restored run that did not pass)" \
+        if rerun else ""
+    return (f"How the cases ran: {shared} in {len(boots)} shared boot(s), {restored} from a "
+            f"snapshot of the booted loader, {len(ran) - shared - restored} on a boot of "
+            f"their own{again}.")
 
 
 def verdict_counts(cases: Sequence[CaseResult]) -> tuple[tuple[str, int], ...]:
@@ -65,4 +84,5 @@ def collect_report(cases: Sequence[CaseResult], scenarios: dict[str, Scenario],
         coverage=(coverage.arch_section(cases, unreachable),
                   *coverage.image_sections(cases, unreachable)),
         known=coverage.known_section(cases, known), cases=not_passed(cases, known, base),
-        provenance=collect(cases, extra, command, repo_root()) if extra is not None else None)
+        provenance=collect(cases, extra, command, repo_root()) if extra is not None else None,
+        how_run=how_cases_ran(cases))

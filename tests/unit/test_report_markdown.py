@@ -120,3 +120,20 @@ def test_a_matrix_cell_without_a_synchronous_exit_names_the_missing_one(tmp_path
                                                    semantic="fetch-unmapped")}, [], path, "x")
     row = next(ln for ln in path.read_text().splitlines() if ln.startswith("| fetch-unmapped "))
     assert cells_of(row)[1].strip() == "xfail: `NestedPageFault missing`"
+
+
+def test_the_report_says_how_many_cases_shared_a_boot_or_started_from_a_snapshot(
+        tmp_path: Path) -> None:
+    shared = [replace(case(f"aarch64/s{i}", Verdict.PASS), qemu={"persistent": {
+        "boot": f"boots/aarch64/boot-0-0000{i // 2}", "program": i % 2}}) for i in range(3)]
+    restored = replace(case("aarch64/off", Verdict.PASS),
+                       restored={"snapshot_s": 0.4, "loader_exit_lines": [435]})
+    rerun = replace(case("aarch64/wfi", Verdict.PASS),
+                    restored={"rerun_on_boot": True, "agreed": False,
+                              "restored_verdict": "timeout", "restored_detail": "silent"})
+    alone = [case("x86_64-svm/hlt", Verdict.PASS), case("x86_64-vmx/hlt", Verdict.SKIP)]
+    text = report(tmp_path, [*shared, restored, rerun, *alone], [])
+    assert ("How the cases ran: 3 in 2 shared boot(s), 1 from a snapshot of the booted loader, "
+            "2 on a boot of their own (1 more judged on a boot after a restored run that did "
+            "not pass).") in text
+    assert "How the cases ran" not in report(tmp_path, alone, [])
