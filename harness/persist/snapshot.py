@@ -27,9 +27,9 @@ declared stuck VM's warning never came: 179,218 exits in a minute, no log line) 
 aarch64-emu-irq timer-interrupt-wakes-wfi (axvisor emulates the guest timer with a software
 timer behind its host timer: after the guest's `msr cntp_ctl_el0` the console went silent, 12
 restores of one snapshot out of 12; another snapshot passed, depending on whether the guest's
-deadline made axvisor reprogram its timer). Hence riscv64 restores only under a QEMU that
-migrates its timers (`RESTORE_NEEDS`), and a scenario that waits for an interrupt or declares
-asynchronous exits always boots (`scenario_allows`). What is left runs without needing a host
+deadline made axvisor reprogram its timer). Hence a scenario that waits for an interrupt,
+declares asynchronous exits, or declares an end that is a silence (a hang, a stuck VM) always
+boots (`scenario_allows`), on both architectures. What is left runs without needing a host
 tick; a restored case judged anything but pass/xfail is run again on a real boot, whose
 verdict is the case's (harness.run.suite).
 """
@@ -37,11 +37,8 @@ verdict is the case's (harness.run.suite).
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-import re
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -83,29 +80,9 @@ def scenario_allows(scenario: Scenario) -> Decision:
     return Decision(True, "")
 
 
-# arch → (the first QEMU (major, minor) whose migration keeps that arch's timers, why)
-RESTORE_NEEDS = {
-    "riscv64": ((10, 2), "QEMU before 10.2 does not migrate the Sstc timers (a restored "
-                         "hart's stimecmp is never armed: no host timer tick after the restore)"),
-}
-_VERSION = re.compile(rb"version (\d+)\.(\d+)")
-
-
-@functools.cache
-def qemu_release(binary: str) -> tuple[int, int]:
-    """(major, minor) of `binary --version`; (0, 0) when it cannot tell."""
-    path = shutil.which(binary)
-    if path is None:
-        return (0, 0)
-    out = subprocess.run([path, "--version"], capture_output=True, check=False).stdout
-    m = _VERSION.search(out)
-    return (int(m[1]), int(m[2])) if m else (0, 0)
-
-
-def host_allows(image: Image, recipe: ImageRecipe, profile: MachineProfile) -> Decision:
-    """Whether a case of `image` may start from a snapshot under `profile`'s QEMU: the image
-    must allow the loader (policy.image_allows) with one vCPU, and QEMU must migrate its
-    timers."""
+def host_allows(image: Image, recipe: ImageRecipe) -> Decision:
+    """Whether a case of `image` may start from a snapshot: the image must allow the loader
+    (policy.image_allows) with one vCPU."""
     allowed = image_allows(image)
     if not allowed.persistent:
         return allowed
@@ -113,9 +90,6 @@ def host_allows(image: Image, recipe: ImageRecipe, profile: MachineProfile) -> D
         # Seen on aarch64-smp: the second CPU's trace log garbles the loader's ready marker
         # and the snapshot's boot waited for its whole timeout.
         return Decision(False, "more than one vCPU: the loader's markers are not reliable")
-    need = RESTORE_NEEDS.get(image.arch)
-    if need is not None and qemu_release(profile.binary) < need[0]:
-        return Decision(False, need[1])
     return Decision(True, "")
 
 
@@ -252,7 +226,7 @@ class Snapshots:
     def get(self, image: Image, recipe: ImageRecipe, profile: MachineProfile
             ) -> Snapshot | str:
         """The image's snapshot, or why there is none."""
-        allowed = host_allows(image, recipe, profile)
+        allowed = host_allows(image, recipe)
         if not allowed.persistent:
             return allowed.why
         with self._lock:
