@@ -320,10 +320,12 @@ class QemuMachine:
             if not self._drain(quiet_s) or len(self._console) == before:
                 return
 
-    def run_until(self, watcher: Watcher, *, since: float | None = None) -> RunResult:
+    def run_until(self, watcher: Watcher, *, since: float | None = None,
+                  tick: Callable[[], None] | None = None) -> RunResult:
         """Capture the console until the run ends one way or another (see Ending). The
         timeout counts from `since` (default: the machine's start; a persistent-mode boot
-        gives each of its programs its own)."""
+        gives each of its programs its own). `tick` is called every pass of the loop (at
+        least every 50 ms), console or not."""
         start = since if since is not None else (self.started_at or time.monotonic())
         self._last_output = time.monotonic()
         ending, detail = Ending.QEMU_EXITED, "QEMU closed its console"
@@ -354,6 +356,8 @@ class QemuMachine:
                     break
             if not alive:
                 break
+            if tick is not None:
+                tick()
             if self.stop_request.requested:
                 ending = Ending.INTERRUPTED
                 detail = f"interrupted by {self.stop_request.name}"

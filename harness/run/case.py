@@ -44,6 +44,7 @@ from harness.qemu.profiles import MachineProfile
 from harness.run import axvisor_console, current_line
 from harness.run.current_line import judge_loss
 from harness.run.keep import keep_for_repro
+from harness.run.slots import IdleLender
 from harness.run.watchers import (
     HANG_TIMEOUT_SCALE,
     PARKED,
@@ -272,9 +273,16 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
             qemu_info["cmdline"] = (casedir / "cmdline.sh").read_text().splitlines()[-1]
             watch = console_watcher(scenario, base=current_line.watch if line08
                                     else axvisor_console.watch)
+            lender: IdleLender | None = None
             if scenario.expect_hang:
-                watch = parked_watcher(watch, schema, image.arch, machine.watchdog_s)
-            run = machine.run_until(typing_watcher(watch, scenario, machine.send_console))
+                hang = parked_watcher(watch, schema, image.arch, machine.watchdog_s)
+                watch = hang
+                if machine.pid is not None:  # its quiet window need not hold a job slot
+                    lender = IdleLender(machine.pid, hang.quiet_s)
+            run = machine.run_until(typing_watcher(watch, scenario, machine.send_console),
+                                    tick=lender)
+            if lender is not None and lender.gave_back_after_s is not None:
+                qemu_info["job_slot_given_back_after_s"] = lender.gave_back_after_s
             parked = run.ending is Ending.WATCHER and run.detail.startswith(PARKED)
             if run.ending in (Ending.TIMEOUT, Ending.WATCHDOG) or parked:
                 diagnostics = machine.diagnostics()

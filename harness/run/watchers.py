@@ -77,27 +77,36 @@ def console_watcher(scenario: Scenario, settle_s: float = STUCK_SETTLE_S,
     return watch
 
 
-def parked_watcher(base: Watch, schema: Schema, arch: str, window_s: float) -> Watch:
+class ParkedWatch:
     """`base`, and the end of an `expect_hang` scenario: once the guest has started, `window_s`
     without a sign of its vCPU — no exit record (any, a parse error too) and no guest text
     (`AXH`). axvisor's own log keeps the console busy while the vCPU is parked (0.3's idle
     task ≈ 300 KB/s, 0.5's timer interrupts), so the silence watchdog never fired and every
     declared hang ran to its whole timeout. A vCPU that comes back makes exits (the runtime
     ends with a power-off hypercall), which restart the window or end the run."""
-    scanner = LogScanner(schema, arch, "<hang watch>")
-    last: float | None = None  # the guest's last sign; None before it started
 
-    def watch(console: bytes | bytearray, new_from: int = 0) -> str | None:
-        nonlocal last
-        ended = base(console, new_from)
+    def __init__(self, base: Watch, schema: Schema, arch: str, window_s: float) -> None:
+        self.base, self.window_s = base, window_s
+        self.scanner = LogScanner(schema, arch, "<hang watch>")
+        self.last: float | None = None  # the guest's last sign; None before it started
+
+    def __call__(self, console: bytes | bytearray, new_from: int = 0) -> str | None:
+        ended = self.base(console, new_from)
         if ended is not None:
             return ended
         now = time.monotonic()
-        if scanner.feed(bytes(console[new_from:])) or \
+        if self.scanner.feed(bytes(console[new_from:])) or \
                 console.find(b"AXH", max(0, new_from - 2)) >= 0:
-            last = now
-        if last is not None and now - last >= window_s:
-            return f"{PARKED}no exit and no guest output for {window_s:.0f}s"
+            self.last = now
+        if self.last is not None and now - self.last >= self.window_s:
+            return f"{PARKED}no exit and no guest output for {self.window_s:.0f}s"
         return None
 
-    return watch
+    def quiet_s(self) -> float:
+        """How long the started guest has shown no sign (0 before it started)."""
+        return 0.0 if self.last is None else time.monotonic() - self.last
+
+
+def parked_watcher(base: Watch, schema: Schema, arch: str, window_s: float) -> ParkedWatch:
+    """ParkedWatch: `base` plus the quiet window of a parked vCPU."""
+    return ParkedWatch(base, schema, arch, window_s)
