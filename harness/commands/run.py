@@ -47,7 +47,8 @@ def register(sub: Any) -> None:
                    help="replace a previous run's results and cases/")
     p.add_argument("--cache-dir", type=Path, help="image cache (default ~/.cache/axharness)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
-                   help="cases run in parallel (default: number of CPUs)")
+                   help="cases run in parallel (default: number of CPUs); a declared hang "
+                   "whose QEMU is idle in its quiet window lets the next case start")
     p.add_argument("--timeout-scale", type=float, default=1.0,
                    help="multiply every timeout (TCG base; KVM gets a quarter)")
     p.add_argument("--keep-artifacts", action="store_true",
