@@ -55,20 +55,12 @@
         hvc     #0
         .endm
 
-        .section .text
-        .global _start
-_start:
-        b       loader
-        .skip   LOADER_OFFSET - 4
-
-loader:
-        /* Every register as the runtime hands it to a payload (the loader is called exactly
-           as a standalone payload is): restored before each program, so that what axvisor
-           reports from a register the program never set (e.g. the ISV = 0 decoding of x0)
-           is what a standalone run shows. */
+/* x0-x29 stored at `area` (xN at 8 * N) through two words of stack; leaves x0 = area and
+   x2, x3 clobbered. */
+        .macro  stash_x0_x29 area
         sub     sp, sp, #16
         stp     x0, x1, [sp]
-        adr     x0, saved
+        adr     x0, \area
         stp     x2, x3, [x0, #16]
         stp     x4, x5, [x0, #32]
         stp     x6, x7, [x0, #48]
@@ -83,10 +75,42 @@ loader:
         stp     x24, x25, [x0, #192]
         stp     x26, x27, [x0, #208]
         stp     x28, x29, [x0, #224]
-        str     x30, [x0, #240]
         ldp     x2, x3, [sp]
         stp     x2, x3, [x0]
         add     sp, sp, #16
+        .endm
+
+/* x0-x27 loaded from the layout above at `base` (a register above x27). */
+        .macro  load_x0_x27 base
+        ldp     x0, x1, [\base, #0]
+        ldp     x2, x3, [\base, #16]
+        ldp     x4, x5, [\base, #32]
+        ldp     x6, x7, [\base, #48]
+        ldp     x8, x9, [\base, #64]
+        ldp     x10, x11, [\base, #80]
+        ldp     x12, x13, [\base, #96]
+        ldp     x14, x15, [\base, #112]
+        ldp     x16, x17, [\base, #128]
+        ldp     x18, x19, [\base, #144]
+        ldp     x20, x21, [\base, #160]
+        ldp     x22, x23, [\base, #176]
+        ldp     x24, x25, [\base, #192]
+        ldp     x26, x27, [\base, #208]
+        .endm
+
+        .section .text
+        .global _start
+_start:
+        b       loader
+        .skip   LOADER_OFFSET - 4
+
+loader:
+        /* Every register as the runtime hands it to a payload (the loader is called exactly
+           as a standalone payload is): restored before each program, so that what axvisor
+           reports from a register the program never set (e.g. the ISV = 0 decoding of x0)
+           is what a standalone run shows. */
+        stash_x0_x29 saved
+        str     x30, [x0, #240]
         adr     x9, state
         str     x19, [x9, #0]           /* UART base */
         str     x20, [x9, #8]           /* axh_puts */
@@ -183,43 +207,11 @@ next:
         ldr     x10, [x9, #16]
         mov     sp, x10
         adr     x30, saved              /* x1 = PROGRAM_BASE, as the runtime set it */
-        ldp     x0, x1, [x30, #0]
-        ldp     x2, x3, [x30, #16]
-        ldp     x4, x5, [x30, #32]
-        ldp     x6, x7, [x30, #48]
-        ldp     x8, x9, [x30, #64]
-        ldp     x10, x11, [x30, #80]
-        ldp     x12, x13, [x30, #96]
-        ldp     x14, x15, [x30, #112]
-        ldp     x16, x17, [x30, #128]
-        ldp     x18, x19, [x30, #144]
-        ldp     x20, x21, [x30, #160]
-        ldp     x22, x23, [x30, #176]
-        ldp     x24, x25, [x30, #192]
-        ldp     x26, x27, [x30, #208]
+        load_x0_x27 x30
         ldp     x28, x29, [x30, #224]
         blr     x1
         /* what the program left, for a one-shot frame's return to the runtime */
-        sub     sp, sp, #16
-        stp     x0, x1, [sp]
-        adr     x0, left
-        stp     x2, x3, [x0, #16]
-        stp     x4, x5, [x0, #32]
-        stp     x6, x7, [x0, #48]
-        stp     x8, x9, [x0, #64]
-        stp     x10, x11, [x0, #80]
-        stp     x12, x13, [x0, #96]
-        stp     x14, x15, [x0, #112]
-        stp     x16, x17, [x0, #128]
-        stp     x18, x19, [x0, #144]
-        stp     x20, x21, [x0, #160]
-        stp     x22, x23, [x0, #176]
-        stp     x24, x25, [x0, #192]
-        stp     x26, x27, [x0, #208]
-        stp     x28, x29, [x0, #224]
-        ldp     x2, x3, [sp]
-        stp     x2, x3, [x0]
-        add     sp, sp, #16
+        stash_x0_x29 left
         adr     x9, state
         ldr     x10, [x9, #16]
         mov     sp, x10
@@ -250,20 +242,7 @@ oneshot:
         adr     x29, saved
         ldr     x30, [x29, #240]
         adr     x29, left
-        ldp     x0, x1, [x29, #0]
-        ldp     x2, x3, [x29, #16]
-        ldp     x4, x5, [x29, #32]
-        ldp     x6, x7, [x29, #48]
-        ldp     x8, x9, [x29, #64]
-        ldp     x10, x11, [x29, #80]
-        ldp     x12, x13, [x29, #96]
-        ldp     x14, x15, [x29, #112]
-        ldp     x16, x17, [x29, #128]
-        ldp     x18, x19, [x29, #144]
-        ldp     x20, x21, [x29, #160]
-        ldp     x22, x23, [x29, #176]
-        ldp     x24, x25, [x29, #192]
-        ldp     x26, x27, [x29, #208]
+        load_x0_x27 x29
         ldr     x28, [x29, #224]
         ldr     x29, [x29, #232]
         ret
