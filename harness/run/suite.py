@@ -212,8 +212,8 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
     # allows it (harness.persist.snapshot); never with the trap log (it needs the whole boot).
     snapshots = Snapshots(opts.timeout_scale) if opts.persistent and not opts.trap_log \
         else None
-    tasks = persistent_tasks(work, opts.jobs) if opts.persistent and not opts.trap_log \
-        else [(False, [w]) for w in work]
+    tasks = waits_first(persistent_tasks(work, opts.jobs) if opts.persistent and
+                        not opts.trap_log else [(False, [w]) for w in work])
     order = {id(w): i for i, w in enumerate(work)}
 
     def task(it: tuple[int, tuple[bool, list[tuple[ImageRecipe, Image, Scenario]]]]
@@ -294,6 +294,20 @@ def persistent_tasks(work: list[tuple[ImageRecipe, Image, Scenario]], jobs: int
         size = -(-len(items) // n)
         groups += [(True, items[i: i + size]) for i in range(0, len(items), size)]
     return groups + alone
+
+
+WAITS = ("expect_hang", "expect_stuck", "may_stick")
+
+
+def waits_first(tasks: list[Task]) -> list[Task]:
+    """The cases that end on a declared wait (a 6 s hang window, a 5 s stuck-VM settle: the
+    longest by far) first, the rest in their order: a wait started last is the run's tail."""
+    def waits(t: Task) -> bool:
+        shared, items = t
+        recipe, _, scenario = items[0]
+        return not shared and any(getattr(scenario.for_image(recipe.name), k) for k in WAITS)
+
+    return [t for t in tasks if waits(t)] + [t for t in tasks if not waits(t)]
 
 
 def _prepare(recipe: ImageRecipe, scenarios: tuple[Scenario, ...], why_not: str,

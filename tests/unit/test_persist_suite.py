@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, cast
 
-from harness.run.suite import persistent_tasks
+from harness.run.suite import persistent_tasks, waits_first
 from harness.scenarios import aarch64 as sc_a64
 from harness.scenarios.actions import Hypercall, MmioStore, SystemOff
 from harness.scenarios.catalogue import Scenario
@@ -45,3 +45,15 @@ def test_a_few_shareable_cases_share_one_boot() -> None:
             for i in range(5)]
     tasks = persistent_tasks(cast(Any, work), jobs=2)
     assert [(t[0], len(t[1])) for t in tasks] == [(True, 5)]
+
+
+def test_cases_that_end_on_a_declared_wait_start_first() -> None:
+    """A 6 s hang window started last is the whole run's tail."""
+    hang = Scenario("hang", "aarch64", "", (SystemOff(),), expect_hang=True)
+    stuck = Scenario("stuck", "aarch64", "", (SystemOff(),), expect_stuck="VM[1] stuck")
+    off = Scenario("off", "aarch64", "", (SystemOff(),))
+    work = [_item("aarch64", "0.3.0-preview.2", sc) for sc in
+            (_shareable(0), off, hang, _shareable(1), stuck)]
+    tasks = waits_first(persistent_tasks(cast(Any, work), jobs=2))
+    assert [(t[0], [s.name for _, _, s in t[1]]) for t in tasks] == [
+        (False, ["hang"]), (False, ["stuck"]), (True, ["s0", "s1"]), (False, ["off"])]
