@@ -15,8 +15,16 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
+
+from harness import signals
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 QUIET_S = 1.0  # the parked vCPU's quiet time before its slot may go
 SAMPLE_S = 1.0  # the CPU use is measured over this long
@@ -52,6 +60,27 @@ class JobSlots:
         self.given_back += 1
         self._sem.release()
         return True
+
+
+def run_in_order(items: Sequence[T], fn: Callable[[T], R], jobs: int, lenders: int
+                 ) -> list[R]:
+    """`fn` of every item on `jobs` slots and `jobs + lenders` threads, the items started in
+    their order: a thread takes a slot first, then the next item (threads blocked on a
+    semaphore are not woken in order: the items behind them would overtake them). The results
+    in the items' order; `give_back` works inside `fn`."""
+    job_slots = JobSlots(jobs)
+    queue = deque(enumerate(items))
+    taken = threading.Lock()
+
+    def next_item() -> tuple[int, R]:
+        with job_slots.held():
+            with taken:
+                i, item = queue.popleft()
+            return i, fn(item)
+
+    with using(job_slots), ThreadPoolExecutor(max_workers=max(1, jobs) + lenders) as pool:
+        done = dict(signals.wait_all([pool.submit(next_item) for _ in items]))
+    return [done[i] for i in range(len(items))]
 
 
 _active: JobSlots | None = None

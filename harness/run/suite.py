@@ -12,7 +12,6 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,9 +29,8 @@ from harness.persist.runner import PersistentRunner, Stats
 from harness.persist.snapshot import Snapshots
 from harness.qemu.host import missing_tools, probe
 from harness.qemu.profiles import get_profile
-from harness.run import slots
 from harness.run.case import CaseResult, case_id, run_case
-from harness.run.slots import JobSlots
+from harness.run.slots import run_in_order
 from harness.scenarios.catalogue import Scenario
 from harness.scenarios.registry import scenarios_for_recipe
 
@@ -224,19 +222,11 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
     # The workers poll the stop request; this thread only waits (a signal is just recorded).
     # -j counts cases that keep a core busy: a declared hang may give its slot back during its
     # quiet window (harness.run.slots), so the pool has a thread more for each of them.
-    job_slots = JobSlots(opts.jobs)
     hangs = sum(not shared and items[0][2].for_image(items[0][0].name).expect_hang
                 for shared, items in tasks)
-
-    def slotted(it: tuple[int, Task]) -> list[CaseResult]:
-        with job_slots.held():
-            return task(it)
-
     try:
-        with stop.deferred(), slots.using(job_slots), \
-                ThreadPoolExecutor(max_workers=max(1, opts.jobs) + hangs) as pool:
-            done_tasks = signals.wait_all([pool.submit(slotted, it)
-                                           for it in enumerate(tasks)])
+        with stop.deferred():
+            done_tasks = run_in_order(list(enumerate(tasks)), task, opts.jobs, hangs)
     finally:
         if snapshots is not None:
             snapshots.close()

@@ -32,7 +32,8 @@ def test_an_idle_parked_vcpu_lets_the_next_case_start(
                           "--results", str(out), "--cache-dir", str(axh_options.cache)],
                          cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
-    cases = {c["case"]: c for c in json.loads((out / "results.json").read_text())["cases"]}
+    data = json.loads((out / "results.json").read_text())
+    cases = {c["case"]: c for c in data["cases"]}
     assert {c: v["verdict"] for c, v in cases.items()} == {
         "riscv64-0.8/hsm-hart-start-absent": "pass", "riscv64-0.8/hsm-hart-stop": "pass",
         "riscv64-0.8/hsm-hart-suspend": "pass"}
@@ -40,3 +41,5 @@ def test_an_idle_parked_vcpu_lets_the_next_case_start(
         given = cases[hang]["qemu"].get("job_slot_given_back_after_s")
         assert given is not None and given < cases[hang]["duration_s"], cases[hang]["qemu"]
     assert "job_slot_given_back_after_s" not in cases["riscv64-0.8/hsm-hart-start-absent"]["qemu"]
+    # one slot, yet the cases overlapped: their durations add up to more than the whole run
+    assert sum(c["duration_s"] for c in cases.values()) > data["wall_seconds"]
