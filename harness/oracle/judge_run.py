@@ -27,7 +27,7 @@ from harness.oracle.records import Trap, syndrome
 from harness.oracle.traplog import TrapLogError, parse_trap_dir
 from harness.parse import parse_log
 from harness.run import axvisor_console
-from harness.run.case import expected_exits
+from harness.run.expect import expected_exits
 from harness.scenarios.actions import Spin
 from harness.scenarios.catalogue import Scenario
 from harness.schema import Schema

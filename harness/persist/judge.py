@@ -34,7 +34,7 @@ from harness.model.values import ModelError
 from harness.parse import ExitRecord, parse_log
 from harness.persist.frame import NR_END, NR_START
 from harness.run import axvisor_console
-from harness.run.case import expected_exits, expected_json
+from harness.run.expect import expected_exits, expected_json
 from harness.scenarios.catalogue import Scenario
 from harness.schema import Schema
 

@@ -58,7 +58,7 @@ from harness.persist.loader import Loader
 from harness.persist.mailbox import Mailbox
 from harness.persist.policy import Decision, fits, image_allows
 from harness.persist.session import Boot
-from harness.qemu.machine import Incoming
+from harness.qemu.incoming import Incoming
 from harness.qemu.profiles import MachineProfile
 from harness.scenarios.actions import WaitForInterrupt
 from harness.scenarios.catalogue import Scenario

@@ -40,6 +40,7 @@ import pexpect
 from harness import signals
 from harness.errors import InfraError, signal_name
 from harness.qemu.host import missing_tools
+from harness.qemu.incoming import Incoming, load_state
 from harness.qemu.profiles import MachineProfile
 from harness.qemu.pty_spawn import PtySpawn
 from harness.qemu.qmp_session import QmpError, QmpSession, QmpUnresponsive
@@ -135,35 +136,6 @@ def cmdline_script(profile: MachineProfile, kernel: Path, rundir: Path) -> str:
             "not fail); 'axharness repro DIR' rebuilds it from the image cache\" >&2\n"
             "    exit 3\nfi\n"
             f"{line}\n")
-
-
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    """Start from a saved machine instead of booting (harness.persist.snapshot): QEMU runs
-    `kernel` with `extra` and `-incoming defer`, loads the device state `state` over QMP, then
-    `prepare()` runs before the vCPUs start; the console begins with `console` (what the saved
-    machine had printed), so watchers and judges read it as one boot's."""
-
-    kernel: Path
-    extra: tuple[str, ...]
-    state: Path
-    console: bytes
-    prepare: Callable[[], None]
-
-
-def load_state(qmp: QmpSession, state: Path, limit_s: float = 30.0) -> None:
-    """QMP `migrate-incoming` from `state` (RAM shared, not in the file) until completed."""
-    qmp.command("migrate-set-capabilities",
-                capabilities=[{"capability": "x-ignore-shared", "state": True}])
-    qmp.command("migrate-incoming", uri=f"file:{state}")
-    end = time.monotonic() + limit_s
-    while True:
-        status = qmp.command("query-migrate").get("status")
-        if status == "completed":
-            return
-        if status in ("failed", "cancelled") or time.monotonic() > end:
-            raise MachineError(f"restoring {state}: migration {status}")
-        time.sleep(0.002)
 
 
 class QemuMachine:

@@ -19,7 +19,7 @@ from harness.oracle.context import TrapContext
 from harness.oracle.expect import Outcome, judge
 from harness.oracle.predict import expect
 from harness.oracle.records import RvTrap
-from harness.run.case import expected_exits
+from harness.run.expect import expected_exits
 from harness.scenarios.registry import scenarios_for_recipe
 
 pytestmark = [pytest.mark.integration, pytest.mark.riscv64]

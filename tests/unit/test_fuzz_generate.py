@@ -15,7 +15,7 @@ from harness.images.build import Image
 from harness.images.recipe import load_recipe
 from harness.model.schemas import of_image
 from harness.paths import repo_root
-from harness.run.case import expected_exits
+from harness.run.expect import expected_exits
 from harness.scenarios import aarch64 as sc_a64
 from harness.scenarios import riscv64 as sc_rv
 from harness.scenarios.actions import Hypercall, MmioLoad, MmioStore, SbiCall

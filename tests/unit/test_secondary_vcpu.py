@@ -27,7 +27,7 @@ from harness.parse import parse_log
 from harness.parse.axlog import format_log_line
 from harness.parse.render import DebugForm, render_exit
 from harness.paths import repo_root
-from harness.run.case import expected_exits
+from harness.run.expect import expected_exits
 from harness.run.watchers import console_watcher
 from harness.scenarios.actions import Hypercall as HypercallAction
 from harness.scenarios.actions import Spin, StartSecondary
