@@ -59,7 +59,8 @@ def register(sub: Any) -> None:
                    "stays the model's")
     p.add_argument("--boot-per-case", action="store_true",
                    help="one axvisor boot per case (default: the scenarios that allow it share "
-                   "boots, grouped per image: docs/persistent-mode.md)")
+                   "boots, grouped per image, and most others start from a snapshot of the "
+                   "booted loader: docs/persistent-mode.md)")
     p.add_argument("--shard", metavar="K/N", help="run only the K-th of N parts of the cases, "
                    "balanced by case durations (merge the parts with `axharness merge`)")
     p.add_argument("--durations", type=Path, metavar="FILE", help="case durations for --shard: "

@@ -127,6 +127,11 @@ class Mailbox:
             self._map = mmap.mmap(self._fd, 0)
             self.path.unlink(missing_ok=True)
 
+    @property
+    def pages(self) -> tuple[int, ...]:
+        """The mailbox pages' offsets in the RAM file, once located."""
+        return self._pages
+
     def save(self) -> int:
         """A sparse copy of the guest's memory as it is now (the vCPUs stopped), in a file
         that has no name (nothing is left behind whatever happens to this process): its

@@ -3,7 +3,7 @@
 A case whose declared end ends the VM, parks a vCPU or panics axvisor cannot share a boot
 (harness.persist.policy), but it need not pay for one either. Once per image, a persistent-mode
 boot runs to its loader's ready point and is saved: the device state through QMP `migrate`
-with `x-ignore-shared` (tens of KB: the guest memory is the shared RAM file and is copied
+with `x-ignore-shared` (0.2-0.6 MB: the guest memory is the shared RAM file and is copied
 separately, holes kept). Each case then starts a QEMU with `-incoming defer` from a copy of that
 memory, writes its own payload into the loader's mailbox as a **one-shot** frame, and lets it
 run: the loader starts it exactly as the runtime starts a standalone payload (every register
@@ -97,7 +97,6 @@ def host_allows(image: Image, recipe: ImageRecipe) -> Decision:
 class Snapshot:
     """One image's VM saved at its loader's ready point."""
 
-    image_key: str
     kernel: Path  # the loader-patched image the saved VM booted (the restored QEMU runs it)
     ram_fd: int  # its guest memory: an unnamed sparse file (Mailbox.save)
     state: Path  # its device state
@@ -151,8 +150,8 @@ def take(image: Image, runtime_source: Path, profile: MachineProfile, workdir: P
             raise InfraError(f"snapshot of {image.recipe}: {exc}") from exc
         boot.machine.settle_console()  # what the guest printed before the vCPUs stopped
         ram_fd = boot.mailbox.save()
-        return Snapshot(image.key, kernel, ram_fd, state, boot.machine.console,
-                        boot.mailbox._pages, boot.loader, profile.memory, boot_s,
+        return Snapshot(kernel, ram_fd, state, boot.machine.console,
+                        boot.mailbox.pages, boot.loader, profile.memory, boot_s,
                         time.monotonic() - t1)
     finally:
         boot.close()
@@ -214,7 +213,7 @@ def loader_records(records: Sequence[ExitRecord], prefix_lines: int, crc: int
 
 class Snapshots:
     """Snapshots taken on first use, one per image, shared by the suite's workers; an image
-    whose snapshot cannot be taken boots each case (`why_not`)."""
+    whose snapshot cannot be taken boots each case (`get` says why)."""
 
     def __init__(self, timeout_scale: float = 1.0) -> None:
         self.timeout_scale = timeout_scale

@@ -45,8 +45,7 @@ def how_cases_ran(cases: Sequence[CaseResult]) -> str:
     rerun = sum(bool(c.restored.get("rerun_on_boot")) for c in ran)
     if not shared and not restored and not rerun:
         return ""
-    again = f" ({rerun} more judged on a boot after a restored run that did not pass)" \
-        if rerun else ""
+    again = f" ({rerun} of them after a restored run that did not pass)" if rerun else ""
     return (f"How the cases ran: {shared} in {len(boots)} shared boot(s), {restored} from a "
             f"snapshot of the booted loader, {len(ran) - shared - restored} on a boot of "
             f"their own{again}.")

@@ -50,8 +50,9 @@ class SuiteOptions:
     recipes: tuple[str, ...] = ()
     trap_log: bool = False  # QEMU's trap log on, the syndrome oracle's second opinion recorded
     local_crates: tuple[LocalCrate, ...] = ()  # --crate / --axvisor, applied to every recipe
-    # Scenarios the policy lets share a boot run many per boot, grouped per image
-    # (harness.persist); --boot-per-case turns it off. Never with trap_log.
+    # Scenarios the policy lets share a boot run many per boot, grouped per image, and those
+    # that must run alone start from a snapshot where that is faithful (harness.persist);
+    # --boot-per-case turns both off. Never with trap_log.
     persistent: bool = True
 
 

@@ -2,8 +2,9 @@
 a boot: for every kind of declared end a restore may take (power-off by the case or by the
 runtime after it returns, an expected panic, a VM error) the verdict, the
 synchronous exits (the runtime's markers with their arguments too) and the diffs are those of
-the same case on its own boot. What a restore cannot vouch for (QEMU 10.0 does not migrate
-axvisor's own timer) boots: two vCPUs, a wait for an interrupt, a declared hang or stuck VM."""
+the same case on its own boot. What a restore cannot vouch for boots: a wait for an interrupt,
+a declared hang or stuck VM (QEMU 10.0 does not migrate axvisor's own timer), two vCPUs (the
+second CPU's log garbles the loader's ready marker)."""
 
 from __future__ import annotations
 

@@ -51,6 +51,8 @@ def test_a_case_with_diffs_and_notes_reads_back_as_it_was_written() -> None:
              known_notes=(KnownNote("x", "stale", "did not match"),), asynchronous=2,
              parse_errors=("line 3: bad",))
     assert case_from_json(json.loads(json.dumps(c.to_json())), "t") == c
+    restored = case("off", restored={"snapshot_s": 0.4, "loader_exit_lines": [435, 678]})
+    assert case_from_json(json.loads(json.dumps(restored.to_json())), "t") == restored
 
 
 def test_an_older_file_without_the_diffs_exits_still_gives_variant_line_and_vcpu() -> None:

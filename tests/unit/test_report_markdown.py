@@ -134,6 +134,5 @@ def test_the_report_says_how_many_cases_shared_a_boot_or_started_from_a_snapshot
     alone = [case("x86_64-svm/hlt", Verdict.PASS), case("x86_64-vmx/hlt", Verdict.SKIP)]
     text = report(tmp_path, [*shared, restored, rerun, *alone], [])
     assert ("How the cases ran: 3 in 2 shared boot(s), 1 from a snapshot of the booted loader, "
-            "2 on a boot of their own (1 more judged on a boot after a restored run that did "
-            "not pass).") in text
+            "2 on a boot of their own (1 of them after a restored run that did not pass).") in text
     assert "How the cases ran" not in report(tmp_path, alone, [])
