@@ -104,6 +104,13 @@ def test_a_guest_timer_that_is_never_armed_leaves_the_wfi_loop_waiting(
     armed = next(s for s in scenarios_for("aarch64") if s.name == "timer-interrupt-wakes-wfi")
     actions = tuple(a for a in armed.actions
                     if not (isinstance(a, SysRegWrite) and a.name == "cntp_tval_el0"))
-    res = axh_case(replace(armed, name="timer-never-armed", actions=actions),
-                   timeout_scale=0.1, recipe_name="aarch64-emu-irq")
+    # axvisor 0.3.0-preview.2 may panic here instead, now and then, under load: the enabled
+    # timer's deadline has passed and its interrupt re-enters the vCPU's RefCell (axvcpu 0.2.2
+    # src/vcpu.rs:207; images/README.md). That run says nothing about the harness's timeout
+    # path (its crash verdict is right): the case runs again, and a timeout must come.
+    for _ in range(3):
+        res = axh_case(replace(armed, name="timer-never-armed", actions=actions),
+                       timeout_scale=0.1, recipe_name="aarch64-emu-irq")
+        if not (res.verdict is Verdict.CRASH and "RefCell already borrowed" in res.detail):
+            break
     assert res.verdict is Verdict.TIMEOUT, res.detail
