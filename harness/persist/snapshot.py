@@ -58,8 +58,9 @@ from harness.persist.loader import Loader
 from harness.persist.mailbox import Mailbox
 from harness.persist.policy import Decision, fits, image_allows
 from harness.persist.session import Boot
-from harness.qemu.incoming import Incoming
+from harness.qemu.incoming import Incoming, save_state
 from harness.qemu.profiles import MachineProfile
+from harness.run.watchers import declared_waits
 from harness.scenarios.actions import WaitForInterrupt
 from harness.scenarios.catalogue import Scenario
 
@@ -69,7 +70,7 @@ def scenario_allows(scenario: Scenario) -> Decision:
     (a timer's, through axvisor's own timer), declares asynchronous exits, or declares an end
     that is a silence (a parked vCPU, a stuck VM): without a host tick a restored axvisor is
     silent by construction, and a bug that shows only on a tick would pass."""
-    ends = [k for k in ("expect_hang", "expect_stuck", "may_stick") if getattr(scenario, k)]
+    ends = declared_waits(scenario)
     if ends:
         return Decision(False, f"declares {', '.join(ends)}: a silence a restore cannot vouch "
                                "for (no host tick)")
@@ -131,18 +132,7 @@ def take(image: Image, runtime_source: Path, profile: MachineProfile, workdir: P
             raise InfraError("snapshot: QMP is gone")
         t1 = time.monotonic()
         state = workdir / "state"
-        qmp.command("migrate-set-capabilities",
-                    capabilities=[{"capability": "x-ignore-shared", "state": True}])
-        qmp.command("migrate", uri=f"file:{state}")
-        deadline = time.monotonic() + SAVE_LIMIT_S
-        while (status := qmp.command("query-migrate").get("status")) not in (
-                "completed", "failed", "cancelled"):
-            if time.monotonic() > deadline or signals.current().requested:
-                status = f"still {status} after {time.monotonic() - t1:.1f}s"
-                break
-            time.sleep(0.002)
-        if status != "completed":
-            raise InfraError(f"snapshot of {image.recipe}: migration {status}")
+        save_state(qmp, state, SAVE_LIMIT_S, lambda: signals.current().requested)
         kernel = workdir / image.kernel.name
         try:
             shutil.copyfile(boot.kernel, kernel)

@@ -26,16 +26,30 @@ class Incoming:
     prepare: Callable[[], None]
 
 
-def load_state(qmp: QmpSession, state: Path, limit_s: float = 30.0) -> None:
-    """QMP `migrate-incoming` from `state` (RAM shared, not in the file) until completed."""
+def _migrate(qmp: QmpSession, command: str, state: Path, what: str, limit_s: float,
+             stopped: Callable[[], bool]) -> None:
+    """QMP `command` (migrate or migrate-incoming) with the file `state`, RAM shared and not
+    in it (x-ignore-shared), polled until completed; InfraError when it fails, runs past
+    `limit_s` or `stopped()`."""
     qmp.command("migrate-set-capabilities",
                 capabilities=[{"capability": "x-ignore-shared", "state": True}])
-    qmp.command("migrate-incoming", uri=f"file:{state}")
-    end = time.monotonic() + limit_s
-    while True:
-        status = qmp.command("query-migrate").get("status")
-        if status == "completed":
-            return
-        if status in ("failed", "cancelled") or time.monotonic() > end:
-            raise InfraError(f"restoring {state}: migration {status}")
+    qmp.command(command, uri=f"file:{state}")
+    start = time.monotonic()
+    while (status := qmp.command("query-migrate").get("status")) != "completed":
+        if status in ("failed", "cancelled"):
+            raise InfraError(f"{what} {state}: migration {status}")
+        if time.monotonic() - start > limit_s or stopped():
+            raise InfraError(f"{what} {state}: migration still {status} after "
+                             f"{time.monotonic() - start:.1f}s")
         time.sleep(0.002)
+
+
+def save_state(qmp: QmpSession, state: Path, limit_s: float,
+               stopped: Callable[[], bool] = lambda: False) -> None:
+    """The stopped machine's device state into `state` (the snapshot's side)."""
+    _migrate(qmp, "migrate", state, "saving", limit_s, stopped)
+
+
+def load_state(qmp: QmpSession, state: Path, limit_s: float = 30.0) -> None:
+    """The device state from `state` into a QEMU started with `-incoming defer`."""
+    _migrate(qmp, "migrate-incoming", state, "restoring", limit_s, lambda: False)

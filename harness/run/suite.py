@@ -31,6 +31,7 @@ from harness.qemu.host import missing_tools, probe
 from harness.qemu.profiles import get_profile
 from harness.run.case import CaseResult, case_id, run_case
 from harness.run.slots import run_in_order
+from harness.run.watchers import declared_waits
 from harness.scenarios.catalogue import Scenario
 from harness.scenarios.registry import scenarios_for_recipe
 
@@ -287,16 +288,13 @@ def persistent_tasks(work: list[tuple[ImageRecipe, Image, Scenario]], jobs: int
     return groups + alone
 
 
-WAITS = ("expect_hang", "expect_stuck", "may_stick")
-
-
 def waits_first(tasks: list[Task]) -> list[Task]:
     """The cases that end on a declared wait (a 6 s hang window, a 5 s stuck-VM settle: the
     longest by far) first, the rest in their order: a wait started last is the run's tail."""
     def waits(t: Task) -> bool:
         shared, items = t
         recipe, _, scenario = items[0]
-        return not shared and any(getattr(scenario.for_image(recipe.name), k) for k in WAITS)
+        return not shared and bool(declared_waits(scenario.for_image(recipe.name)))
 
     return [t for t in tasks if waits(t)] + [t for t in tasks if not waits(t)]
 

@@ -20,10 +20,17 @@ HANG_TIMEOUT_SCALE = 0.2
 STUCK_SETTLE_S = 5.0
 STUCK = "stuck: "
 PARKED = "parked: "
+# The declared ends that are a wait: a run ends on its silence (harness.run.case).
+DECLARED_WAITS = ("expect_hang", "expect_stuck", "may_stick")
 
 
 WAIT_INPUT = b"AXH:WAIT-INPUT"
 Watch = Callable[[bytes | bytearray, int], str | None]
+
+
+def declared_waits(scenario: Scenario) -> list[str]:
+    """Which of DECLARED_WAITS `scenario` declares."""
+    return [k for k in DECLARED_WAITS if getattr(scenario, k)]
 
 
 def asks_for_input(console: bytes | bytearray, at: int) -> bool:
