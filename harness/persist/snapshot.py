@@ -13,8 +13,8 @@ followed by the restored machine's, so the case is judged by the standalone judg
 (harness.run.case) with the loader's own exits taken out: its ready hypercall and the
 program's two boundary hypercalls (`loader_records`).
 
-Measured (bench/results/snapshot-probe.json): a restore takes 40-87 ms where a boot to the same
-point takes 0.23-0.62 s.
+Measured (bench/probe_snapshot.py): a restore takes 39-70 ms, QEMU's start included, where a
+boot to the same point takes 0.26-0.69 s.
 
 Not everything of a machine survives QEMU 10.0's migration: the **hypervisor's own timer**
 does not. A riscv64 hart's `stimecmp` is restored without arming the timer behind it (the
