@@ -4,7 +4,9 @@ Fuzz: the same seeds and size per architecture, run once with programs sharing b
 default) and once with --boot-per-program; exits checked per minute of each and their ratio,
 plus whether every program got the same verdict. Suite (--suite): `axharness run -j 2` with and
 without --boot-per-case on the same images; wall times, their ratio and `compare`'s verdict
-changes. The load average (2 cores, shared) is recorded before and after each measurement.
+changes, and the case time of the cases that end on a declared wait (the same windows in both
+modes) apart from the rest. The load average (2 cores, shared) is recorded before and after each
+measurement.
 Results: bench/results/persist.json (or --out).
 
 Usage: .venv/bin/python bench/bench_persist.py [--arch aarch64 --arch riscv64] [-n 60]
@@ -30,6 +32,8 @@ from harness.images.cache import cache_root
 from harness.images.recipe import find_recipes, load_recipe
 from harness.paths import repo_root
 from harness.persist.differential import differences, program_view
+from harness.run.watchers import declared_waits
+from harness.scenarios.registry import scenarios_for
 
 ROOT = repo_root()
 
@@ -131,6 +135,22 @@ def _suite(results: Path, recipes: list[str], per_case: bool) -> dict[str, Any]:
                                if c.get("restored", {}).get("loader_exit_lines"))}
 
 
+def _declared_waits(cases: dict[str, float]) -> list[str]:
+    """The cases whose scenario, on their image, ends on a declared wait (a hang's quiet
+    window, a stuck VM's settle time): they take as long in either mode."""
+    recipes = {r.name: r for r in (load_recipe(p, ROOT) for p in find_recipes(ROOT))}
+    out = []
+    for case in cases:
+        image, name = case.split("/", 1)
+        recipe = recipes.get(image)
+        if recipe is None:
+            continue
+        for sc in scenarios_for(recipe.arch, name):
+            if declared_waits(sc.for_image(image)):
+                out.append(case)
+    return out
+
+
 def suite(recipes: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="axh-bench-persist-suite-") as tmp:
         a, b = Path(tmp) / "persistent", Path(tmp) / "per-case"
@@ -150,8 +170,22 @@ def suite(recipes: list[str]) -> dict[str, Any]:
     restored_subset = {"cases": len(restored),
                        "case_seconds_restored": round(sum(a_s[c] for c in restored), 1),
                        "case_seconds_boot_per_case": round(sum(b_s[c] for c in restored), 1)}
+    waits = _declared_waits(a_s)
+    w_a, w_b = sum(a_s[c] for c in waits), sum(b_s[c] for c in waits)
+    rest_a, rest_b = sum(a_s.values()) - w_a, sum(b_s.values()) - w_b
+    waits_subset = {
+        "cases": len(waits), "cases_run": sum(a_s[c] > 0 for c in waits),
+        "case_seconds_persistent": round(w_a, 1),
+        "case_seconds_boot_per_case": round(w_b, 1),
+        "other_case_seconds_persistent": round(rest_a, 1),
+        "other_case_seconds_boot_per_case": round(rest_b, 1),
+        # The ratio of case time if the waits (the same windows in both modes) were shared by
+        # both sides as they are, and if everything else persistent mode runs cost nothing.
+        "case_time_ratio": round((w_a + rest_a) / (w_b + rest_b), 3),
+        "case_time_ratio_floor": round(w_a / (w_b + rest_b), 3)}
     return {"recipes": recipes, "jobs": 2, "persistent": per, "boot_per_case": one,
             "shared_subset": subset, "restored_subset": restored_subset,
+            "declared_waits_subset": waits_subset,
             "wall_ratio": round(per["wall_s"] / one["wall_s"], 3),
             "compare_exit_code": cmp.returncode, "compare": cmp.stdout.strip().splitlines()[-20:]}
 
