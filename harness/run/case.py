@@ -344,6 +344,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     extra = f" (+{len(asynchronous)} asynchronous)" if asynchronous else ""
     extra += f" (the last exit repeated {folded} more times)" if folded else ""
     extra += "" if marker_seen else " (start marker garbled by interleaved log output)"
+    if (hung and scenario.expect_hang) or (stuck and scenario.expect_stuck):
+        extra += f" (then {run.detail})"  # the declared end, with the evidence it rests on
     extra += (f" (the VM did not stop after {scenario.may_stick!r}: the upstream race this "
               "scenario allows for)") if scenario.may_stick and stuck else ""
     vcpus = f" on {len(expected)} vCPUs" if len(expected) > 1 else ""

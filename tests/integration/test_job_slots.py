@@ -4,6 +4,7 @@ its job slot back (harness.run.slots), so the next case starts; the verdicts are
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -40,6 +41,9 @@ def test_an_idle_parked_vcpu_lets_the_next_case_start(
     for hang in ("riscv64-0.8/hsm-hart-stop", "riscv64-0.8/hsm-hart-suspend"):
         given = cases[hang]["qemu"].get("job_slot_given_back_after_s")
         assert given is not None and given < cases[hang]["duration_s"], cases[hang]["qemu"]
+        # a pass that rests on a silence says so, and how long it lasted
+        assert re.search(r"\(then (parked: no exit and no guest output|console silent) for 6s\)$",
+                         cases[hang]["detail"]), cases[hang]["detail"]
     assert "job_slot_given_back_after_s" not in cases["riscv64-0.8/hsm-hart-start-absent"]["qemu"]
     # one slot, yet the cases overlapped: their durations add up to more than the whole run
     assert sum(c["duration_s"] for c in cases.values()) > data["wall_seconds"]
