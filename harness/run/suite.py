@@ -161,9 +161,10 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
         res = standalone(recipe, image, scenario, casedir, restore=snapshots is not None)
         if res.restored:
             persist_stats.add("restored")
-            if not stop.requested and apply_known(res, known).verdict not in (
+            if apply_known(res, known).verdict not in (
                     Verdict.PASS, Verdict.XFAIL, Verdict.INTERRUPTED):
-                # Only a real boot may fail a case: the restored run is kept as a note.
+                # Only a real boot may fail a case: the restored run is kept as a note. Once
+                # a stop is asked for, that boot returns interrupted, and so does the case.
                 first = res
                 res = standalone(recipe, image, scenario, casedir)
                 agreed = res.verdict is first.verdict

@@ -1,0 +1,72 @@
+"""Only a real boot may fail a case (harness.run.suite): a restored run that did not pass is run
+again on a boot, and when a stop is asked for meanwhile the case is interrupted, never the
+restored verdict. run_case and the image build are fakes: this pins the suite's bookkeeping."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from harness import signals
+from harness.check.verdict import Verdict
+from harness.images.select import select_recipes
+from harness.paths import repo_root
+from harness.run import suite
+from harness.run.case import CaseResult
+from harness.scenarios.registry import scenarios_for_recipe
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, stop_during_restore: bool
+         ) -> tuple[list[CaseResult], list[bool]]:
+    root = repo_root()
+    recipe = next(iter(select_recipes(root, ("aarch64",), ("aarch64",), ())))
+    scenario = scenarios_for_recipe(recipe.name, recipe.arch, False, "system-off-hvc")[0]
+    fake_image = SimpleNamespace(key="k", kernel=tmp_path / "k", manifest=lambda: {},
+                                 manifest_path=tmp_path / "m", axvcpu_version="",
+                                 arch="aarch64", exit_log="trace", recipe=recipe.name,
+                                 axvisor_version=recipe.axvisor_version)
+    calls: list[bool] = []
+
+    def fake_run_case(image: Any, recipe: Any, scenario: Any, profile: Any, casedir: Path,
+                      *, timeout_scale: float, trap_log: bool, snapshots: Any) -> CaseResult:
+        restored = snapshots is not None
+        calls.append(restored)
+        if restored and stop_during_restore:
+            signals.current().request(signal.SIGINT)
+        verdict = Verdict.DIVERGENCE if restored else \
+            Verdict.INTERRUPTED if signals.current().requested else Verdict.PASS
+        return CaseResult(case_id=f"{recipe.name}/{scenario.name}", scenario=scenario.name,
+                          arch="aarch64", verdict=verdict, detail="fake", expected=(),
+                          observed=(), diffs=(), duration_s=0.1, artifacts=casedir,
+                          image={"recipe": recipe.name}, qemu={},
+                          restored={"snapshot_s": 0.1} if restored else {})
+
+    monkeypatch.setattr(suite, "build_image", lambda *a, **k: fake_image)
+    monkeypatch.setattr(suite, "run_case", fake_run_case)
+    monkeypatch.setattr(suite, "_shared", lambda item: False)
+    monkeypatch.setattr(suite, "probe", lambda: SimpleNamespace(why_not=lambda p: ""))
+    opts = suite.SuiteOptions(arches=("aarch64",), pattern="system-off-hvc",
+                              results_dir=tmp_path / "r", cache=tmp_path / "c", jobs=1,
+                              timeout_scale=1.0, keep_artifacts=False)
+    with signals.handled():
+        results, _, _ = suite.run_suite(root, opts, ((recipe, (scenario,)),), log=lambda m: None)
+    return results, calls
+
+
+def test_a_restored_failure_is_replaced_by_the_boots_verdict(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    results, calls = _run(monkeypatch, tmp_path, stop_during_restore=False)
+    assert calls == [True, False]
+    assert results[0].verdict is Verdict.PASS
+    assert results[0].restored["restored_verdict"] == "divergence"
+
+
+def test_a_restored_failure_under_a_stop_is_interrupted_not_kept(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    results, _ = _run(monkeypatch, tmp_path, stop_during_restore=True)
+    assert results[0].verdict is Verdict.INTERRUPTED, results[0]
+    assert results[0].restored["restored_verdict"] == "divergence"  # kept as a note only
