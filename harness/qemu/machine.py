@@ -29,7 +29,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -136,6 +136,26 @@ def cmdline_script(profile: MachineProfile, kernel: Path, rundir: Path) -> str:
             "not fail); 'axharness repro DIR' rebuilds it from the image cache\" >&2\n"
             "    exit 3\nfi\n"
             f"{line}\n")
+
+
+def silence_doubt(diagnostics: Mapping[str, Any]) -> str:
+    """Why a run that ended on silence or on time (a parked vCPU, a stuck VM, a watchdog, a
+    timeout) says nothing about axvisor, from the machine's `diagnostics()` taken then; ""
+    when QEMU was shown alive: its monitor connected and answering, its VM running. A
+    stopped or frozen QEMU is silent too."""
+    if diagnostics.get("qmp_unresponsive"):
+        return f"{diagnostics.get('qmp_error')}: QEMU itself is stuck"
+    if diagnostics.get("qmp") == "not connected":
+        lost = diagnostics.get("qmp_lost")
+        return (f"QMP was lost during the run ({lost})" if lost else "QMP was not connected") \
+            + ": nothing shows QEMU was still running"
+    status = diagnostics.get("status")
+    state = status.get("status") if isinstance(status, dict) else None
+    if state is None:
+        return f"QEMU's run state could not be read ({diagnostics.get('qmp_error', '?')})"
+    if state != "running":
+        return f"QEMU's VM is {state!r}, not running: QEMU stopped it, not axvisor"
+    return ""
 
 
 class QemuMachine:
@@ -391,6 +411,8 @@ class QemuMachine:
             errors="replace")}
         if self.qmp is None or not self.qmp.connected:
             out["qmp"] = "not connected"
+            if self.qmp is not None and self.qmp.lost:
+                out["qmp_lost"] = self.qmp.lost
             return out
         try:
             with self._draining():

@@ -47,6 +47,9 @@ class QmpSession:
         self._qmp: QEMUMonitorProtocol | None = None
         self._listener: socket.socket | None = None
         self.events: list[dict[str, Any]] = []
+        # Why the connection went away under the harness ("" while it holds, or when the
+        # harness closed it): a run that ends on silence after this cannot show QEMU was alive.
+        self.lost = ""
 
     def _log(self, direction: str, message: Any) -> None:
         record = {"t": round(time.time(), 6), "dir": direction, "msg": message}
@@ -116,12 +119,12 @@ class QmpSession:
             reply = self._qmp.cmd_raw(name, args or None)
         except TimeoutError as exc:  # asyncio.wait_for's, after settimeout()
             self._log("error", f"no reply within {self.command_timeout_s}s")
-            self._drop()
+            self._drop(f"no reply to {name} within {self.command_timeout_s:.0f}s")
             raise QmpUnresponsive(f"QEMU did not answer QMP {name} within "
                                   f"{self.command_timeout_s:.0f}s") from exc
         except (OSError, EOFError, Exception) as exc:  # the socket can vanish at any time
             self._log("error", repr(exc))
-            self._drop()
+            self._drop(f"{name}: {exc!r}")
             raise QmpError(f"QMP command {name} failed: {exc!r}") from exc
         self._log("reply", reply)
         if "error" in reply:
@@ -142,11 +145,13 @@ class QmpSession:
                 got.append(event)
         except (OSError, EOFError, Exception) as exc:
             self._log("error", repr(exc))
-            self._drop()
+            self._drop(f"reading events: {exc!r}")
         self.events.extend(got)
         return got
 
-    def _drop(self) -> None:
+    def _drop(self, why: str = "") -> None:
+        if why and self._qmp is not None and not self.lost:
+            self.lost = why
         qmp, self._qmp = self._qmp, None
         if qmp is not None:
             with contextlib.suppress(Exception):  # the socket may already be gone

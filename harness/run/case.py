@@ -35,7 +35,7 @@ from harness.model.predict import ContractNote
 from harness.model.values import ModelError
 from harness.parse import parse_log
 from harness.persist.snapshot import Restore, Snapshots, loader_records
-from harness.qemu.machine import Ending, QemuMachine
+from harness.qemu.machine import Ending, QemuMachine, silence_doubt
 from harness.qemu.profiles import MachineProfile
 from harness.run import axvisor_console, current_line
 from harness.run.current_line import judge_loss
@@ -229,7 +229,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
             if lender is not None and lender.gave_back_after_s is not None:
                 qemu_info["job_slot_given_back_after_s"] = lender.gave_back_after_s
             parked = run.ending is Ending.WATCHER and run.detail.startswith(PARKED)
-            if run.ending in (Ending.TIMEOUT, Ending.WATCHDOG) or parked:
+            silent = parked or (run.ending is Ending.WATCHER and run.detail.startswith(STUCK))
+            if run.ending in (Ending.TIMEOUT, Ending.WATCHDOG) or silent:
                 diagnostics = machine.diagnostics()
                 (casedir / "diagnostics.json").write_text(
                     json.dumps(diagnostics, indent=2, default=str))
@@ -245,12 +246,11 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     if run.ending is Ending.KILLED:
         return result(Verdict.INFRA, f"{run.detail} after {run.duration_s:.1f}s: the run was "
                       "cut short, not a verdict about axvisor", expected=exp_json)
-    if diagnostics.get("qmp_unresponsive"):
-        # A parked vCPU or a spinning guest leaves QEMU's monitor answering; a monitor that
-        # does not answer is QEMU itself stuck, so the silence is not axvisor's either.
-        return result(Verdict.INFRA, f"{run.detail}, and {diagnostics['qmp_error']}: QEMU "
-                      "itself is stuck, not a verdict about axvisor", expected=exp_json,
-                      diagnostics=diagnostics)
+    if diagnostics and (doubt := silence_doubt(diagnostics)):
+        # A parked vCPU or a spinning guest leaves QEMU's monitor answering and its VM
+        # running; without that, the silence is QEMU's (stopped, frozen, lost), not axvisor's.
+        return result(Verdict.INFRA, f"{run.detail}, and {doubt}: not a verdict about "
+                      "axvisor", expected=exp_json, diagnostics=diagnostics)
     if run.ending is Ending.INTERRUPTED:
         return result(Verdict.INTERRUPTED, f"{run.detail} after {run.duration_s:.1f}s",
                       expected=exp_json)

@@ -29,7 +29,7 @@ from harness.images.build import Image, read_image
 from harness.images.recipe import find_recipes
 from harness.model.values import ModelError
 from harness.paths import repo_root
-from harness.qemu.machine import QemuMachine
+from harness.qemu.machine import QemuMachine, silence_doubt
 from harness.qemu.profiles import get_profile
 from harness.run.artifacts import (
     CaseArtifacts,
@@ -40,7 +40,7 @@ from harness.run.artifacts import (
     symbols_in_case,
 )
 from harness.run.kit import DeclaredEnd
-from harness.run.standalone import Run, watcher
+from harness.run.standalone import Run, ends_on_silence, watcher
 from harness.run.standalone import judge as judge_run
 
 ESCAPE = "\x1d"  # Ctrl-]: leaves an interactive console (pexpect's default, telnet's too)
@@ -228,6 +228,9 @@ def boot(art: CaseArtifacts, kernel: Path, rundir: Path, *, elf: Path | None = N
                 end, machine.send_console, schema=art.schema.id, arch=art.arch,
                 scale=timeout_scale), out))
             console, ending, detail = res.console, res.ending.value, res.detail
+            if ends_on_silence(ending, detail) and (doubt := silence_doubt(
+                    machine.diagnostics())):  # as the suite: QEMU's silence, not axvisor's
+                ending, detail = "infra", f"{detail}, and {doubt}"
     if out is not None and not console.endswith(b"\n"):
         out.write(b"\n")
     return ending, detail, console

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -150,6 +151,9 @@ def run_qemu(argv: Sequence[str], end: DeclaredEnd, *, console_log: Path | None 
             if now - last > silence:
                 ending, detail = "watchdog", f"console silent for {silence:.0f}s"
                 break
+        if ends_on_silence(ending, detail) and (state := _process_state(proc.pid)) in "Tt":
+            # no monitor here: a stopped QEMU is silent too, and only /proc tells
+            ending, detail = "infra", f"{detail}, and QEMU's process was stopped ({state})"
     finally:
         sel.close()
         _stop(proc)
@@ -158,7 +162,30 @@ def run_qemu(argv: Sequence[str], end: DeclaredEnd, *, console_log: Path | None 
     if ending == "qemu-exited" and proc.returncode is not None and proc.returncode < 0:
         ending = "killed"
         detail = f"QEMU was killed by {signal.Signals(-proc.returncode).name}"
+    elif ending == "qemu-exited" and (m := _KILL_REPORT.search(console)):
+        ending = "killed"  # QEMU catches SIGTERM, SIGINT and SIGHUP, says so and exits 0
+        detail = f"QEMU was stopped by {signal.Signals(int(m[1])).name}"
     return Run(ending, detail, bytes(console), time.monotonic() - started)
+
+
+_KILL_REPORT = re.compile(rb"qemu-system-\w+: terminating on signal (\d+)")
+
+
+def ends_on_silence(ending: str, detail: str) -> bool:
+    """Whether a run ended on silence or time (a timeout, the watchdog, a parked vCPU's quiet
+    window, a stuck VM's settle time): true of a stopped QEMU too, so such an end needs QEMU
+    shown alive before it says anything about axvisor."""
+    return ending in ("timeout", "watchdog") or (
+        ending == "watcher" and detail.startswith((PARKED, STUCK)))
+
+
+def _process_state(pid: int) -> str:
+    """The state letter of /proc/<pid>/stat ("?" where there is none)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "?"
+    return stat[stat.rfind(")") + 2:][:1] or "?"
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -301,6 +328,8 @@ def judge(kit: Kit, run: Run) -> Judgement:
 
     if run.ending == "killed":
         return verdict("infra", f"{run.detail}: the run was cut short")
+    if run.ending == "infra":
+        return verdict("infra", f"{run.detail}: not a verdict about axvisor")
     parked = run.ending == "watcher" and run.detail.startswith(PARKED)
     hung = (run.ending in ("timeout", "watchdog") or parked) and not stuck
     if panic is not None and (not end.expect_panic or end.expect_panic not in panic):

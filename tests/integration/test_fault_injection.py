@@ -25,6 +25,7 @@ from harness.images.recipe import ImageRecipe
 from harness.qemu.host import HostCaps
 from harness.qemu.machine import Ending, MachineError, QemuMachine
 from harness.qemu.profiles import get_profile
+from harness.qemu.qmp_session import QmpSession
 from harness.run import axvisor_console
 from harness.run.case import CaseResult, run_case
 from harness.scenarios.registry import scenarios_for
@@ -134,6 +135,7 @@ def test_the_leak_check_reports_and_kills_a_qemu_a_test_leaves_behind(
 from pathlib import Path
 from harness.qemu.machine import QemuMachine
 from harness.qemu.profiles import get_profile
+from harness.qemu.qmp_session import QmpSession
 
 LEFT = []  # keeps pexpect from closing the console (which would end QEMU by SIGHUP)
 
@@ -278,3 +280,49 @@ def test_diagnostics_of_a_machine_that_floods_its_console_get_answers_from_qmp(
     assert "qmp_error" not in diagnostics, diagnostics.get("qmp_error")
     assert diagnostics["status"]["status"] == "running"
     assert "PC=" in diagnostics["registers"]
+
+
+def _on_poll(monkeypatch: pytest.MonkeyPatch, nth: int,
+             fault: Callable[[QmpSession], None]) -> None:
+    """Inject `fault` into the harness's own QMP session at its `nth` event poll (in the
+    runner's thread, as a real fault would strike)."""
+    real = QmpSession.poll_events
+    polls = 0
+
+    def poll(self: QmpSession) -> list[dict[str, object]]:
+        nonlocal polls
+        polls += 1
+        if polls == nth:
+            fault(self)
+        return real(self)
+
+    monkeypatch.setattr(QmpSession, "poll_events", poll)
+
+
+@pytest.mark.aarch64
+@pytest.mark.timeout(120)
+def test_a_declared_hang_whose_qmp_connection_was_lost_is_infrastructure(
+        axh_case: Callable[..., CaseResult], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without its monitor nothing shows QEMU was alive through the silence: the parked window
+    # alone passed the case (audit, session 7: QMP dropped, then QEMU frozen from outside).
+    (declared,) = scenarios_for("aarch64", "psci-cpu-off")
+    scenario = dataclasses.replace(declared, name="psci-cpu-off-qmp-lost")
+    _on_poll(monkeypatch, 5, lambda qmp: qmp._drop("injected: connection reset"))
+    res = axh_case(scenario)
+    assert res.verdict is Verdict.INFRA, res.detail
+    assert "QMP was lost during the run (injected: connection reset)" in res.detail
+    assert "not a verdict about axvisor" in res.detail
+
+
+@pytest.mark.aarch64
+@pytest.mark.timeout(120)
+def test_a_declared_hang_in_a_vm_that_qemu_paused_is_infrastructure(
+        axh_case: Callable[..., CaseResult], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A VM QEMU stops by itself (an emulation error, a full disk behind a drive) is silent with
+    # its monitor answering: only its run state tells it from a parked vCPU.
+    (declared,) = scenarios_for("aarch64", "psci-cpu-off")
+    scenario = dataclasses.replace(declared, name="psci-cpu-off-paused")
+    _on_poll(monkeypatch, 5, lambda qmp: qmp.command("stop"))
+    res = axh_case(scenario)
+    assert res.verdict is Verdict.INFRA, res.detail
+    assert "QEMU's VM is 'paused', not running" in res.detail

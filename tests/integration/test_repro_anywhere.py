@@ -10,8 +10,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tarfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,10 +52,12 @@ def minimal_path(tmp_path: Path) -> str:
     return str(bin_dir)
 
 
-def bundle_and_run(case: CaseResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def bundle_and_run(case: CaseResult, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                   signal_qemu: signal.Signals | None = None
                    ) -> subprocess.CompletedProcess[str]:
     """`repro --bundle` (with no image cache), unpacked in an empty directory, run there by
-    `python3 run.py` with nothing but QEMU and python3 on PATH and an empty environment."""
+    `python3 run.py` with nothing but QEMU and python3 on PATH and an empty environment;
+    `signal_qemu` is sent to its QEMU from outside once the guest has started."""
     out = tmp_path / "bundle.tar.gz"
     assert main(["repro", str(case.artifacts), "--bundle", str(out),
                  "--cache-dir", str(tmp_path / "no-cache")]) == 0
@@ -63,9 +68,43 @@ def bundle_and_run(case: CaseResult, tmp_path: Path, capsys: pytest.CaptureFixtu
     with tarfile.open(out) as tar:
         tar.extractall(empty, filter="data")
     (top,) = empty.iterdir()
+    if signal_qemu is not None:
+        threading.Thread(target=_signal_qemu_in, args=(top, signal_qemu), daemon=True).start()
     return subprocess.run(["python3", str(top / "run.py")], capture_output=True, text=True,
                           cwd=empty, timeout=300, check=False,
                           env={"PATH": minimal_path(tmp_path), "HOME": str(empty)})
+
+
+def _signal_qemu_in(top: Path, sig: signal.Signals) -> None:
+    """`sig` to the QEMU running a kernel under `top`, 1.5 s after it starts."""
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                argv = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"qemu-system" in argv and str(top).encode() in argv:
+                time.sleep(1.5)
+                os.kill(int(proc.name), sig)
+                return
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGSTOP], ids=lambda s: s.name)
+def test_a_bundle_whose_qemu_is_stopped_from_outside_says_infra_and_exits_3(
+        sig: signal.Signals, axh_case: Callable[[Scenario], CaseResult], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # QEMU catches SIGTERM and exits 0 (the run read as "QEMU exited": a divergence from the
+    # declared hang), and a stopped QEMU is as silent as a parked vCPU (it passed).
+    case = axh_case(scenario("psci-cpu-off"))
+    assert case.verdict is Verdict.PASS, case.detail
+    res = bundle_and_run(case, tmp_path, capsys, signal_qemu=sig)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert "verdict: infra" in res.stdout, res.stdout
+    said = {signal.SIGTERM: "QEMU was stopped by SIGTERM",
+            signal.SIGSTOP: "QEMU's process was stopped (T)"}[sig]
+    assert said in res.stdout, res.stdout
 
 
 def test_a_bundle_of_an_xfail_reproduces_it_with_qemu_and_python_alone(
