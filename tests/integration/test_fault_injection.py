@@ -299,30 +299,25 @@ def _on_poll(monkeypatch: pytest.MonkeyPatch, nth: int,
     monkeypatch.setattr(QmpSession, "poll_events", poll)
 
 
-@pytest.mark.aarch64
-@pytest.mark.timeout(120)
-def test_a_declared_hang_whose_qmp_connection_was_lost_is_infrastructure(
-        axh_case: Callable[..., CaseResult], monkeypatch: pytest.MonkeyPatch) -> None:
-    # Without its monitor nothing shows QEMU was alive through the silence: the parked window
-    # alone passed the case (audit, session 7: QMP dropped, then QEMU frozen from outside).
-    (declared,) = scenarios_for("aarch64", "psci-cpu-off")
-    scenario = dataclasses.replace(declared, name="psci-cpu-off-qmp-lost")
-    _on_poll(monkeypatch, 5, lambda qmp: qmp._drop("injected: connection reset"))
-    res = axh_case(scenario)
-    assert res.verdict is Verdict.INFRA, res.detail
-    assert "QMP was lost during the run (injected: connection reset)" in res.detail
-    assert "not a verdict about axvisor" in res.detail
+# Without its monitor nothing shows QEMU was alive through the silence, and a VM QEMU stops by
+# itself (an emulation error, a full disk behind a drive) is silent with its monitor answering:
+# the parked window alone passed both (audit, session 7).
+SILENT_QEMU = {
+    "qmp-lost": (lambda qmp: qmp._drop("injected: connection reset"),
+                 "QMP was lost during the run (injected: connection reset)"),
+    "paused": (lambda qmp: qmp.command("stop"), "QEMU's VM is 'paused', not running"),
+}
 
 
 @pytest.mark.aarch64
 @pytest.mark.timeout(120)
-def test_a_declared_hang_in_a_vm_that_qemu_paused_is_infrastructure(
-        axh_case: Callable[..., CaseResult], monkeypatch: pytest.MonkeyPatch) -> None:
-    # A VM QEMU stops by itself (an emulation error, a full disk behind a drive) is silent with
-    # its monitor answering: only its run state tells it from a parked vCPU.
+@pytest.mark.parametrize("fault", sorted(SILENT_QEMU))
+def test_a_declared_hang_in_a_qemu_not_shown_alive_is_infrastructure(
+        fault: str, axh_case: Callable[..., CaseResult], monkeypatch: pytest.MonkeyPatch) -> None:
     (declared,) = scenarios_for("aarch64", "psci-cpu-off")
-    scenario = dataclasses.replace(declared, name="psci-cpu-off-paused")
-    _on_poll(monkeypatch, 5, lambda qmp: qmp.command("stop"))
+    scenario = dataclasses.replace(declared, name=f"psci-cpu-off-{fault}")
+    inject, said = SILENT_QEMU[fault]
+    _on_poll(monkeypatch, 5, inject)
     res = axh_case(scenario)
     assert res.verdict is Verdict.INFRA, res.detail
-    assert "QEMU's VM is 'paused', not running" in res.detail
+    assert said in res.detail and "not a verdict about axvisor" in res.detail, res.detail
