@@ -156,6 +156,7 @@ def _run(args: argparse.Namespace) -> int:
     if stop.requested:
         extra["interrupted_by"] = stop.name
     extra["jobs"] = args.jobs
+    extra["timeout_scale"] = args.timeout_scale  # a smaller one shortens no hang evidence
     if part is not None:
         extra["shard"] = part[1].to_json()
     write_results(cases, results_file, extra)

@@ -48,6 +48,7 @@ from harness.run.watchers import (
     STUCK,
     console_watcher,
     parked_watcher,
+    silence_scale,
     typing_watcher,
 )
 from harness.scenarios.actions import Spin
@@ -197,7 +198,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     (casedir / "expected.json").write_text(json.dumps(list(exp_json), indent=2))
 
     if scenario.expect_hang or scenario.may_stick:  # a silent console is an accepted end
-        timeout_scale = min(timeout_scale, HANG_TIMEOUT_SCALE)
+        timeout_scale = HANG_TIMEOUT_SCALE * silence_scale(timeout_scale)
     qemu_extra: tuple[str, ...] = ()
     if trap_log:
         from harness.oracle.capture import TRAP_LOG_DIR, trap_log_args  # imports this module

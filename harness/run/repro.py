@@ -40,7 +40,7 @@ from harness.run.artifacts import (
     symbols_in_case,
 )
 from harness.run.kit import DeclaredEnd
-from harness.run.standalone import Run, ends_on_silence, watcher
+from harness.run.standalone import Run, ends_on_silence, silence_scale_of, watcher
 from harness.run.standalone import judge as judge_run
 
 ESCAPE = "\x1d"  # Ctrl-]: leaves an interactive console (pexpect's default, telnet's too)
@@ -212,7 +212,7 @@ def boot(art: CaseArtifacts, kernel: Path, rundir: Path, *, elf: Path | None = N
     machine = QemuMachine(get_profile(art.profile), kernel, rundir, gdb=gdb, paused=gdb,
                           console_pipe=not handed)
     machine.timeout_s = end.timeout_s * timeout_scale
-    machine.watchdog_s = end.watchdog_s * timeout_scale
+    machine.watchdog_s = end.watchdog_s * silence_scale_of(end, timeout_scale)
     with machine:
         if gdb:
             say(gdb_instructions(elf, machine))

@@ -42,7 +42,14 @@ from harness.model.values import ModelError
 from harness.parse import parse_log
 from harness.run import axvisor_console, current_line
 from harness.run.kit import DeclaredEnd, Kit, KitError, KnownCover, read_kit
-from harness.run.watchers import PARKED, STUCK, WAIT_INPUT, asks_for_input, parked_watcher
+from harness.run.watchers import (
+    PARKED,
+    STUCK,
+    WAIT_INPUT,
+    asks_for_input,
+    parked_watcher,
+    silence_scale,
+)
 
 Watch = Callable[[bytes | bytearray, int], "str | None"]
 
@@ -76,7 +83,8 @@ def watcher(end: DeclaredEnd, send: Callable[[bytes], None] | None = None, *,
     `arch`, a declared hang ends as the suite ends it (harness.run.watchers.parked_watcher)."""
     watch = _watcher(end, send)
     if end.expect_hang and schema:
-        return parked_watcher(watch, schemas.schema(schema), arch, end.watchdog_s * scale)
+        return parked_watcher(watch, schemas.schema(schema), arch,
+                              end.watchdog_s * silence_scale(scale))
     return watch
 
 
@@ -123,7 +131,7 @@ def run_qemu(argv: Sequence[str], end: DeclaredEnd, *, console_log: Path | None 
     watch = watcher(end, send, schema=schema, arch=arch, scale=scale)
     console = bytearray()
     log = console_log.open("wb") if console_log else None
-    timeout, silence = end.timeout_s * scale, end.watchdog_s * scale
+    timeout, silence = end.timeout_s * scale, end.watchdog_s * silence_scale_of(end, scale)
     last = time.monotonic()
     ending, detail = "qemu-exited", "QEMU exited"
     sel = selectors.DefaultSelector()
@@ -169,6 +177,11 @@ def run_qemu(argv: Sequence[str], end: DeclaredEnd, *, console_log: Path | None 
 
 
 _KILL_REPORT = re.compile(rb"qemu-system-\w+: terminating on signal (\d+)")
+
+
+def silence_scale_of(end: DeclaredEnd, scale: float) -> float:
+    """The watchdog's scale: floored where the silence it ends on can pass the case."""
+    return silence_scale(scale) if end.expect_hang or end.may_stick else scale
 
 
 def ends_on_silence(ending: str, detail: str) -> bool:

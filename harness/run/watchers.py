@@ -28,6 +28,13 @@ WAIT_INPUT = b"AXH:WAIT-INPUT"
 Watch = Callable[[bytes | bytearray, int], str | None]
 
 
+def silence_scale(scale: float) -> float:
+    """--timeout-scale as applied to a window whose silence passes a case (a declared hang's
+    quiet window and watchdog): a slow host's larger scale lengthens it; a smaller one never
+    shortens the evidence below what the scenario declares (at 0.01 a hang passed on 0.3 s)."""
+    return max(1.0, scale)
+
+
 def declared_waits(scenario: Scenario) -> list[str]:
     """Which of DECLARED_WAITS `scenario` declares."""
     return [k for k in DECLARED_WAITS if getattr(scenario, k)]

@@ -114,3 +114,16 @@ def test_a_guest_timer_that_is_never_armed_leaves_the_wfi_loop_waiting(
         if not (res.verdict is Verdict.CRASH and "RefCell already borrowed" in res.detail):
             break
     assert res.verdict is Verdict.TIMEOUT, res.detail
+
+
+def test_a_small_timeout_scale_does_not_shorten_a_declared_hangs_evidence(
+        axh_case: Callable[..., CaseResult]) -> None:
+    # --timeout-scale 0.01 made the quiet window 0.3 s: psci-cpu-off passed on that (audit,
+    # session 7). The window that passes a hang stays the scenario's 6 s.
+    from harness.scenarios.registry import scenarios_for
+
+    (hang,) = scenarios_for("aarch64", "psci-cpu-off")
+    res = axh_case(hang, timeout_scale=0.01)
+    assert res.verdict is Verdict.PASS, res.detail
+    assert res.detail.endswith("(then parked: no exit and no guest output for 6s)"), res.detail
+    assert res.duration_s >= 6.0

@@ -51,3 +51,19 @@ def test_the_pytest_plugin_refuses_it_as_a_usage_error(text: str) -> None:
                          cwd=ROOT, capture_output=True, text=True, check=False, timeout=120)
     assert res.returncode == pytest.ExitCode.USAGE_ERROR, res.stdout[-2000:]
     assert "--timeout-scale must be a number > 0" in res.stderr
+
+
+@pytest.mark.parametrize(("scale", "window"), [(0.01, 6.0), (1.0, 6.0), (3.0, 18.0)])
+def test_a_smaller_scale_never_shortens_a_declared_hangs_quiet_window(
+        scale: float, window: float) -> None:
+    # The window is the evidence a hang passes on: at 0.01 a vCPU that woke after 0.3 s passed.
+    from harness.run.kit import DeclaredEnd
+    from harness.run.standalone import silence_scale_of, watcher
+    from harness.run.watchers import ParkedWatch
+
+    hang = DeclaredEnd(timeout_s=24.0, watchdog_s=6.0, expect_hang=True)
+    watch = watcher(hang, schema="axvcpu-0.2", arch="aarch64", scale=scale)
+    assert isinstance(watch, ParkedWatch) and watch.window_s == window
+    assert 6.0 * silence_scale_of(hang, scale) == window  # the bundle's watchdog alike
+    plain = DeclaredEnd(timeout_s=30.0, watchdog_s=30.0)
+    assert silence_scale_of(plain, scale) == scale  # elsewhere a silence fails the case
