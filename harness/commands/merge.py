@@ -43,12 +43,13 @@ def run(args: argparse.Namespace) -> int:
     for part in args.parts:
         if part.resolve().parent == out:
             raise UsageError(f"{part} is in OUT {args.out}: merge into another directory")
-    merged = merge_files(args.parts)  # every input read and checked before OUT is touched
+    root = repo_root()
+    known = load_known(root / KNOWN_FILE) if (root / KNOWN_FILE).is_file() else ()
+    # every input read and checked, every case judged again, before OUT is touched
+    merged = merge_files(args.parts, known)
     prepare_results_dir(out, args.force)
     (out / "results.json").write_text(json.dumps(merged.doc, indent=2, default=str))
     cases = list(merged.cases)
-    root = repo_root()
-    known = load_known(root / KNOWN_FILE) if (root / KNOWN_FILE).is_file() else ()
     reach = root / REACHABILITY_FILE
     unreachable = load_reachability(reach) if reach.is_file() else ()
     scenarios = {s.case_id: s for a in all_arches() for s in scenarios_for(a)}

@@ -10,14 +10,16 @@ reports link to the files a CI artifact download actually holds.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from harness.check.compare import ExitDiff, FieldDiff
+from harness.check.known import KnownDivergence, apply_known
 from harness.check.scope import KnownNote
 from harness.check.verdict import Verdict
 from harness.errors import UsageError
@@ -35,11 +37,17 @@ class Merged:
     extra: dict[str, Any]  # images, wall_seconds, shards: what the reports read beside them
 
 
-def merge_files(paths: Sequence[Path]) -> Merged:
+def merge_files(paths: Sequence[Path], known: Sequence[KnownDivergence] = (),
+                today: _dt.date | None = None) -> Merged:
+    """The parts as one run; each case judged again against `known` (today's
+    known-divergences file) as `run` judges it, so a part's xfail whose entry has since been
+    removed, expired or stopped matching is not merged green."""
     if not paths:
         raise UsageError("nothing to merge: name at least one results.json")
     docs = [(p, load_results(p)) for p in paths]
     _check_shards(docs)
+    commit = _same_everywhere(docs, "commit")
+    _same_everywhere(docs, "harness")
     seen: dict[str, Path] = {}
     images: dict[str, Any] = {}
     where_image: dict[str, Path] = {}
@@ -63,6 +71,11 @@ def merge_files(paths: Sequence[Path]) -> Merged:
             where_image.setdefault(recipe, path)
     raw.sort(key=lambda c: str(c["case"]))
     cases = tuple(case_from_json(c, f"{seen[c['case']]}: case {c['case']}") for c in raw)
+    judged = [_rejudged(c, known, today) for c in cases]
+    raw = [obj if again is case else {**obj, **{k: v for k, v in again.to_json().items()
+                                                if k in _VERDICT_KEYS}}
+           for obj, case, again in zip(raw, cases, judged, strict=True)]
+    cases = tuple(judged)
     parts = [{"file": str(p), "host": d.get("host"), "finished_at": d.get("finished_at"),
               "wall_seconds": d.get("wall_seconds"), "cases": len(d["cases"]),
               **({"shard": d["shard"]} if "shard" in d else {})} for p, d in docs]
@@ -73,11 +86,44 @@ def merge_files(paths: Sequence[Path]) -> Merged:
     if stops:
         extra["interrupted_by"] = ", ".join(stops)
     first = docs[0][1]
-    doc = {"schema": SCHEMA, "harness": first.get("harness"), "host": first.get("host"),
+    doc = {"schema": SCHEMA, "harness": first.get("harness"), "commit": commit,
+           "host": first.get("host"),
            "finished_at": max(str(d.get("finished_at", "")) for _, d in docs),
            "summary": dict(sorted(Counter(str(c["verdict"]) for c in raw).items())),
            **extra, "cases": raw}
     return Merged(doc, cases, extra)
+
+
+_VERDICT_KEYS = ("verdict", "detail", "known_divergences", "known_notes")
+
+
+def _rejudged(case: CaseResult, known: Sequence[KnownDivergence], today: _dt.date | None
+              ) -> CaseResult:
+    """`case` itself when today's entries judge it as its part did; else the new verdict,
+    saying where it comes from."""
+    if case.verdict is Verdict.XFAIL:  # judged again from its diffs
+        again = apply_known(replace(case, verdict=Verdict.DIVERGENCE, known=(), known_notes=()),
+                            known, today)
+        if again.verdict is Verdict.XFAIL and set(again.known) == set(case.known):
+            return case
+    elif case.verdict is Verdict.PASS:  # an entry listing it may have gone stale meanwhile
+        again = apply_known(replace(case, known_notes=()), known, today)
+        if again.verdict is Verdict.PASS:
+            return case
+    else:
+        return case
+    return replace(again, detail=f"re-judged by merge against today's known divergences "
+                   f"(was {case.verdict.value}): {again.detail}")
+
+
+def _same_everywhere(docs: Sequence[tuple[Path, dict[str, Any]]], key: str) -> object:
+    """The parts' `key` (commit, harness version), which must agree where recorded."""
+    values = [(p, d[key]) for p, d in docs if d.get(key)]
+    for path, value in values[1:]:
+        if value != values[0][1]:
+            raise UsageError(f"{path}: {key} {value}, but {values[0][1]} in {values[0][0]}: "
+                             "parts of one run come from one checkout of the harness")
+    return values[0][1] if values else None
 
 
 def _check_shards(docs: Sequence[tuple[Path, dict[str, Any]]]) -> None:

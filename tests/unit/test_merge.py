@@ -3,6 +3,8 @@ that do not belong together are refused with one line naming the file."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import pytest
 
 from harness.check.compare import ExitDiff, FieldDiff
+from harness.check.known import KnownDivergence
 from harness.check.scope import KnownNote
 from harness.check.verdict import Verdict
 from harness.cli import main
@@ -22,6 +25,12 @@ DIFF = ExitDiff(index=1, kind="fields",
                 expected={"variant": "MmioWrite", "fields": {"data": 0x88, "width": "Byte"}},
                 observed={"variant": "MmioWrite", "fields": {"data": 0x1122, "width": "Byte"}},
                 observed_line=432, fields=(FieldDiff("data", 0x88, 0x1122),), vcpu=1)
+
+# The entry that explains DIFF in scenario "a" (a fake of tests/conformance/known-divergences.toml).
+KNOWN = KnownDivergence(id="a64-data", arch="aarch64", axvisor=("0.3.0-preview.2",),
+                        variant="MmioWrite", fields=("data",), scenarios=("a",), model="",
+                        observed="", source="", reviewed=dt.date(2026, 1, 1),
+                        expires=dt.date(2099, 1, 1), line=1)
 
 
 def case(name: str, verdict: Verdict = Verdict.PASS, recipe: str = "aarch64",
@@ -66,9 +75,10 @@ def test_an_older_file_without_the_diffs_exits_still_gives_variant_line_and_vcpu
 
 
 def test_the_shards_of_one_partition_merge_into_every_case_once(tmp_path: Path) -> None:
-    a = part(tmp_path / "s1", [case("b"), case("a", Verdict.XFAIL, diffs=(DIFF,))], (1, 2))
+    a = part(tmp_path / "s1", [case("b"), case("a", Verdict.XFAIL, diffs=(DIFF,),
+                                                known=("a64-data",))], (1, 2))
     b = part(tmp_path / "s2", [case("c", Verdict.DIVERGENCE)], (2, 2))
-    merged = merge_files([b, a])
+    merged = merge_files([b, a], (KNOWN,))
     assert [c.case_id for c in merged.cases] == ["aarch64/a", "aarch64/b", "aarch64/c"]
     assert merged.doc["summary"] == {"divergence": 1, "pass": 1, "xfail": 1}
     assert [p["shard"]["index"] for p in merged.doc["parts"]] == [2, 1]
@@ -138,3 +148,35 @@ def test_the_merge_command_writes_what_run_writes_and_exits_as_run_would(
     assert main(["merge", str(tmp_path / "out2"), str(a)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err[-1] == "axharness: error: shard(s) 2/2 missing: 1 of 2 given"
+
+
+@pytest.mark.parametrize(("known", "now"), [
+    ((), "divergence"),  # the entry was removed since the part ran
+    ((dataclasses.replace(KNOWN, expires=dt.date(2020, 1, 1)),), "error"),  # it expired
+])
+def test_a_parts_xfail_that_todays_entries_no_longer_explain_is_not_merged_green(
+        tmp_path: Path, known: tuple[KnownDivergence, ...], now: str) -> None:
+    path = part(tmp_path / "old", [case("a", Verdict.XFAIL, diffs=(DIFF,), known=("a64-data",))])
+    merged = merge_files([path], known)
+    (c,) = merged.cases
+    assert c.verdict.value == now
+    assert c.detail.startswith("re-judged by merge against today's known divergences (was "
+                               "xfail): "), c.detail
+    assert merged.doc["cases"][0]["verdict"] == now and merged.doc["summary"] == {now: 1}
+    assert merged.doc["cases"][0]["diffs"]  # the rest of the case as its part recorded it
+
+
+def test_a_pass_and_an_xfail_still_explained_are_merged_as_they_were(tmp_path: Path) -> None:
+    xfail = case("a", Verdict.XFAIL, diffs=(DIFF,), known=("a64-data",))
+    path = part(tmp_path / "p", [xfail, case("b")])
+    merged = merge_files([path], (KNOWN,))
+    assert [(c.verdict, c.detail) for c in merged.cases] == [
+        (Verdict.XFAIL, "a detail"), (Verdict.PASS, "b detail")]
+
+
+def test_parts_from_two_checkouts_are_refused(tmp_path: Path) -> None:
+    a, b = part(tmp_path / "a", [case("a")]), part(tmp_path / "b", [case("b")])
+    doc = json.loads(b.read_text())
+    b.write_text(json.dumps({**doc, "commit": "0" * 40}))
+    with pytest.raises(UsageError, match=f"{b}: commit 0{{40}}, but .* in {a}: parts of one run"):
+        merge_files([a, b])
