@@ -90,8 +90,11 @@ class Mailbox:
     def __init__(self, memory: str, loader: Loader, directory: Path | None = None) -> None:
         self.size = ram_bytes(memory)
         self.loader = loader
-        fd, path = tempfile.mkstemp(prefix="axh-ram-",
-                                    dir=directory if directory is not None else ram_directory())
+        where = directory if directory is not None else ram_directory()
+        try:
+            fd, path = tempfile.mkstemp(prefix="axh-ram-", dir=where)
+        except OSError as exc:  # a full disk, no descriptors left: the host's, not a bug
+            raise InfraError(f"cannot create a RAM file in {where}: {exc}") from exc
         os.close(fd)
         self.path = Path(path)
         self._map: mmap.mmap | None = None
@@ -137,7 +140,10 @@ class Mailbox:
         that has no name (nothing is left behind whatever happens to this process): its
         descriptor, for `copy_of`; the caller closes it."""
         self.open()
-        fd, path = tempfile.mkstemp(prefix="axh-snap-", dir=self.path.parent)
+        try:
+            fd, path = tempfile.mkstemp(prefix="axh-snap-", dir=self.path.parent)
+        except OSError as exc:
+            raise InfraError(f"saving the guest's memory: {exc}") from exc
         os.unlink(path)
         try:
             sparse_copy(self._fd, fd, self.size)

@@ -134,6 +134,8 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
                                 casedir)
         except HarnessError as exc:
             return _placeholder(recipe, scenario, Verdict.INFRA, str(exc), casedir)
+        except OSError as exc:  # a full disk, no descriptors left: the host's trouble
+            return _placeholder(recipe, scenario, Verdict.INFRA, f"host error: {exc}", casedir)
         except Exception as exc:  # a harness bug must not hide the other cases' results
             casedir.mkdir(parents=True, exist_ok=True)
             (casedir / "internal-error.txt").write_text(traceback.format_exc())
@@ -144,8 +146,12 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
     def finish(res: CaseResult, casedir: Path) -> CaseResult:
         res = apply_known(res, known)
         if casedir.is_dir():
-            (casedir / "manifest.json").write_text(json.dumps(res.to_json(), indent=2,
-                                                              default=str))
+            try:
+                (casedir / "manifest.json").write_text(json.dumps(res.to_json(), indent=2,
+                                                                  default=str))
+            except OSError as exc:  # a case without its artifacts is no result to trust
+                res = replace(res, verdict=Verdict.INFRA, detail=f"cannot write "
+                              f"{casedir / 'manifest.json'}: {exc}; the run said: {res.detail}")
         log(f"{res.verdict.value:10} {res.case_id} ({res.duration_s:.1f}s) {res.detail}")
         if not opts.keep_artifacts and not res.verdict.is_failure and casedir.is_dir():
             for heavy in casedir.glob("axvisor.*"):
@@ -200,10 +206,11 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
                 try:  # the next case is queued while one is judged (harness.persist.runner)
                     for res in runner.run_stream(_until_stopped(todo, stop)):
                         out.append(finish(res, todo[len(out) - base][1]))
-                except HarnessError as exc:  # the oldest unfinished case; the rest go on
-                    r, _, sc = items[len(out)]
+                except (HarnessError, OSError) as exc:  # the oldest unfinished case; the
+                    r, _, sc = items[len(out)]          # rest go on
                     d = cases_dir / case_dirname(r, sc)
-                    out.append(finish(_placeholder(r, sc, Verdict.INFRA, str(exc), d), d))
+                    why = str(exc) if isinstance(exc, HarnessError) else f"host error: {exc}"
+                    out.append(finish(_placeholder(r, sc, Verdict.INFRA, why, d), d))
         finally:
             runner.close()
         return out

@@ -90,3 +90,12 @@ def test_saved_memory_is_copied_with_its_holes_and_a_one_shot_frame_goes_to_the_
         box.close()
         os.close(saved)
         seen.unlink()
+
+
+def test_a_ram_file_that_cannot_be_created_is_the_hosts_trouble(tmp_path: Path) -> None:
+    # e.g. a full disk or no descriptors left: an OSError here was an "internal error" of the
+    # case, which was then not run on a boot (audit, session 7)
+    from harness.errors import InfraError
+
+    with pytest.raises(InfraError, match="cannot create a RAM file in .*missing"):
+        Mailbox("16M", Loader(b"", 0xF000, 0x80A0_2000, 1), directory=tmp_path / "missing")

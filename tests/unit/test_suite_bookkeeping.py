@@ -1,9 +1,11 @@
-"""Only a real boot may fail a case (harness.run.suite): a restored run that did not pass is run
-again on a boot, and when a stop is asked for meanwhile the case is interrupted, never the
-restored verdict. run_case and the image build are fakes: this pins the suite's bookkeeping."""
+"""The suite's bookkeeping around run_case (harness.run.suite), with run_case and the image build
+as fakes: only a real boot may fail a case (a restored run that did not pass is run again on a
+boot, and when a stop is asked for meanwhile the case is interrupted, never the restored
+verdict); the host's trouble (an OSError) is infra, not an internal error."""
 
 from __future__ import annotations
 
+import errno
 import signal
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,8 +22,8 @@ from harness.run.case import CaseResult
 from harness.scenarios.registry import scenarios_for_recipe
 
 
-def _run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, stop_during_restore: bool
-         ) -> tuple[list[CaseResult], list[bool]]:
+def _run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, stop_during_restore: bool,
+         disk_full: bool = False) -> tuple[list[CaseResult], list[bool]]:
     root = repo_root()
     recipe = next(iter(select_recipes(root, ("aarch64",), ("aarch64",), ())))
     scenario = scenarios_for_recipe(recipe.name, recipe.arch, False, "system-off-hvc")[0]
@@ -35,6 +37,8 @@ def _run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, stop_during_restore: b
                       *, timeout_scale: float, trap_log: bool, snapshots: Any) -> CaseResult:
         restored = snapshots is not None
         calls.append(restored)
+        if disk_full:
+            raise OSError(errno.ENOSPC, "No space left on device")
         if restored and stop_during_restore:
             signals.current().request(signal.SIGINT)
         verdict = Verdict.DIVERGENCE if restored else \
@@ -70,3 +74,10 @@ def test_a_restored_failure_under_a_stop_is_interrupted_not_kept(
     results, _ = _run(monkeypatch, tmp_path, stop_during_restore=True)
     assert results[0].verdict is Verdict.INTERRUPTED, results[0]
     assert results[0].restored["restored_verdict"] == "divergence"  # kept as a note only
+
+
+def test_a_host_error_in_a_case_is_infra_not_an_internal_error(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    results, _ = _run(monkeypatch, tmp_path, stop_during_restore=False, disk_full=True)
+    assert results[0].verdict is Verdict.INFRA, results[0]
+    assert results[0].detail == "host error: [Errno 28] No space left on device"
