@@ -299,6 +299,8 @@ def axh_image(axh_options: AxhOptions, axh_recipes: dict[str, ImageRecipe],
         missing = missing_tools([profile.binary])
         if missing:  # the harness's tool, not the host's capability: never a skip
             raise InfraError(missing)
+        if fault := probe().infra(profile):  # the host has it, this user cannot use it
+            raise InfraError(f"{arch}: {fault}")
         why = probe().why_not(profile)
         if why:
             pytest.skip(f"{arch}: {why}")

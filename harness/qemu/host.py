@@ -33,6 +33,14 @@ class HostCaps:
     kvm: str  # "" if usable, else why not
     vmx: str  # "" if KVM offers VMX to guests, else why not
     svm: str
+    # The host has KVM, but this user or this process cannot use it (permissions, a failing
+    # ioctl): a set-up fault, never a capability the host lacks, so never a skip.
+    setup_fault: str = ""
+
+    def infra(self, profile: MachineProfile) -> str:
+        """Why `profile` cannot run here when the reason is the host's set-up, not a missing
+        capability (an infra verdict, not a skip); "" otherwise."""
+        return self.setup_fault if profile.accel == "kvm" else ""
 
     def why_not(self, profile: MachineProfile) -> str:
         """Empty if the profile can run here, else the precise reason it cannot. A missing
@@ -94,13 +102,13 @@ def probe() -> HostCaps:
         none = "no /dev/kvm on this host"
         return HostCaps(none, none, none)
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        why = "/dev/kvm is not readable and writable by this user"
-        return HostCaps(why, why, why)
+        why = "/dev/kvm is not readable and writable by this user (the kvm group?)"
+        return HostCaps(why, why, why, setup_fault=why)
     try:
         leaves = _supported_cpuid()
     except OSError as exc:
         why = f"KVM_GET_SUPPORTED_CPUID failed: {exc}"
-        return HostCaps(why, why, why)
+        return HostCaps(why, why, why, setup_fault=why)
     ecx1 = leaves.get(1, (0, 0, 0, 0))[2]
     ecx_ext = leaves.get(0x8000_0001, (0, 0, 0, 0))[2]
     vmx = "" if ecx1 & (1 << 5) else "host KVM offers no VMX to guests (CPUID.1:ECX.VMX[bit 5] " \

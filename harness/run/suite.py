@@ -27,7 +27,7 @@ from harness.images.select import select_recipes
 from harness.persist.policy import image_allows, scenario_allows
 from harness.persist.runner import PersistentRunner, Stats
 from harness.persist.snapshot import Snapshots
-from harness.qemu.host import missing_tools, probe
+from harness.qemu.host import HostCaps, missing_tools, probe
 from harness.qemu.profiles import get_profile
 from harness.run.case import CaseResult, case_id, run_case
 from harness.run.slots import run_in_order
@@ -113,8 +113,7 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
     try:
         with stop.raising():  # a build polls nothing: the signal raises, cargo is killed
             for recipe, scenarios in plan:
-                results += _prepare(recipe, scenarios, host.why_not(
-                    get_profile(recipe.qemu_profile)), opts, images, work, log, status)
+                results += _prepare(recipe, scenarios, host, opts, images, work, log, status)
     except Interrupted:
         work.clear()  # nothing has started yet: every case not judged is interrupted
         have = {r.case_id for r in results}
@@ -307,14 +306,20 @@ def waits_first(tasks: list[Task]) -> list[Task]:
     return [t for t in tasks if waits(t)] + [t for t in tasks if not waits(t)]
 
 
-def _prepare(recipe: ImageRecipe, scenarios: tuple[Scenario, ...], why_not: str,
+def _prepare(recipe: ImageRecipe, scenarios: tuple[Scenario, ...], host: HostCaps,
              opts: SuiteOptions, images: dict[str, object],
              work: list[tuple[ImageRecipe, Image, Scenario]],
              log: Callable[[str], None], status: StatusSink | None) -> list[CaseResult]:
     """Build `recipe`'s image and queue its scenarios on `work`; the placeholders of the
-    scenarios that cannot run (skip: the host cannot; infra: the build failed)."""
+    scenarios that cannot run (skip: the host lacks a capability; infra: its set-up is at
+    fault, or the build failed)."""
     cases_dir = opts.results_dir / "cases"
-    if why_not:
+    profile = get_profile(recipe.qemu_profile)
+    if fault := host.infra(profile):
+        log(f"infra {recipe.name}: {fault}")
+        return [_placeholder(recipe, s, Verdict.INFRA, fault,
+                             cases_dir / case_dirname(recipe, s)) for s in scenarios]
+    if why_not := host.why_not(profile):
         log(f"skip {recipe.name}: {why_not}")
         return [_placeholder(recipe, s, Verdict.SKIP, why_not,
                              cases_dir / case_dirname(recipe, s)) for s in scenarios]

@@ -17,6 +17,7 @@ from harness import signals
 from harness.check.verdict import Verdict
 from harness.images.select import select_recipes
 from harness.paths import repo_root
+from harness.qemu.host import HostCaps
 from harness.run import suite
 from harness.run.case import CaseResult
 from harness.scenarios.registry import scenarios_for_recipe
@@ -52,7 +53,7 @@ def _run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, stop_during_restore: b
     monkeypatch.setattr(suite, "build_image", lambda *a, **k: fake_image)
     monkeypatch.setattr(suite, "run_case", fake_run_case)
     monkeypatch.setattr(suite, "_shared", lambda item: False)
-    monkeypatch.setattr(suite, "probe", lambda: SimpleNamespace(why_not=lambda p: ""))
+    monkeypatch.setattr(suite, "probe", lambda: HostCaps("", "", ""))
     opts = suite.SuiteOptions(arches=("aarch64",), pattern="system-off-hvc",
                               results_dir=tmp_path / "r", cache=tmp_path / "c", jobs=1,
                               timeout_scale=1.0, keep_artifacts=False)
@@ -81,3 +82,27 @@ def test_a_host_error_in_a_case_is_infra_not_an_internal_error(
     results, _ = _run(monkeypatch, tmp_path, stop_during_restore=False, disk_full=True)
     assert results[0].verdict is Verdict.INFRA, results[0]
     assert results[0].detail == "host error: [Errno 28] No space left on device"
+
+
+NO_ACCESS = "/dev/kvm is not readable and writable by this user"
+
+
+@pytest.mark.parametrize(("caps", "verdict"), [
+    (HostCaps("no /dev/kvm on this host", "no /dev/kvm on this host", "x"), Verdict.SKIP),
+    (HostCaps(NO_ACCESS, NO_ACCESS, NO_ACCESS, setup_fault=NO_ACCESS), Verdict.INFRA),
+])
+def test_a_kvm_image_skips_only_where_the_host_lacks_kvm_not_where_its_set_up_is_at_fault(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caps: HostCaps, verdict: Verdict
+        ) -> None:
+    # A self-hosted VMX runner whose user lost /dev/kvm went green: every case a skip.
+    root = repo_root()
+    recipe = next(iter(select_recipes(root, ("x86_64",), ("x86_64-vmx",), ())))
+    (scenario, *_) = scenarios_for_recipe(recipe.name, recipe.arch, False, "hlt")
+    monkeypatch.setattr(suite, "probe", lambda: caps)
+    monkeypatch.setattr(suite, "build_image", lambda *a, **k: pytest.fail("built"))
+    opts = suite.SuiteOptions(arches=("x86_64",), pattern="hlt", results_dir=tmp_path / "r",
+                              cache=tmp_path / "c", jobs=1, timeout_scale=1.0,
+                              keep_artifacts=False)
+    results, _, _ = suite.run_suite(root, opts, ((recipe, (scenario,)),), log=lambda m: None)
+    assert [r.verdict for r in results] == [verdict]
+    assert results[0].detail == (caps.setup_fault or caps.kvm)
