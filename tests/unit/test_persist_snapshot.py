@@ -97,5 +97,5 @@ def test_a_ram_file_that_cannot_be_created_is_the_hosts_trouble(tmp_path: Path) 
     # case, which was then not run on a boot (audit, session 7)
     from harness.errors import InfraError
 
-    with pytest.raises(InfraError, match="cannot create a RAM file in .*missing"):
+    with pytest.raises(InfraError, match=r"cannot create a RAM file in .*missing"):
         Mailbox("16M", Loader(b"", 0xF000, 0x80A0_2000, 1), directory=tmp_path / "missing")
