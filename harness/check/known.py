@@ -218,7 +218,8 @@ def apply_known(case: CaseResult, known: Sequence[KnownDivergence],
             f"known divergence {expired[0].id} expired on {expired[0].expires}; review it. "
             f"Case: {case.detail}"),
             [KnownNote(k.id, "expired", f"expired on {k.expires}") for k in expired])
-    covered = bool(case.diffs) and all(explained)
+    # A missed declared end is the case's failure whatever its exits: no entry explains it.
+    covered = bool(case.diffs) and all(explained) and not case.end_failed
     if covered:
         joint = sorted({k.id for entries in explained if len(entries) > 1 for k in entries})
         detail = case.detail + (f" (explained jointly by {', '.join(joint)})" if joint else "")

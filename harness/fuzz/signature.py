@@ -27,7 +27,7 @@ class Signature:
     known divergence covers, by (diff kind, variant, differing fields) — not by position."""
 
     verdict: str  # divergence, crash, timeout, error
-    kind: str = ""  # fields, variant, missing, unexpected, panic-missing
+    kind: str = ""  # fields, variant, missing, unexpected, panic-missing, end-missed, …
     variant: str = ""
     fields: tuple[str, ...] = ()
     detail: str = ""  # crash/error text with addresses blanked
@@ -68,6 +68,9 @@ def judge(raw: CaseResult, known: Sequence[KnownDivergence], actions: ExitAction
         return case, new, Signature("divergence", "panic-missing")
     if raw.verdict is Verdict.DIVERGENCE and raw.detail.startswith("expected axvisor to stop"):
         return case, new, Signature("divergence", "vm-error-missing")
+    if raw.verdict is Verdict.DIVERGENCE and raw.end_failed:  # known diffs do not hide it
+        return case, new, Signature("divergence", "end-missed",
+                                    detail=_HEX.sub("0x…", raw.detail.split(":")[0])[:200])
     v = case.verdict
     if v is Verdict.DIVERGENCE:
         if not new:  # a divergence with no diff of its own (e.g. a missing end): keep its text

@@ -183,7 +183,7 @@ def case_from_json(obj: Mapping[str, Any], where: str) -> CaseResult:
             known_notes=tuple(KnownNote(str(n["entry"]), str(n["status"]), str(n["why"]))
                               for n in obj.get("known_notes", ())),
             contract_notes=tuple(str(n) for n in obj.get("contract_notes", ())),
-            restored=dict(obj.get("restored", {})))
+            restored=dict(obj.get("restored", {})), end_failed=bool(obj.get("end_failed")))
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise UsageError(f"{where}: not a case as axharness writes it ({exc!r})") from None
 

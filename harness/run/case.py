@@ -80,6 +80,10 @@ class CaseResult:
     contract_notes: tuple[str, ...] = ()
     # Started from a snapshot instead of a boot (harness.persist.snapshot): what it was.
     restored: dict[str, Any] = field(default_factory=dict)
+    # The run missed what its scenario declares beyond the exits (its end, a required
+    # asynchronous exit, the runtime's markers): a divergence no known entry explains, whatever
+    # exit diffs come with it (check.known.apply_known).
+    end_failed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,6 +114,7 @@ class CaseResult:
             **({"oracle": self.oracle} if self.oracle else {}),
             **({"contract_notes": list(self.contract_notes)} if self.contract_notes else {}),
             **({"restored": self.restored} if self.restored else {}),
+            **({"end_failed": True} if self.end_failed else {}),
         }
 
 
@@ -303,19 +308,21 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
         return result(Verdict.TIMEOUT, run.detail, **common)
     if scenario.expect_hang and not hung:
         return result(Verdict.DIVERGENCE, "expected the vCPU to stay blocked, but the run "
-                      f"ended: {run.detail}", **common)
+                      f"ended: {run.detail}", end_failed=True, **common)
     if scenario.expect_stuck and not stuck:
         return result(Verdict.DIVERGENCE, "expected axvisor to stay running after "
                       f"{scenario.expect_stuck!r} (a known upstream bug), but the run ended: "
-                      f"{run.detail}; if the bug is fixed, drop expect_stuck", **common)
+                      f"{run.detail}; if the bug is fixed, drop expect_stuck", end_failed=True,
+                      **common)
     if scenario.expect_vm_error and not axvisor_console.logged(run.console,
                                                                scenario.expect_vm_error):
         return result(Verdict.DIVERGENCE, "expected axvisor to stop the VM on the error "
                       f"{scenario.expect_vm_error!r}, which it did not log; the run ended: "
-                      f"{run.detail}", **common)
+                      f"{run.detail}", end_failed=True, **common)
     if panic is None and scenario.expect_panic:
         return result(Verdict.DIVERGENCE, f"expected axvisor to panic with "
-                      f"{scenario.expect_panic!r}, but the run ended: {run.detail}", **common)
+                      f"{scenario.expect_panic!r}, but the run ended: {run.detail}",
+                      end_failed=True, **common)
     if run.ending is not Ending.WATCHER and panic is None and not hung and not stuck:
         return result(Verdict.CRASH, f"run ended by {run.ending.value}: {run.detail}", **common)
     if image.exit_log == "lossy-trace":  # records may have been dropped: judged first
@@ -329,7 +336,7 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
                       f"first: {parsed.errors[0]}", **common)
     if split is not None and split.problems:
         return result(Verdict.DIVERGENCE, f"the runtime's marker hypercalls: "
-                      f"{'; '.join(split.problems)}", **common)
+                      f"{'; '.join(split.problems)}", end_failed=True, **common)
     # The marker locates hangs; it is not the evidence that the guest ran (its exits are).
     # With two CPUs logging at trace level a guest character can land inside a log record's
     # prefix, which garbles the marker beyond recovery (seen on aarch64-smp and riscv64-smp).
@@ -338,10 +345,11 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     if not marker_seen and not observed:
         return result(Verdict.CRASH, "the guest never printed its start marker and no exit "
                       "was logged", **common)
-    if diffs:
+    if absent := missing_async(scenario.expect_async, asynchronous):  # before the diffs:
+        return result(Verdict.DIVERGENCE, absent + (f"; and {differ_detail(diffs)}" if diffs
+                                                    else ""), end_failed=True, **common)
+    if diffs:  # known entries may explain these (check.known.apply_known)
         return result(Verdict.DIVERGENCE, differ_detail(diffs), **common)
-    if absent := missing_async(scenario.expect_async, asynchronous):
-        return result(Verdict.DIVERGENCE, absent, **common)
     extra = f" (+{len(asynchronous)} asynchronous)" if asynchronous else ""
     extra += f" (the last exit repeated {folded} more times)" if folded else ""
     extra += "" if marker_seen else " (start marker garbled by interleaved log output)"

@@ -376,12 +376,13 @@ def judge(kit: Kit, run: Run) -> Judgement:
     if not marker and not observed:
         return verdict("crash", "the guest never printed its start marker and no exit was "
                        "logged")
+    if absent := missing_async(end.expect_async, asynchronous):  # the suite's order
+        return verdict("divergence", absent + (f"; and {differ_detail(diffs)}" if diffs
+                                               else ""))
     if diffs:
         detail = differ_detail(diffs)
         ids = explained(diffs, kit.known)
         return verdict("xfail", detail, ids) if ids else verdict("divergence", detail)
-    if absent := missing_async(end.expect_async, asynchronous):
-        return verdict("divergence", absent)
     extra = f" (the last exit repeated {folded} more times)" if folded else ""
     return verdict("pass", f"{sum(len(v) for v in expected.values())} exit(s) as predicted"
                    f"{extra}")

@@ -58,7 +58,7 @@ def part(directory: Path, cases: list[CaseResult], shard: tuple[int, int] | None
 def test_a_case_with_diffs_and_notes_reads_back_as_it_was_written() -> None:
     c = case("mmio-store-b", Verdict.XFAIL, diffs=(DIFF,), known=("a64-data",),
              known_notes=(KnownNote("x", "stale", "did not match"),), asynchronous=2,
-             parse_errors=("line 3: bad",))
+             parse_errors=("line 3: bad",), end_failed=True)
     assert case_from_json(json.loads(json.dumps(c.to_json())), "t") == c
     restored = case("off", restored={"snapshot_s": 0.4, "loader_exit_lines": [435, 678]})
     assert case_from_json(json.loads(json.dumps(restored.to_json())), "t") == restored
