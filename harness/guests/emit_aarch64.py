@@ -201,9 +201,11 @@ def _start_secondary(action: StartSecondary, label: str) -> EmittedAction:
     if action.width not in _STORE:
         raise UsageError(f"no aarch64 store of {action.width} bytes")
     entry, flag = f"{label}_cpu{action.cpu}", f"{label}_done"
-    regs = {0: PSCI_CPU_ON_64, 1: action.cpu, 3: action.arg}
+    # x4..x6 zeroed as PsciCall does: where the call is reported as Hypercall{x0; x1..x6}
+    # (axvisor 0.8) every argument is then known, and compared (target, entry, context too).
+    regs = {0: PSCI_CPU_ON_64, 1: action.cpu, 3: action.arg, 4: 0, 5: 0, 6: 0}
     setup = [*mov_imm(0, PSCI_CPU_ON_64), *mov_imm(1, action.cpu), f"adr x2, {entry}",
-             *mov_imm(3, action.arg)]
+             *mov_imm(3, action.arg), *mov_imm(4, 0), *mov_imm(5, 0), *mov_imm(6, 0)]
     wait = [f"adr x10, {flag}", f"{label}_wait:", "ldr w11, [x10]", f"cbz w11, {label}_wait",
             *mov_imm(11, action.settle_loops), f"{label}_settle:", "subs x11, x11, #1",
             f"b.ne {label}_settle"]

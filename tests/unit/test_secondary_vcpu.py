@@ -166,3 +166,19 @@ def test_a_started_hart_can_wait_for_console_input_with_its_own_labels(tmp_path:
     payload = build_payload(image, both, runtime, entry)  # assembles: labels do not clash
     assert payload.asm.count('.asciz "AXH:WAIT-INPUT\\n"') == 2
     assert [t.site.vcpu for t in payload.traps] == [0, 1, 1, 0]  # CpuUp, store, CpuDown, off
+
+
+def test_on_the_0_8_line_cpu_on_is_a_hypercall_whose_every_argument_is_compared(
+        tmp_path: Path) -> None:
+    # axvisor 0.8 reports CPU_ON as Hypercall { nr: x0, args: x1..x6 }: with x4..x6 left as
+    # they happened to be, the model left all six undecided, so a wrong target, entry or
+    # context passed (audit, session 7). The emitter zeroes them, as PsciCall does.
+    image, runtime, entry = _image("aarch64-0.8-smp", tmp_path)
+    payload = build_payload(image, (_start("aarch64"),), runtime, entry)
+    undecided: dict[tuple[int, int], frozenset[str]] = {}
+    exits = expected_exits(image, payload, schema("axvm-0.8"), undecided=undecided)
+    call = exits[0][0]
+    assert isinstance(call, Hypercall) and call.nr == 0xC400_0003
+    assert call.args[0] == 1 and call.args[2] == ARG and call.args[3:] == (0, 0, 0)
+    assert image.payload_base < call.args[1] < image.payload_base + len(payload.code)
+    assert (0, 0) not in undecided, undecided
