@@ -69,8 +69,9 @@ def guest_printed(console: bytes, marker: str) -> bool:
 
 
 def without_last_record(console: bytes) -> bytes:
-    """`console` up to where its last log record starts (for a run stopped mid-record)."""
-    at = console.rfind(b"\x1b[37m[")
+    """`console` up to where its last record starts, a log record or a synchronous `AXH-EXIT`
+    one (for a run stopped mid-record)."""
+    at = max(console.rfind(b"\x1b[37m["), console.rfind(b"AXH-EXIT "))
     return console if at < 0 else console[:at]
 
 

@@ -268,9 +268,11 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     if stuck_text and run.ending is Ending.WATCHDOG and \
             axvisor_console.logged(run.console, stuck_text):
         stuck = True  # stayed up without a word after the marker: the same documented end
-    if stuck:  # the harness stopped a machine that was still logging: a record may be cut
-        console = axvisor_console.without_last_record(console)
     parsed = parse_log(console, schema, image.arch, source_name=str(casedir / "console.log"))
+    if stuck and parsed.errors:  # the harness stopped a machine still logging: its last
+        # record may be cut (only then: a complete last record is the case's to judge)
+        console = axvisor_console.without_last_record(console)
+        parsed = parse_log(console, schema, image.arch, source_name=str(casedir / "console.log"))
     if trap_log:
         from harness.oracle.in_case import judge_case
         oracle.update(judge_case(image, recipe, scenario, casedir, run.console, payload,

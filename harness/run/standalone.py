@@ -304,8 +304,12 @@ def judge(kit: Kit, run: Run) -> Judgement:
     stuck = (run.ending == "watcher" and run.detail.startswith(STUCK)) or bool(
         stuck_text and run.ending == "watchdog"
         and axvisor_console.logged(run.console, stuck_text))
-    console = axvisor_console.without_last_record(run.console) if stuck else run.console
+    console = run.console
     parsed = parse_log(console, schemas.schema(kit.schema), kit.arch, source_name="console.log")
+    if stuck and parsed.errors:  # as the suite: only a cut last record is set aside
+        console = axvisor_console.without_last_record(console)
+        parsed = parse_log(console, schemas.schema(kit.schema), kit.arch,
+                           source_name="console.log")
     observed = tuple(record_json(r, pinned) for r in parsed.records)
     records, folded = list(parsed.records), 0
     split = current_line.split_markers(records, current_line.Markers(*end.markers), pinned,

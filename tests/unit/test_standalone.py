@@ -115,6 +115,19 @@ def test_a_declared_stuck_end_passes_after_its_marker_and_fails_when_the_vm_stop
     assert verdict(kit(HC, end=end), "watcher", "end", console(HC)) == "divergence"
 
 
+def test_a_stuck_run_judges_a_complete_last_record_and_sets_aside_only_a_cut_one() -> None:
+    # The stuck end stops a machine still logging; dropping its last record whatever it held
+    # let an extra exit there pass (audit, session 7).
+    end = DeclaredEnd(120.0, 30.0, expect_stuck="CpuDown")
+    marker = format_log_line("VM[1] run VCpu[1] CpuDown", 2000)
+    extra = format_log_line(render_exit(STORE, GEN, "aarch64", DebugForm.PRETTY_HEX), 3000)
+    stuck = "stuck: no end 5s after 'CpuDown'"
+    assert verdict(kit(HC, end=end), "watcher", stuck, console(HC, tail=marker + extra)) \
+        == "divergence"
+    cut = extra[:len(extra) // 2]  # stopped inside the record: set aside, not a parse error
+    assert verdict(kit(HC, end=end), "watcher", stuck, console(HC, tail=marker + cut)) == "pass"
+
+
 def test_qemu_killed_from_outside_is_infrastructure() -> None:
     assert verdict(kit(HC), "killed", "QEMU was killed by SIGKILL", console(HC)) == "infra"
 
