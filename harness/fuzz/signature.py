@@ -47,6 +47,15 @@ class Signature:
 # --------------------------------------------------------------------------
 
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
+# Where a text points into a run's files: which run (the case directory) and where in its
+# console (line, column) differ between a program and its minimisation candidates.
+_PLACE = re.compile(r"(?:[^\s:]*/)?console\.log:[0-9]+:[0-9]+|console line [0-9]+")
+
+
+def _normal(text: str) -> str:
+    """`text` with addresses and places blanked, cut to 200 characters: what a failure says,
+    not where this run of it was."""
+    return _PLACE.sub("console.log:…", _HEX.sub("0x…", text))[:200]
 
 
 def uncovered(case: CaseResult, known: Sequence[KnownDivergence],
@@ -70,18 +79,17 @@ def judge(raw: CaseResult, known: Sequence[KnownDivergence], actions: ExitAction
         return case, new, Signature("divergence", "vm-error-missing")
     if raw.verdict is Verdict.DIVERGENCE and raw.end_failed:  # known diffs do not hide it
         return case, new, Signature("divergence", "end-missed",
-                                    detail=_HEX.sub("0x…", raw.detail.split(":")[0])[:200])
+                                    detail=_normal(raw.detail.split(":")[0]))
     v = case.verdict
     if v is Verdict.DIVERGENCE:
         if not new:  # a divergence with no diff of its own (e.g. a missing end): keep its text
-            return case, new, Signature("divergence", "other",
-                                        detail=_HEX.sub("0x…", case.detail)[:200])
+            return case, new, Signature("divergence", "other", detail=_normal(case.detail))
         d = new[0]
         return case, new, Signature("divergence", d.kind, d.variant,
                                     tuple(sorted(f.field for f in d.fields)))
     if v in (Verdict.CRASH, Verdict.ERROR):
         first = case.detail.splitlines()[0] if case.detail else ""
-        return case, new, Signature(v.value, detail=_HEX.sub("0x…", first)[:200])
+        return case, new, Signature(v.value, detail=_normal(first))
     if v is Verdict.TIMEOUT:
         return case, new, Signature("timeout")
     return case, new, None

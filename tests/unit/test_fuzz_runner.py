@@ -153,6 +153,22 @@ def test_entries_listing_other_scenarios_are_not_stale_for_a_fuzz_program() -> N
     assert res.verdict is Verdict.PASS and sig is None
 
 
+def test_an_error_signature_ignores_which_run_and_which_console_line_it_came_from() -> None:
+    # A candidate of minimisation runs in its own directory, its record on another line: with
+    # those in the signature no candidate ever matched and nothing shrank (audit, session 7).
+    said = ("1 console record(s) did not parse; first: {}/console.log:{}: error: MmioRead: "
+            "record interrupted by the next log line")
+    a = judge(case(Verdict.ERROR, detail=said.format("/r/programs/fuzz-aarch64-7", "12:5")),
+              KNOWN)[2]
+    b = judge(case(Verdict.ERROR, detail=said.format("/r/minimise/fuzz-aarch64-7/3f2a9c1b",
+                                                     "9:5")), KNOWN)[2]
+    assert a is not None and a == b
+    other = judge(case(Verdict.ERROR, detail=said.format("/r", "9:5").replace("MmioRead",
+                                                                              "MmioWrite")),
+                  KNOWN)[2]
+    assert other != a
+
+
 def test_the_signature_ignores_where_the_diff_is_and_its_values() -> None:
     a = judge(case(Verdict.DIVERGENCE, diff("MmioRead", "addr", index=4)), KNOWN)[2]
     b = judge(case(Verdict.DIVERGENCE, diff("MmioRead", "addr", index=0)), KNOWN)[2]
