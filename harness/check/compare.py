@@ -213,10 +213,32 @@ def differ_detail(diffs: Sequence[ExitDiff]) -> str:
     return f"{len(diffs)} exit(s) differ from the model; first: {diffs[0].describe()}"
 
 
+def async_requirement(text: str) -> tuple[str, dict[str, int]]:
+    """An `expect_async` entry, "Variant" or "Variant field=value …" (values as Rust prints
+    them, decimal or 0x…): the variant and the fields the exit must carry. ValueError when the
+    text is not of that form."""
+    variant, *pairs = text.split()
+    fields: dict[str, int] = {}
+    for pair in pairs:
+        name, eq, value = pair.partition("=")
+        if not eq or not name or not value:
+            raise ValueError(f"{pair!r} is not field=value")
+        fields[name] = int(value, 0)
+    return variant, fields
+
+
+def _meets(record: ExitRecord, variant: str, fields: Mapping[str, int]) -> bool:
+    if variant != record.exit.VARIANT:
+        return False
+    got = exit_to_json(record.exit)["fields"]
+    return isinstance(got, Mapping) and all(got.get(k) == v for k, v in fields.items())
+
+
 def missing_async(expect_async: Sequence[str], asynchronous: Sequence[ExitRecord]) -> str:
-    """Why a scenario that requires asynchronous exits of these kinds fails ("" if it
-    does not)."""
-    seen = {r.exit.VARIANT for r in asynchronous}
-    absent = [v for v in expect_async if v not in seen]
+    """Why a scenario that requires asynchronous exits of these kinds (with these fields, where
+    it names them: any host timer tick is an ExternalInterrupt too) fails ("" if it does
+    not)."""
+    absent = [text for text in expect_async
+              if not any(_meets(r, *async_requirement(text)) for r in asynchronous)]
     return f"expected at least one asynchronous {' and '.join(absent)} exit, none was logged" \
         if absent else ""

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from harness.check.compare import async_requirement
 from harness.errors import UsageError
 from harness.guests import emit_aarch64, emit_riscv64, emit_x86_64
 from harness.model.exits import ALL_VARIANTS
@@ -127,9 +128,14 @@ def _scenario_field(f: _File, hint: Any, key: str, value: object, at: Path_,
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise f.fail(at, f"`{key}`: expected a list of strings, got {value!r}")
     if key == "expect_async":
-        unknown = sorted(set(value) - _VARIANTS)
-        if unknown:
-            raise f.fail(at, f"`expect_async`: expected exit variant names, got {unknown}")
+        for text in value:
+            try:
+                variant, _ = async_requirement(text)
+            except ValueError as exc:
+                raise f.fail(at, f"`expect_async`: {text!r}: {exc}") from None
+            if variant not in _VARIANTS:
+                raise f.fail(at, f"`expect_async`: expected an exit variant name, optionally "
+                             f"with field=value, got {text!r}")
     return tuple(value)
 
 

@@ -128,6 +128,18 @@ def test_a_stuck_run_judges_a_complete_last_record_and_sets_aside_only_a_cut_one
     assert verdict(kit(HC, end=end), "watcher", stuck, console(HC, tail=marker + cut)) == "pass"
 
 
+def test_a_required_interrupt_must_be_the_one_named_not_any_of_its_variant() -> None:
+    # A riscv64 host timer tick exits as ExternalInterrupt too: the variant alone passed a
+    # scenario whose UART interrupt never came (audit, session 7).
+    uart = "ExternalInterrupt vector=0x8000000000000009"
+    end = DeclaredEnd(120.0, 30.0, expect_async=(uart,))
+    timer, rx = ExternalInterrupt(0x8000_0000_0000_0005), ExternalInterrupt(0x8000_0000_0000_0009)
+    assert verdict(kit(HC, end=end), "watcher", "end", console(timer, HC)) == "divergence"
+    assert verdict(kit(HC, end=end), "watcher", "end", console(timer, rx, HC)) == "pass"
+    anyone = DeclaredEnd(120.0, 30.0, expect_async=("ExternalInterrupt",))
+    assert verdict(kit(HC, end=anyone), "watcher", "end", console(timer, HC)) == "pass"
+
+
 def test_qemu_killed_from_outside_is_infrastructure() -> None:
     assert verdict(kit(HC), "killed", "QEMU was killed by SIGKILL", console(HC)) == "infra"
 
