@@ -38,7 +38,7 @@ from harness.persist.snapshot import Restore, Snapshots, loader_records
 from harness.qemu.machine import Ending, QemuMachine, silence_doubt
 from harness.qemu.profiles import MachineProfile
 from harness.run import axvisor_console, current_line
-from harness.run.current_line import judge_loss
+from harness.run.current_line import RUNTIME_END, judge_loss, marker_problems
 from harness.run.expect import expected_exits, expected_json
 from harness.run.keep import keep_for_repro
 from harness.run.slots import IdleLender
@@ -191,9 +191,11 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     (casedir / "payload.S").write_text(payload.asm)
     kernel = casedir / image.kernel.name
     image_info["patched_sha256"] = patch_image(image, payload, kernel)
+    reached: set[str] = set()
     try:
         expected = expected_exits(
             image, payload, schema, recipe.backend, notes=notes, undecided=undecided,
+            reached=reached,
             last_action=len(scenario.actions) - 1 if scenario.ends_at_last_action else None,
             spin_at=next((i for i, a in enumerate(scenario.actions) if isinstance(a, Spin)),
                          None))
@@ -217,7 +219,8 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
                           extra_args=qemu_extra,
                           incoming=rest.incoming if isinstance(rest, Restore) else None)
     keep_for_repro(image, scenario, casedir, machine, current_line=line08,  # runs anywhere
-                   markers=(markers.start, markers.end) if markers else ())
+                   markers=(markers.start, markers.end) if markers else (),
+                   end_marker_due=RUNTIME_END in reached)
     diagnostics: dict[str, Any] = {}
     try:
         with machine:
@@ -336,9 +339,10 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     if parsed.errors:
         return result(Verdict.ERROR, f"{len(parsed.errors)} console record(s) did not parse; "
                       f"first: {parsed.errors[0]}", **common)
-    if split is not None and split.problems:
+    if split is not None and (problems := marker_problems(split, bool(records),
+                                                          RUNTIME_END in reached)):
         return result(Verdict.DIVERGENCE, f"the runtime's marker hypercalls: "
-                      f"{'; '.join(split.problems)}", end_failed=True, **common)
+                      f"{'; '.join(problems)}", end_failed=True, **common)
     # The marker locates hangs; it is not the evidence that the guest ran (its exits are).
     # With two CPUs logging at trace level a guest character can land inside a log record's
     # prefix, which garbles the marker beyond recovery (seen on aarch64-smp and riscv64-smp).

@@ -114,6 +114,25 @@ def split_markers(records: Sequence[ExitRecord], markers: Markers,
     return MarkerSplit(tuple(kept), start, end, tuple(problems))
 
 
+# The runtime's own power-off, right after its end marker (guest-src/*/runtime-axvm08.S).
+RUNTIME_END = "axh_rt_trap_system_off"
+
+
+def marker_problems(split: MarkerSplit, exits_seen: bool, end_reached: bool
+                    ) -> tuple[str, ...]:
+    """What is wrong with the markers of a run: where they came (split_markers), and one that
+    never came although the guest passed it (the start one before any exit; the end one when
+    the model has the guest reach the runtime's power-off, `end_reached`): axvisor dropped or
+    mis-reported a hypercall of the guest."""
+    lacking = []
+    if exits_seen and not split.start:
+        lacking.append("the start marker hypercall never came")
+    if end_reached and not split.end:
+        lacking.append("the end marker hypercall never came, though the guest went on to "
+                       "the runtime's power-off")
+    return (*split.problems, *lacking)
+
+
 def judge_loss(expected: Mapping[int, Sequence[ExitReason]], records: Sequence[ExitRecord],
                split: MarkerSplit | None, console: bytes, *, ended_normally: bool
                ) -> LossReport:

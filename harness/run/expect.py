@@ -19,13 +19,14 @@ from harness.schema import Schema
 def expected_exits(image: Image, payload: BuiltPayload, schema: Schema,
                    backend: str = "", *, last_action: int | None = None,
                    spin_at: int | None = None, notes: list[ContractNote] | None = None,
-                   undecided: dict[tuple[int, int], frozenset[str]] | None = None
-                   ) -> dict[int, tuple[ExitReason, ...]]:
+                   undecided: dict[tuple[int, int], frozenset[str]] | None = None,
+                   reached: set[str] | None = None) -> dict[int, tuple[ExitReason, ...]]:
     """The model's prediction for every trap the guest executes, per vCPU, in order (only the
     traps of actions up to `last_action` when the run is expected to end there), under the
     image's exit schema; the contract notes of the changes applied go to `notes`, the
     attributes a trap leaves undecided to `undecided` ((vCPU, position) → names).  A trap the
-    schema's enum has no exit for is no exit (its note says which change removed it)."""
+    schema's enum has no exit for is no exit (its note says which change removed it). The
+    labels of the trap sites the guest reaches go to `reached`."""
     arch = Arch(image.arch)
     out: dict[int, list[ExitReason]] = {0: []}
     traps = payload.traps
@@ -40,6 +41,8 @@ def expected_exits(image: Image, payload: BuiltPayload, schema: Schema,
         stream = out.setdefault(trap.site.vcpu, [])
         if trap.site.vcpu in off:
             continue  # the VM is powered off: nothing after that instruction executes
+        if reached is not None:
+            reached.add(trap.site.label)
         got = configured(prediction(GuestTrap(
             arch=arch, insn=trap.insn, gprs=dict(trap.site.gprs), gpa=trap.site.gpa,
             backend=backend,

@@ -21,7 +21,8 @@ ELF_NAME = "axvisor.elf"
 
 
 def declared_end(scenario: Scenario, timeout_s: float, watchdog_s: float, *,
-                 current_line: bool = False, markers: tuple[int, ...] = ()) -> DeclaredEnd:
+                 current_line: bool = False, markers: tuple[int, ...] = (),
+                 end_marker_due: bool = False) -> DeclaredEnd:
     from harness.run.watchers import STUCK_SETTLE_S  # the case runner's own constant
 
     return DeclaredEnd(
@@ -31,7 +32,7 @@ def declared_end(scenario: Scenario, timeout_s: float, watchdog_s: float, *,
         may_repeat_last_exit=scenario.may_repeat_last_exit,
         expect_vm_error=scenario.expect_vm_error, expect_async=scenario.expect_async,
         console_input=scenario.console_input, stuck_settle_s=STUCK_SETTLE_S,
-        current_line=current_line, markers=markers)
+        current_line=current_line, markers=markers, end_marker_due=end_marker_due)
 
 
 def keep_symbols(image: Image, casedir: Path) -> Path:
@@ -50,19 +51,19 @@ def keep_symbols(image: Image, casedir: Path) -> Path:
 
 def keep_for_repro(image: Image, scenario: Scenario, casedir: Path,
                    machine: QemuMachine, *, current_line: bool = False,
-                   markers: tuple[int, ...] = ()) -> None:
+                   markers: tuple[int, ...] = (), end_marker_due: bool = False) -> None:
     """The ELF and end.json with the machine's watchdogs; a failure here costs the case
     nothing (repro then needs the image cache, and says so)."""
     keep_kit(image, scenario, casedir, machine.timeout_s, machine.watchdog_s,
-             current_line=current_line, markers=markers)
+             current_line=current_line, markers=markers, end_marker_due=end_marker_due)
 
 
 def keep_kit(image: Image, scenario: Scenario, casedir: Path, timeout_s: float,
              watchdog_s: float, *, current_line: bool = False,
-             markers: tuple[int, ...] = ()) -> None:
+             markers: tuple[int, ...] = (), end_marker_due: bool = False) -> None:
     """keep_for_repro for a case whose own machine is not at hand (a shared-boot case)."""
     with contextlib.suppress(OSError):
         keep_symbols(image, casedir)
-        end = declared_end(scenario, timeout_s, watchdog_s,
-                           current_line=current_line, markers=markers)
+        end = declared_end(scenario, timeout_s, watchdog_s, current_line=current_line,
+                           markers=markers, end_marker_due=end_marker_due)
         (casedir / "end.json").write_text(json.dumps(end.to_json(), indent=2) + "\n")

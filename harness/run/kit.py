@@ -45,6 +45,8 @@ class DeclaredEnd:
     # and the guest runtime's marker hypercalls (start, end) are the runtime's exits.
     current_line: bool = False
     markers: tuple[int, ...] = ()
+    # The model has the guest reach the runtime's power-off: its end marker must have come.
+    end_marker_due: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"format": END_FORMAT, "timeout_s": self.timeout_s,
@@ -55,7 +57,7 @@ class DeclaredEnd:
                 "expect_vm_error": self.expect_vm_error, "expect_async": list(self.expect_async),
                 "console_input": base64.b64encode(self.console_input).decode(),
                 "stuck_settle_s": self.stuck_settle_s, "current_line": self.current_line,
-                "markers": list(self.markers)}
+                "markers": list(self.markers), "end_marker_due": self.end_marker_due}
 
     @staticmethod
     def from_json(obj: object, where: str) -> DeclaredEnd:
@@ -75,7 +77,8 @@ class DeclaredEnd:
                 console_input=base64.b64decode(str(obj.get("console_input", ""))),
                 stuck_settle_s=float(obj.get("stuck_settle_s", 5.0)),
                 current_line=bool(obj.get("current_line", False)),
-                markers=tuple(int(m) for m in obj.get("markers", [])))
+                markers=tuple(int(m) for m in obj.get("markers", [])),
+                end_marker_due=bool(obj.get("end_marker_due", False)))
         except (KeyError, TypeError, ValueError) as exc:
             raise KitError(f"{where}: bad declared end ({exc!r})") from None
 

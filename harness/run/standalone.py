@@ -372,9 +372,10 @@ def judge(kit: Kit, run: Run) -> Judgement:
                        f"first: {parsed.errors[0]}")
     if expected is None:
         return verdict("error", "no expected exits recorded for this case")
-    if split is not None and split.problems:
+    if split is not None and (problems := current_line.marker_problems(
+            split, bool(records), end.end_marker_due)):
         return verdict("divergence", f"the runtime's marker hypercalls: "
-                       f"{'; '.join(split.problems)}")
+                       f"{'; '.join(problems)}")
     marker = split.start if split is not None else \
         axvisor_console.guest_printed(run.console, "AXH:GUEST-START")
     if not marker and not observed:

@@ -14,7 +14,13 @@ from harness.parse import format_sync_record, parse_log, render_exit
 from harness.parse.render import DebugForm
 from harness.paths import repo_root
 from harness.run import current_line
-from harness.run.current_line import Markers, judge_loss, markers_of, split_markers
+from harness.run.current_line import (
+    Markers,
+    judge_loss,
+    marker_problems,
+    markers_of,
+    split_markers,
+)
 
 A8 = schema("axvm-0.8")
 M = Markers(0x4158_4801, 0x4158_4802)
@@ -54,6 +60,19 @@ def test_misplaced_markers_are_problems_not_silently_dropped() -> None:
     assert after.problems == ("exits after the end marker hypercall: MmioWrite, Hypercall",)
     other = split_markers(_records(_hc(M.start), vcpu=1), M, {0: 0}, ASYNC_VARIANTS)
     assert "on vCPU 1" in other.problems[0]
+
+
+def test_a_marker_the_guest_passed_but_axvisor_never_reported_is_a_problem() -> None:
+    # A marker hypercall reported as something else (here an interrupt's Nothing, set aside as
+    # asynchronous) or not at all passed: only misplaced markers were problems (audit, session 7).
+    no_start = split_markers(_records(Nothing(), STORE, _hc(M.end), _hc(0x8400_0008)), M,
+                             {0: 0}, ASYNC_VARIANTS)
+    assert marker_problems(no_start, True, True) == ("the start marker hypercall never came",)
+    no_end = split_markers(_records(_hc(M.start), STORE, _hc(0x8400_0008)), M, {0: 0},
+                           ASYNC_VARIANTS)
+    assert marker_problems(no_end, True, True)[0].startswith("the end marker hypercall never came")
+    # a scenario that ends the VM itself never reaches the runtime's end marker
+    assert marker_problems(no_end, True, False) == ()
 
 
 def test_the_end_of_a_run_is_the_last_vm_stopping_not_the_shell() -> None:

@@ -219,7 +219,8 @@ def test_a_kit_survives_its_json_form() -> None:
     k = replace(kit(STORE, SystemDown(), recorded=(STORE,),
                     known=(KnownCover("k", "fields", "MmioWrite", ("data",)),),
                     end=DeclaredEnd(24.0, 6.0, expect_hang=True, console_input=b"\x03y",
-                                    expect_async=("ExternalInterrupt",))),
+                                    expect_async=("ExternalInterrupt",),
+                                    end_marker_due=True)),
                 vcpu_of_cpu=((0, 0), (1, 1)), patched_sha256="ab" * 32)
     assert Kit.from_json(k.to_json(), "case.json") == k
 
