@@ -35,7 +35,8 @@ from harness.run.case import CaseResult
 
 _KEYS = {"id", "arch", "axvisor", "variant", "fields", "scenarios", "model", "observed",
          "source", "reviewed", "expires"}
-_OPTIONAL = {"kind", "access", "crate"}
+_OPTIONAL = {"kind", "access", "crate", "reviewed_patches"}
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # "fields": the exit comes with the listed fields different; "missing": the exit never comes
 # (axvisor errs or panics instead), `fields` is then empty.
 KINDS = ("fields", "missing")
@@ -62,6 +63,9 @@ class KnownDivergence:
     kind: str = "fields"
     access: AccessClass | None = None  # None: applies to its listed scenarios only
     crate: str = ""  # "name version" of the crate the source cites ("" not recorded)
+    # Digests of patch sets of `crate` (an image's modified_crates sha256) reviewed as not
+    # touching the cited code: the entry applies to images built with exactly those too.
+    reviewed_patches: tuple[str, ...] = ()
 
     def applies(self, arch: str, version: str, scenario: str, action: object | None) -> bool:
         """This entry may explain a diff of `scenario` whose exit came from `action`."""
@@ -115,6 +119,12 @@ def _entry(path: Path, line: int, entry: dict[str, object], seen: set[str]) -> K
                   or not str(strings["source"]).startswith(crate + " ")):
         raise bad(f"`crate` must be \"NAME VERSION\" and `source` must start with it, got "
                   f"{crate!r}")
+    reviewed_patches = entry.get("reviewed_patches", [])
+    if not isinstance(reviewed_patches, list) or not all(
+            isinstance(d, str) and _SHA256.match(d) for d in reviewed_patches) or (
+            reviewed_patches and not crate):
+        raise bad("`reviewed_patches` must be a list of sha256 digests (an image's "
+                  "modified_crates sha256 of `crate`), and needs `crate`")
     seen.add(kid)
     reviewed, expires = entry["reviewed"], entry["expires"]
     assert isinstance(reviewed, _dt.date) and isinstance(expires, _dt.date)
@@ -123,7 +133,8 @@ def _entry(path: Path, line: int, entry: dict[str, object], seen: set[str]) -> K
         variant=str(strings["variant"]), fields=lists["fields"], scenarios=lists["scenarios"],
         model=str(strings["model"]), observed=str(strings["observed"]),
         source=str(strings["source"]), reviewed=reviewed, expires=expires, line=line,
-        kind=str(kind), access=access, crate=str(crate))
+        kind=str(kind), access=access, crate=str(crate),
+        reviewed_patches=tuple(reviewed_patches))
 
 
 def load_known(path: Path) -> tuple[KnownDivergence, ...]:
@@ -171,7 +182,7 @@ def in_scope(case: CaseResult, known: Sequence[KnownDivergence]
     for k in known:
         if k.arch != case.arch or version not in k.axvisor:
             continue
-        why = not_applicable(k.crate, crates)
+        why = not_applicable(k.crate, crates, k.reviewed_patches)
         if not why:
             applying.append(k)
         elif case.scenario in k.scenarios:

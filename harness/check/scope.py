@@ -157,14 +157,17 @@ def case_crates(image: Mapping[str, Any]) -> ImageCrates | None:
                        modified=_modified(image.get("modified_crates", [])))
 
 
-def not_applicable(crate: str, image: ImageCrates | None) -> str:
+def not_applicable(crate: str, image: ImageCrates | None, reviewed_patches: tuple[str, ...] = ()
+                   ) -> str:
     """Why an entry quoting `crate` ("NAME VERSION") does not apply to `image`; "" when it does
-    (or when either side recorded nothing to decide by: the entry's other keys decide)."""
+    (or when either side recorded nothing to decide by: the entry's other keys decide). A crate
+    patched with a set the entry's reviewer checked (`reviewed_patches`, by digest) is still
+    the reviewed code; any other change, or a local directory, is not."""
     if not crate or image is None:
         return ""
     name, _, version = crate.partition(" ")
     mod = image.modification(name)
-    if mod is not None:
+    if mod is not None and not (mod.how == "patch" and mod.sha256 in reviewed_patches):
         return f"{name} modified in image {image.recipe} ({mod.describe()})"
     have = image.version(name)
     if have is not None and have != version:

@@ -205,3 +205,27 @@ def test_an_entry_that_applies_to_no_image_of_the_run_is_not_reported_as_a_gap(
     row = next(ln for ln in (tmp_path / "report.md").read_text().splitlines()
                if ln.startswith(f"| {ENTRY} |"))
     assert "not applicable to these images" in row and "not matched" not in row
+
+
+@pytest.mark.parametrize(("modification", "applies"), [
+    ({"how": "patch", "sha256": "cd" * 32}, True),  # the patch set the entry's reviewer read
+    ({"how": "patch", "sha256": "ef" * 32}, False),  # any other patch set
+    ({"how": "path", "sha256": "cd" * 32}, False),  # a local directory: `--crate NAME=PATH`
+])
+def test_an_entry_applies_to_a_patched_crate_only_with_a_patch_set_it_reviewed(
+        modification: dict[str, str], applies: bool) -> None:
+    # The 0.8 entries named no crate (every 0.8 image patches axvm), so they applied to an axvm
+    # changed any way at all (audit, session 7): now they name it and the reviewed patch sets.
+    entry = replace(next(k for k in KNOWN if k.id == ENTRY), reviewed_patches=("cd" * 32,))
+    mf = manifest([{**PATCH, **modification}])
+    c = apply_known(store_case("aarch64-x", mf, 0x1122_3344_5566_7788), (entry,))
+    assert (c.verdict is Verdict.XFAIL) is applies, c.detail
+
+
+def test_every_entry_of_the_current_line_names_its_crate_and_the_images_patch_sets() -> None:
+    from harness.images.build import modified_crates
+
+    patched = {m["sha256"] for f in sorted((ROOT / "images").glob("recipes*/*-0.8*.toml"))
+               for m in modified_crates(load_recipe(f, ROOT)) if m["crate"] == "axvm"}
+    for k in (k for k in KNOWN if "0.8.2" in k.axvisor):
+        assert k.crate == "axvm 0.8.5" and set(k.reviewed_patches) == patched, k.id
