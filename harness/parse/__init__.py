@@ -9,6 +9,7 @@ from harness.parse.axlog import (
     ParseResult,
     format_log_line,
     format_sync_record,
+    parse_console,
     parse_log,
 )
 from harness.parse.render import DebugForm, parse_exit, render_exit
@@ -22,6 +23,7 @@ __all__ = [
     "ParseResult",
     "format_log_line",
     "format_sync_record",
+    "parse_console",
     "parse_exit",
     "parse_log",
     "render_exit",

@@ -31,7 +31,7 @@ from harness.model.arch import Arch
 from harness.model.exits import ExitReason, Hypercall
 from harness.model.predict import ContractNote
 from harness.model.values import ModelError
-from harness.parse import ExitRecord, parse_log
+from harness.parse import ExitRecord, parse_console
 from harness.persist.frame import NR_END, NR_START
 from harness.run import axvisor_console
 from harness.run.expect import expected_exits, expected_json
@@ -116,7 +116,7 @@ def judge_slice(image: Image, scenario: Scenario, payload: BuiltPayload, schema:
     full = expected_json(expected_exits(image, payload, schema, backend,
                                         undecided=full_undecided), full_undecided)
     cnotes = tuple(str(x) for x in notes)
-    parsed = parse_log(console, schema, image.arch, source_name=source_name)
+    parsed = parse_console(console, schema, image.arch, source_name)
     split = split_boundaries(parsed.records, n, crc, pinned)
     # The loader's boundary exits are not the scenario's: observed (observed.jsonl, the
     # case's exits as reports and A/B comparisons index them) is what a standalone run shows

@@ -33,7 +33,7 @@ from harness.model import schemas
 from harness.model.arch import Arch
 from harness.model.predict import ContractNote
 from harness.model.values import ModelError
-from harness.parse import parse_log
+from harness.parse import parse_console
 from harness.persist.snapshot import Restore, Snapshots, loader_records
 from harness.qemu.machine import Ending, QemuMachine, silence_doubt
 from harness.qemu.profiles import MachineProfile
@@ -271,11 +271,11 @@ def run_case(image: Image, recipe: ImageRecipe, scenario: Scenario, profile: Mac
     if stuck_text and run.ending is Ending.WATCHDOG and \
             axvisor_console.logged(run.console, stuck_text):
         stuck = True  # stayed up without a word after the marker: the same documented end
-    parsed = parse_log(console, schema, image.arch, source_name=str(casedir / "console.log"))
+    parsed = parse_console(console, schema, image.arch, str(casedir / "console.log"))
     if stuck and parsed.errors:  # the harness stopped a machine still logging: its last
         # record may be cut (only then: a complete last record is the case's to judge)
         console = axvisor_console.without_last_record(console)
-        parsed = parse_log(console, schema, image.arch, source_name=str(casedir / "console.log"))
+        parsed = parse_console(console, schema, image.arch, str(casedir / "console.log"))
     if trap_log:
         from harness.oracle.in_case import judge_case
         oracle.update(judge_case(image, recipe, scenario, casedir, run.console, payload,

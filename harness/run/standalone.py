@@ -39,7 +39,7 @@ from harness.model.arch import Arch
 from harness.model.convert import exit_from_json
 from harness.model.exits import ExitReason
 from harness.model.values import ModelError
-from harness.parse import parse_log
+from harness.parse import parse_console
 from harness.run import axvisor_console, current_line
 from harness.run.kit import DeclaredEnd, Kit, KitError, KnownCover, read_kit
 from harness.run.watchers import (
@@ -305,11 +305,10 @@ def judge(kit: Kit, run: Run) -> Judgement:
         stuck_text and run.ending == "watchdog"
         and axvisor_console.logged(run.console, stuck_text))
     console = run.console
-    parsed = parse_log(console, schemas.schema(kit.schema), kit.arch, source_name="console.log")
+    parsed = parse_console(console, schemas.schema(kit.schema), kit.arch, "console.log")
     if stuck and parsed.errors:  # as the suite: only a cut last record is set aside
         console = axvisor_console.without_last_record(console)
-        parsed = parse_log(console, schemas.schema(kit.schema), kit.arch,
-                           source_name="console.log")
+        parsed = parse_console(console, schemas.schema(kit.schema), kit.arch, "console.log")
     observed = tuple(record_json(r, pinned) for r in parsed.records)
     records, folded = list(parsed.records), 0
     split = current_line.split_markers(records, current_line.Markers(*end.markers), pinned,
