@@ -151,12 +151,12 @@ def test_random_s_type_stores_decode(funct3: int, rs2: int, rs1: int, imm: int) 
 
 
 @needs_as
-@pytest.mark.parametrize(("src", "width", "rd", "rs2", "name"), [
-    ("amoswap.w a3, a2, (t6)", W, 13, 12, "AMOSWAP.W"),
-    ("amoadd.d zero, a1, (a0)", D, 0, 11, "AMOADD.D"),
-    ("amomaxu.w.aqrl t0, t1, (t2)", W, 5, 6, "AMOMAXU.W"),
-    ("amoor.d s1, s2, (s3)", D, 9, 18, "AMOOR.D"),
+@pytest.mark.parametrize(("src", "width", "rd", "rs2", "name", "rs1"), [
+    ("amoswap.w a3, a2, (t6)", W, 13, 12, "AMOSWAP.W", 31),
+    ("amoadd.d zero, a1, (a0)", D, 0, 11, "AMOADD.D", 10),
+    ("amomaxu.w.aqrl t0, t1, (t2)", W, 5, 6, "AMOMAXU.W", 7),
+    ("amoor.d s1, s2, (s3)", D, 9, 18, "AMOOR.D", 19),
 ])  # fmt: skip
 def test_amos_decode_with_width_registers_and_name(src: str, width: AccessWidth, rd: int,
-                                                   rs2: int, name: str) -> None:
-    assert isa.decode(asm32(src)) == isa.RvAmo(4, width, rd, rs2, name)
+                                                   rs2: int, name: str, rs1: int) -> None:
+    assert isa.decode(asm32(src)) == isa.RvAmo(4, width, rd, rs2, name, rs1)

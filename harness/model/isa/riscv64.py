@@ -81,6 +81,7 @@ class RvAmo:
     rd: int
     rs2: int
     mnemonic: str
+    rs1: int = 0  # the address register
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class RvJalr:
     length: int
     rd: int
     rs1: int
+    imm: int = 0  # the target is (x[rs1] + imm) with bit 0 cleared
 
 
 RvInsn: TypeAlias = RvLoad | RvStore | RvEcall | RvWfi | RvCsr | RvAmo | RvJalr
@@ -140,13 +142,13 @@ def _decode32(w: int) -> RvInsn:
         imm = (w >> 25) << 5 | (w >> 7) & 31
         return RvStore(4, _WIDTHS[funct3], rs2, "S" + "BHWD"[funct3], rs1, _sext(imm, 12))
     if opcode == 0x67 and funct3 == 0:  # JALR
-        return RvJalr(4, rd, rs1)
+        return RvJalr(4, rd, rs1, _sext(w >> 20, 12))
     if opcode == 0x2F and funct3 in (2, 3):  # AMO
         amo = _AMO_FUNCT5.get(w >> 27)
         if amo is None:  # LR/SC (0b00010/0b00011) and reserved encodings
             raise ModelError(f"RISC-V {w:#010x}: LR/SC or reserved AMO, not modelled")
         width = AccessWidth.Dword if funct3 == 2 else AccessWidth.Qword
-        return RvAmo(4, width, rd, rs2, f"{amo}.{'W' if funct3 == 2 else 'D'}")
+        return RvAmo(4, width, rd, rs2, f"{amo}.{'W' if funct3 == 2 else 'D'}", rs1)
     if opcode == 0x73:  # SYSTEM
         if w == 0x0000_0073:
             return RvEcall()

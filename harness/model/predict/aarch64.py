@@ -135,7 +135,7 @@ def predict(trap: GuestTrap) -> ExitReason:
     if isinstance(insn, isa.LoadStore):
         return _memory(trap, insn)
     if isinstance(insn, isa.BranchRegister):
-        return fetch_fault(trap)
+        return fetch_fault(trap, trap.gprs.get(insn.rn), f"br x{insn.rn}")
     if isinstance(insn, isa.Hvc):
         # Not PSCI: a hypercall; nr = x0, args = x1..x6 (exit.rs Hypercall, 6 arguments).
         psci = _psci(trap)

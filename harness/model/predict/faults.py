@@ -5,23 +5,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.model.exits import NestedPageFault
-from harness.model.values import GuestPhysAddr, MappingFlags
+from harness.model.values import GuestPhysAddr, MappingFlags, ModelError
 
 if TYPE_CHECKING:
     from harness.model.predict import GuestTrap
 
 
-def nested_fault(trap: GuestTrap, flags: int, no_gpa: str) -> NestedPageFault:
+def nested_fault(trap: GuestTrap, flags: int, no_gpa: str, computed: int | None = None,
+                 how: str = "") -> NestedPageFault:
     """NestedPageFault at the trap's GPA with `flags` (MappingFlags bits); `no_gpa` is the
-    error when the scenario gave none."""
-    return NestedPageFault(addr=GuestPhysAddr(trap.data_gpa(no_gpa)),
-                           access_flags=MappingFlags(flags))
+    error when the scenario gave none. `computed`: the address the instruction itself makes
+    from its registers (None: unknown), which must be that GPA, or the scenario's emitter
+    slipped and axvisor would be blamed for it; `how` names the addressing."""
+    gpa = trap.data_gpa(no_gpa)
+    if computed is not None and computed != gpa:
+        raise ModelError(f"the instruction addresses {computed:#x} ({how}) but the trap's "
+                         f"GPA is {gpa:#x}")
+    return NestedPageFault(addr=GuestPhysAddr(gpa), access_flags=MappingFlags(flags))
 
 
-def fetch_fault(trap: GuestTrap) -> NestedPageFault:
+def fetch_fault(trap: GuestTrap, target: int | None = None, how: str = "") -> NestedPageFault:
     """A branch whose target is not mapped in stage 2: the fetch there faults (AArch64
     Instruction Abort EC 0x20, RISC-V instruction guest-page fault scause 20, x86 #NPF / EPT
     violation with the fetch bit). An instruction fetch is no device access, so it cannot
     be MmioRead: the vCPU hands the fault over as NestedPageFault (exit.rs: "guest accesses
     unmapped memory regions") at the target, with the access it was: EXECUTE."""
-    return nested_fault(trap, MappingFlags.EXECUTE, "a branch trap needs the target GPA")
+    return nested_fault(trap, MappingFlags.EXECUTE, "a branch trap needs the target GPA",
+                        target, how)

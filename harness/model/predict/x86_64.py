@@ -109,8 +109,9 @@ def predict(trap: GuestTrap) -> ExitReason:
         return _port_io(trap, insn)
     if isinstance(insn, isa.MemMove):
         return _memory(trap, insn)
-    if isinstance(insn, isa.FarJump):
-        return fetch_fault(trap)
+    if isinstance(insn, isa.FarJump):  # real mode: the target is selector × 16 + offset
+        target = (insn.selector << 4) + insn.offset if trap.x86_code_bits == 16 else None
+        return fetch_fault(trap, target, f"jmp {insn.selector:#x}:{insn.offset:#x}")
     op = insn.op
     if op is isa.Simple.RDMSR:
         # The MSR index is ECX; RCX[63:32] is ignored (SDM vol. 2B RDMSR).  The result goes
