@@ -11,7 +11,9 @@ Exit codes (shared by every sub-command, kvm-unit-tests style):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -70,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("axharness: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `axharness list | head`: the reader has what it wanted
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return rc
 
 

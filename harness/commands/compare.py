@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.commands.outputs import check_output
 from harness.errors import UsageError
 from harness.report.compare import (
     compare_sides,
@@ -65,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--image-a and --image-b go together (one image per side)")
     if args.new is None and not args.image_a:
         raise UsageError("one results file: name the two images with --image-a and --image-b")
+    inputs = [p for p in (args.old, args.new) if p is not None]
+    if args.json is not None:
+        check_output(args.json, "--json", inputs, force=True)
+    if args.markdown is not None:  # appended to: $GITHUB_STEP_SUMMARY exists already
+        check_output(args.markdown, "--markdown", inputs, may_exist=True)
     first = read_results(args.old)
     second = first if args.new is None or args.new == args.old else read_results(args.new)
     labels = ("A", "B") if args.image_a else ("old", "new")

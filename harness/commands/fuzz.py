@@ -17,6 +17,7 @@ from harness.fuzz.program import describe_action, load_program
 from harness.fuzz.runner import FuzzOptions, FuzzReport, FuzzSession, ProgramResult, run_fuzz
 from harness.images.cache import cache_root
 from harness.paths import repo_root
+from harness.qemu.profiles import check_timeout_scale
 
 DEFAULT_SIZE = 8
 # Programs in one run: every one is held in memory until the report, and at about a program a
@@ -40,6 +41,8 @@ def register(sub: Any) -> None:
     p.add_argument("--recipe", default="", help="image recipe (default: the arch's own)")
     p.add_argument("--cache-dir", type=Path, help="image cache (default ~/.cache/axharness)")
     p.add_argument("--timeout-scale", type=float, default=1.0, help="multiply every timeout")
+    p.add_argument("--force", action="store_true",
+                   help="replace a previous campaign's results in --results")
     p.add_argument("--no-minimise", action="store_true",
                    help="report new findings without shrinking them")
     p.add_argument("--keep-artifacts", action="store_true",
@@ -101,8 +104,15 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.jobs < 1 or args.timeout_scale <= 0:
-        raise UsageError("--jobs must be >= 1 and --timeout-scale > 0")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be >= 1")
+    check_timeout_scale(args.timeout_scale)  # finite, > 0, <= 1000, as `run`
+    results = args.results
+    if results.exists() and not results.is_dir():
+        raise UsageError(f"--results {results} is not a directory")
+    if (results / "fuzz.json").exists() and not args.force and args.replay is None:
+        raise UsageError(f"{results / 'fuzz.json'} exists; pass --force or choose another "
+                         "--results")
     if args.replay is not None:
         return _replay(args)
     if args.arch is None:

@@ -41,7 +41,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     out: Path = args.out.resolve()
     for part in args.parts:
-        if part.resolve().parent == out:
+        if part.resolve().parent == out or out in part.resolve().parents:
             raise UsageError(f"{part} is in OUT {args.out}: merge into another directory")
     root = repo_root()
     known = load_known(root / KNOWN_FILE) if (root / KNOWN_FILE).is_file() else ()

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from harness.commands.outputs import check_output
 from harness.errors import UsageError
 from harness.images.cache import cache_root
 from harness.qemu.profiles import check_timeout_scale
@@ -52,6 +53,8 @@ def register(sub: Any) -> None:
     p.add_argument("--timeout-scale", type=float, default=1.0,
                    help="multiply the run's timeouts (batch mode)")
     p.add_argument("--quiet", action="store_true", help="do not echo the console")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --script or --bundle file")
     p.set_defaults(func=run)
 
 
@@ -60,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
     if args.interactive and not sys.stdin.isatty():
         raise UsageError("--interactive needs a terminal on stdin")
     art = load_case(args.casedir)
+    for flag, out in (("--script", args.script), ("--bundle", args.bundle)):
+        if out is not None:  # never over one of the case's own files, nor silently over any
+            check_output(out, flag, [p for p in art.casedir.rglob("*") if p.is_file()],
+                         force=args.force)
     cache = cache_root(args.cache_dir)
     end, note = declared_end(art)
     if note:

@@ -11,13 +11,18 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from harness.errors import UsageError
+
 ENV_VAR = "AXHARNESS_CACHE"
 
 
 def cache_root(override: Path | None = None) -> Path:
     """The cache directory: --cache-dir, else $AXHARNESS_CACHE, else ~/.cache/axharness."""
     if override is not None:
-        return override.expanduser().resolve()
+        path = override.expanduser().resolve()
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"--cache-dir {override} is not a directory")
+        return path
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env).expanduser().resolve()

@@ -61,8 +61,12 @@ def merge_files(paths: Sequence[Path], known: Sequence[KnownDivergence] = (),
                                  "the parts overlap")
             seen[obj["case"]] = path
             raw.append(dict(obj, artifacts=str(_relocated(path, obj.get("artifacts")))))
-        for recipe, entry in (doc.get("images") or {}).items():
-            key = entry.get("key") if isinstance(entry, dict) else None
+        images_of = doc.get("images") or {}
+        if not isinstance(images_of, dict) or not all(isinstance(e, dict)
+                                                      for e in images_of.values()):
+            raise UsageError(f"{path}: \"images\" must map each recipe to an object")
+        for recipe, entry in images_of.items():
+            key = entry.get("key")
             if recipe in images and images[recipe].get("key") != key:
                 raise UsageError(f"{path}: image {recipe} has key {key}, but "
                                  f"{images[recipe].get('key')} in {where_image[recipe]}: the "
@@ -131,6 +135,11 @@ def _check_shards(docs: Sequence[tuple[Path, dict[str, Any]]]) -> None:
     shards = [(p, d["shard"]) for p, d in docs if isinstance(d.get("shard"), dict)]
     if not shards:
         return
+    for path, s in shards:
+        index, count = s.get("index"), s.get("count")
+        if not (type(index) is int and type(count) is int and 1 <= index <= count <= 1000):
+            raise UsageError(f"{path}: \"shard\" must have integers 1 <= index <= count <= "
+                             f"1000, got {index!r}/{count!r}")
     if len(shards) != len(docs):
         plain = next(p for p, d in docs if not isinstance(d.get("shard"), dict))
         raise UsageError(f"{plain}: not a shard, but {shards[0][0]} is: merge the shards of "
@@ -169,6 +178,13 @@ def _relocated(results: Path, artifacts: object) -> Path:
 
 def case_from_json(obj: Mapping[str, Any], where: str) -> CaseResult:
     """A results.json case back into a CaseResult (what write_results wrote from one)."""
+    for key in ("expected", "observed", "diffs"):
+        items = obj.get(key, ())
+        if not isinstance(items, list | tuple) or not all(isinstance(i, dict) for i in items):
+            raise UsageError(f"{where}: \"{key}\" must be a list of objects")
+    for key in ("image", "qemu", "restored"):
+        if not isinstance(obj.get(key, {}), dict):
+            raise UsageError(f"{where}: \"{key}\" must be an object")
     try:
         return CaseResult(
             case_id=str(obj["case"]), scenario=str(obj["scenario"]), arch=str(obj["arch"]),

@@ -45,10 +45,14 @@ class Shard:
         return f"{self.index}/{self.count}"
 
 
+MAX_SHARDS = 1000  # more parts than cases, or than CI jobs anyone runs, is a typo
+
+
 def parse_shard(text: str) -> Shard:
     m = _SPEC.fullmatch(text.strip())
-    if not m or not 1 <= int(m[1]) <= int(m[2]):
-        raise UsageError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 1/4")
+    if not m or not 1 <= int(m[1]) <= int(m[2]) <= MAX_SHARDS:
+        raise UsageError(f"--shard {text!r}: expected K/N with 1 <= K <= N <= {MAX_SHARDS}, "
+                         "e.g. 1/4")
     return Shard(int(m[1]), int(m[2]))
 
 
@@ -141,6 +145,9 @@ def select(plan: Plan, shard: Shard, durations: Durations) -> tuple[Plan, ShardI
     """The part of `plan` that is `shard`'s: recipes without a case in it are left out, so
     their images are not built by this shard."""
     ids = [case_id(r, s) for r, scenarios in plan for s in scenarios]
+    if shard.count > len(ids):
+        raise UsageError(f"--shard {shard}: {shard.count} parts of {len(ids)} case(s); at most "
+                         "one part per case")
     where = assign(ids, durations, shard.count)
     mine = tuple((r, kept) for r, scenarios in plan
                  if (kept := tuple(s for s in scenarios if where[case_id(r, s)] == shard.index)))

@@ -57,9 +57,13 @@ class _File:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot read scenario file {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            line = path.read_bytes()[:exc.start].count(b"\n") + 1
+            raise UsageError(f"{path}:{line}: not UTF-8 text (byte {exc.object[exc.start]:#x}); "
+                             "a scenario file is TOML") from None
         try:
             self.data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

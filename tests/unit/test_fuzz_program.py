@@ -51,7 +51,7 @@ GOOD = {"format": "axharness-fuzz-program/1", "name": "n", "arch": "aarch64",
 @pytest.mark.parametrize(("mutate", "message"), [
     (lambda d: d.update(format="other"), "not a fuzz program file"),
     (lambda d: d.pop("arch"), '"arch"'),
-    (lambda d: d.update(actions={}), '"actions" must be a list'),
+    (lambda d: d.update(actions={}), '"actions" must be a non-empty list'),
     (lambda d: d["actions"].append({"type": "Teleport"}), "unknown action type 'Teleport'"),
     (lambda d: d["actions"][0].update(colour=1), "no field(s) colour"),
     (lambda d: d["actions"][0].update(addr="zero"), "expected an integer"),

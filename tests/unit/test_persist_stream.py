@@ -6,6 +6,7 @@ not accepted, an exception in the middle of a stream, a reader that stops early.
 from __future__ import annotations
 
 import random
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -110,7 +111,8 @@ def _runner(monkeypatch: pytest.MonkeyPatch, world: World, every: int = 200) -> 
     r.image = SimpleNamespace()
     r.recipe = SimpleNamespace(name="fake", guest=SimpleNamespace(source=Path("/x"), entry=""),
                                backend="")
-    r.profile, r.workdir = None, Path("/nonexistent/boots")
+    # its own temporary directory (as root, /nonexistent/boots was made)
+    r.profile, r.workdir = None, Path(tempfile.mkdtemp(prefix="axh-persist-stream-")) / "boots"
     r.standalone = lambda sc, d: SimpleNamespace(name=sc.name, how="standalone", own=True,
                                                  verdict=Verdict.PASS)
     r.accept = lambda sc, res: res.ok and not world.roll("reject")

@@ -28,12 +28,13 @@ def catalogue_plan() -> shard.Plan:
 
 
 def test_the_shipped_estimate_is_a_real_run_of_every_image() -> None:
-    assert len(MEASURED.seconds) >= 90
-    assert max(MEASURED.seconds.values()) > 20  # the 25 s settles of declared hangs
+    plan = catalogue_plan()
+    assert {case_id(r, s) for r, ss in plan for s in ss} <= set(MEASURED.seconds)  # every case
+    assert max(MEASURED.seconds.values()) > 5  # the 5-6 s windows of declared waits
     assert {c.split("/")[0] for c in MEASURED.seconds} >= {"aarch64", "riscv64", "x86_64-svm"}
 
 
-@pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 200])
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 150])
 def test_every_case_of_the_catalogue_is_in_exactly_one_shard(count: int) -> None:
     plan = catalogue_plan()
     every = sorted(case_id(r, s) for r, ss in plan for s in ss)
@@ -134,3 +135,12 @@ def test_a_bad_durations_file_is_one_line_naming_it(tmp_path: Path, text: str,
 def test_durations_without_shard_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="--durations is only read with --shard"):
         shard.from_options(repo_root(), None, Path("x.json"), catalogue_plan())
+
+
+def test_more_parts_than_cases_is_a_usage_error() -> None:
+    plan = catalogue_plan()
+    n = sum(len(ss) for _, ss in plan)
+    with pytest.raises(UsageError, match=f"{n + 1} parts of {n} case"):
+        select(plan, Shard(1, n + 1), MEASURED)
+    with pytest.raises(UsageError, match="N <= 1000"):
+        parse_shard("1/1001")
