@@ -44,6 +44,15 @@ def load_program(path: Path) -> tuple[str, Scenario]:
         raise UsageError(f"{path}: \"actions\" must be a non-empty list")
     actions = tuple(action_from_json(a, f"{path}: actions[{i}]")
                     for i, a in enumerate(data["actions"]))
+    from harness.scenarios.load import EMITTERS, check_form, check_values  # imports fuzz's
+
+    if data["arch"] not in EMITTERS:
+        raise UsageError(f"{path}: \"arch\" must be one of {', '.join(EMITTERS)}")
+    for i, action in enumerate(actions):  # as a scenario file's: before any image is built
+        def error(message: str, i: int = i) -> UsageError:
+            return UsageError(f"{path}: actions[{i}]: {message}")
+        check_values(data["arch"], action, error)
+        check_form(data["arch"], action, error)
     scenario = make_scenario(data["arch"], data["name"], str(data.get("summary", "")), actions)
     return data["recipe"], scenario
 

@@ -8,6 +8,7 @@ that architecture, registers it may use, widths it has), so a mistake is a one-l
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import tomllib
@@ -22,8 +23,10 @@ from harness.check.compare import async_requirement
 from harness.errors import UsageError
 from harness.guests import emit_aarch64, emit_riscv64, emit_x86_64
 from harness.model.exits import ALL_VARIANTS
+from harness.model.sysreg import a64 as a64_sysreg
+from harness.model.values import ModelError
 from harness.paths import repo_root
-from harness.scenarios.actions import Action, StartSecondary
+from harness.scenarios.actions import Action, StartSecondary, SysRegRead, SysRegWrite
 from harness.scenarios.catalogue import ENDS, Scenario
 from harness.scenarios.codec import FieldError, Value, decode_action, integer
 from harness.tomlcheck import Locations, Path_, fail
@@ -166,8 +169,32 @@ def _action(f: _File, obj: object, at: Path_, values: Mapping[str, Value],
         action = decode_action(obj, values)
     except FieldError as exc:
         raise f.fail((*at, *exc.at), exc.message) from None
+    check_values(arch, action, lambda message: f.fail(at, message))
     check_form(arch, action, lambda message: f.fail(at, message))
     return action
+
+
+_U64, _I64 = (0, (1 << 64) - 1), (-(1 << 63), (1 << 63) - 1)
+
+
+def check_values(arch: str, action: Action, error: Callable[[str], UsageError]) -> None:
+    """Every integer of `action` fits the 64-bit register it goes to (an `offset` is signed):
+    a wider one was cut in the guest while the model kept it whole; a system register the
+    model knows by name (aarch64: what the run's assembler and model both must read)."""
+    for a in (action, *(action.actions if isinstance(action, StartSecondary) else ())):
+        for fld in dataclasses.fields(a):
+            value = getattr(a, fld.name)
+            lo, hi = _I64 if fld.name == "offset" else _U64
+            for v in value if isinstance(value, tuple) else (value,):
+                if isinstance(v, int) and not isinstance(v, bool) and not lo <= v <= hi:
+                    raise error(f"{type(a).__name__}.{fld.name}: {v:#x} does not fit "
+                                f"{'a signed' if lo else 'an unsigned'} 64-bit register")
+        if arch == "aarch64" and isinstance(a, SysRegRead | SysRegWrite):
+            try:
+                a64_sysreg(a.name)
+            except ModelError as exc:
+                raise error(f"{type(a).__name__}: {exc} (ARM ARM C5.3 names, or "
+                            "S<op0>_<op1>_C<n>_C<m>_<op2>)") from None
 
 
 def check_form(arch: str, action: Action, error: Callable[[str], UsageError]) -> None:
@@ -183,6 +210,11 @@ def check_form(arch: str, action: Action, error: Callable[[str], UsageError]) ->
         emitter.emit_payload((action,))
     except UsageError as exc:
         raise error(f"{type(action).__name__}: {exc}") from None
+
+
+# The declared ends that exclude each other (how the run ends); last_exit_repeats and the like
+# qualify an end rather than being one.
+_EXCLUSIVE_ENDS = ("expect_panic", "expect_hang", "expect_stuck", "may_stick", "expect_vm_error")
 
 
 def _scenarios(f: _File, arch: str, values: Mapping[str, Value]) -> tuple[Scenario, ...]:
@@ -212,7 +244,15 @@ def _scenarios(f: _File, arch: str, values: Mapping[str, Value]) -> tuple[Scenar
             raise f.fail((*at, "summary"), "expected a one-line summary")
         kw = {key: _scenario_field(f, _FIELDS[key], key, value, (*at, key), values, arch)
               for key, value in table.items()}
-        out.append(Scenario(arch=arch, **kw))  # type: ignore[arg-type]
+        scenario = Scenario(arch=arch, **kw)  # type: ignore[arg-type]
+        for image in ("", *(recipe for recipe, _ in scenario.on)):
+            ends = [k for k in _EXCLUSIVE_ENDS if getattr(scenario.for_image(image), k)]
+            if len(ends) > 1:
+                raise f.fail(at, f"declares {' and '.join(ends)}"
+                             + (f" on image {image}" if image else "")
+                             + ": a run ends one way (at most one of "
+                             + ", ".join(_EXCLUSIVE_ENDS) + ")")
+        out.append(scenario)
     return tuple(out)
 
 

@@ -58,6 +58,11 @@ GOOD = {"format": "axharness-fuzz-program/1", "name": "n", "arch": "aarch64",
     (lambda d: d["actions"][0].pop("addr"), "MmioStore"),
     (lambda d: d["actions"].append({"type": "MmioLoad", "addr": 1, "width": 4,
                                     "signed": "yes"}), "expected true or false"),
+    # checked as a scenario's actions are (session 7): the arch's forms, 64-bit values, names
+    (lambda d: d["actions"].append({"type": "SbiCall", "eid": 1, "fid": 0}),
+     "no aarch64 form for SbiCall"),
+    (lambda d: d["actions"][0].update(value=1 << 64), "does not fit an unsigned 64-bit"),
+    (lambda d: d.update(name="../x"), '"name" must be letters'),
 ])
 def test_a_malformed_program_file_is_a_one_line_usage_error(
         tmp_path: Path, mutate: object, message: str) -> None:

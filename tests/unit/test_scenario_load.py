@@ -103,6 +103,15 @@ MISTAKES = [
     ('{ type = "MmioLoad", addr = "$DEV - 0x10", width = 8 }',
      '{ type = "SbiCall", eid = 1, fid = 0 }', 21, "no aarch64 form for SbiCall"),
     ('reg = 2 }', 'reg = 20 }', 13, "register x20 is not available"),
+    # caught only after the image build, or never, before session 7
+    ('value = "0xdead"', 'value = "0x1ffffffffffffffffffff"', 13,
+     "does not fit an unsigned 64-bit register"),
+    ('{ type = "MmioLoad", addr = "$DEV - 0x10", width = 8 }',
+     '{ type = "MmioLoad", addr = -16, width = 8 }', 21, "does not fit an unsigned 64-bit"),
+    ('{ type = "MmioLoad", addr = "$DEV - 0x10", width = 8 }',
+     '{ type = "SysRegRead", name = "nosuch_el1" }', 21, "unknown AArch64 system register"),
+    ('console_input = "x"', 'expect_hang = true', 17,
+     "declares expect_panic and expect_hang: a run ends one way"),
 ]
 
 
