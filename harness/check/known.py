@@ -236,3 +236,28 @@ def apply_known(case: CaseResult, known: Sequence[KnownDivergence],
         detail = case.detail + (f" (explained jointly by {', '.join(joint)})" if joint else "")
         return noted(Verdict.XFAIL, detail, matched=sorted(matched))
     return noted(case.verdict, case.detail, matched=sorted(matched))
+
+
+def check_references(known: Sequence[KnownDivergence], path: Path,
+                     scenarios: Mapping[str, frozenset[str]],
+                     versions: Mapping[str, frozenset[str]]) -> None:
+    """One-line UsageError (file and line) for an entry that names an architecture, an
+    axvisor version or a scenario this checkout does not have (`scenarios` and `versions`:
+    per architecture), or that lists no scenario and has no `access` class: such an entry
+    silently stops applying, and the cases it meant fail without naming it."""
+    for k in known:
+        where = f"{path}:{k.line}: [[divergence]] {k.id}"
+        if k.arch not in scenarios:
+            raise UsageError(f"{where}: `arch` {k.arch!r} is none of "
+                             f"{', '.join(sorted(scenarios))}")
+        unknown = sorted(set(k.scenarios) - scenarios[k.arch])
+        if unknown:
+            raise UsageError(f"{where}: no {k.arch} scenario named {', '.join(unknown)}")
+        if not k.scenarios and k.access is None:
+            raise UsageError(f"{where}: lists no scenario and has no `access` class: it can "
+                             "explain nothing")
+        versions_here = versions.get(k.arch, frozenset())
+        stray = sorted(set(k.axvisor) - versions_here)
+        if stray:
+            raise UsageError(f"{where}: no {k.arch} recipe builds axvisor {', '.join(stray)} "
+                             f"(recipes build {', '.join(sorted(versions_here)) or 'none'})")

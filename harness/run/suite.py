@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness import signals
-from harness.check.known import KnownDivergence, apply_known, load_known
+from harness.check.known import KnownDivergence, apply_known, check_references, load_known
 from harness.check.verdict import Verdict
 from harness.errors import HarnessError, InfraError, Interrupted, UsageError
 from harness.images.build import Image, build_image
@@ -55,6 +55,21 @@ class SuiteOptions:
     # that must run alone start from a snapshot where that is faithful (harness.persist);
     # --boot-per-case turns both off. Never with trap_log.
     persistent: bool = True
+
+
+def catalogue_references(root: Path) -> tuple[dict[str, frozenset[str]],
+                                               dict[str, frozenset[str]]]:
+    """What known divergences may name: each architecture's scenarios and the axvisor versions
+    its recipes build (images/recipes and images/recipes-lossy)."""
+    from harness.images.recipe import load_recipe
+    from harness.scenarios.registry import all_arches, scenarios_for
+
+    versions: dict[str, set[str]] = {}
+    for path in sorted((root / "images").glob("recipes*/*.toml")):
+        recipe = load_recipe(path, root)
+        versions.setdefault(recipe.arch, set()).add(recipe.axvisor_version)
+    return ({a: frozenset(s.name for s in scenarios_for(a)) for a in all_arches()},
+            {a: frozenset(v) for a, v in versions.items()})
 
 
 def _placeholder(recipe: ImageRecipe, scenario: Scenario, verdict: Verdict, detail: str,
@@ -102,6 +117,7 @@ def run_suite(root: Path, opts: SuiteOptions, plan: Plan | None = None,
               ) -> tuple[list[CaseResult], dict[str, object], tuple[KnownDivergence, ...]]:
     known: tuple[KnownDivergence, ...] = load_known(root / KNOWN_FILE) \
         if (root / KNOWN_FILE).is_file() else ()
+    check_references(known, root / KNOWN_FILE, *catalogue_references(root))
     if plan is None:
         plan = plan_suite(root, opts)
     host = probe()
