@@ -309,7 +309,7 @@ def load_recipe(path: Path, repo_root: Path) -> ImageRecipe:
         extra_files=tuple(files),
         crate_patches=tuple(patches),
         local_crates=tuple(locals_[k] for k in sorted(locals_)),
-        qemu_profile=c.string(q, ("qemu", "profile")),
+        qemu_profile=_profile(c, q, str(data.get("recipe", {}).get("arch", ""))),
         guest=GuestSpec(
             source=c.existing(repo_root / "guest-src", g, ("guest", "source")) if "source" in g
             else guests_root() / c.string(g, ("guest", "kernel")),
@@ -341,6 +341,17 @@ def _phys_cpu_ids(path: Path, entry: int) -> tuple[int, ...]:
             not all(isinstance(i, int) and i >= 0 for i in ids) or len(set(ids)) != len(ids):
         raise UsageError(f"{path}: base.phys_cpu_ids must list cpu_num distinct CPU numbers")
     return tuple(ids)
+
+
+def _profile(c: Checker, q: dict[str, Any], arch: str) -> str:
+    """[qemu] profile: one of harness.qemu.profiles, for the recipe's architecture."""
+    from harness.qemu.profiles import PROFILES
+
+    name = c.string(q, ("qemu", "profile"), choices=tuple(sorted(PROFILES)))
+    if PROFILES[name].arch != arch:
+        raise c.fail(("qemu", "profile"), f"a profile of {arch}, got {name!r} "
+                     f"({PROFILES[name].arch})")
+    return name
 
 
 def find_recipes(repo_root: Path) -> list[Path]:

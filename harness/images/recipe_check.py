@@ -119,6 +119,12 @@ def exit_schema(c: Checker, a: dict[str, Any], semver: re.Pattern[str],
     if "schema" not in a or "exit_crate" not in a:
         raise c.at(("axvisor",), "[axvisor] needs `axvcpu`, or `schema` and `exit_crate`")
     schema = c.string(a, ("axvisor", "schema"), _SCHEMA)
+    from harness.model.schemas import schema_set  # the data files of schemas/
+
+    known = sorted(s.id for s in schema_set())
+    if schema not in known:
+        raise c.fail(("axvisor", "schema"), f"one of the schemas in schemas/ "
+                     f"({', '.join(known)}), got {schema!r}")
     parts = c.string(a, ("axvisor", "exit_crate")).split()
     if len(parts) != 2 or not crate.match(parts[0]) or not semver.match(parts[1]):
         raise c.fail(("axvisor", "exit_crate"), '"<crate> <version>", e.g. "axvm 0.8.5"')

@@ -130,3 +130,18 @@ def test_a_corrupt_cached_image_is_rebuilt_with_the_reason(tmp_path: Path) -> No
     assert len(said) == 1
     assert "cached image kkkkkkkkkkkk of aarch64 is unusable, rebuilding" in said[0]
     assert "axvisor.bin" in said[0]
+
+
+def test_an_unknown_schema_is_refused_with_the_known_ones(tmp_path: Path) -> None:
+    # It failed only after cargo had resolved the crates, as infrastructure (input audit).
+    p = _variant(tmp_path, CURRENT, 'schema = "axvm-0.8"', 'schema = "axvnope-9.9"')
+    line = _line_of(p, 'schema = "axvnope-9.9"')
+    assert f"{p}:{line}: `axvisor.schema`: expected one of the schemas in schemas/" in _error(p)
+
+
+def test_a_qemu_profile_must_exist_and_be_of_the_recipes_architecture(tmp_path: Path) -> None:
+    p = _variant(tmp_path, CURRENT, 'profile = "aarch64-virt-el2-tcg"',
+                 'profile = "riscv64-virt-h-tcg"')
+    assert "`qemu.profile`: expected a profile of aarch64, got 'riscv64-virt-h-tcg'" in _error(p)
+    p = _variant(tmp_path, CURRENT, 'profile = "aarch64-virt-el2-tcg"', 'profile = "nope"')
+    assert "`qemu.profile`: expected one of " in _error(p)
