@@ -59,16 +59,21 @@ class SuiteOptions:
 
 def catalogue_references(root: Path) -> tuple[dict[str, frozenset[str]],
                                                dict[str, frozenset[str]]]:
-    """What known divergences may name: each architecture's scenarios and the axvisor versions
-    its recipes build (images/recipes and images/recipes-lossy)."""
+    """What known divergences may name: each architecture's scenarios of the shipped catalogue
+    (scenarios/*.toml, whatever --scenarios a run reads instead) and the axvisor versions its
+    recipes build (images/recipes and images/recipes-lossy)."""
     from harness.images.recipe import load_recipe
-    from harness.scenarios.registry import all_arches, scenarios_for
+    from harness.scenarios.load import load_file
 
     versions: dict[str, set[str]] = {}
     for path in sorted((root / "images").glob("recipes*/*.toml")):
         recipe = load_recipe(path, root)
         versions.setdefault(recipe.arch, set()).add(recipe.axvisor_version)
-    return ({a: frozenset(s.name for s in scenarios_for(a)) for a in all_arches()},
+    names: dict[str, set[str]] = {}
+    for path in sorted((root / "scenarios").glob("*.toml")):
+        f = load_file(path)
+        names.setdefault(f.arch, set()).update(s.name for s in f.scenarios)
+    return ({a: frozenset(n) for a, n in names.items()},
             {a: frozenset(v) for a, v in versions.items()})
 
 
