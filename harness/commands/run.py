@@ -124,6 +124,17 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
 
 
+def _why_nothing_runs(pattern: str, arches: tuple[str, ...]) -> str:
+    """Why the plan is empty: no scenario matches, or those that do name images none of the
+    selected recipes is (an `images` name mistyped, or a recipe not selected)."""
+    matching = [s for a in arches for s in scenarios_for(a, pattern)]
+    if not matching:
+        return f"no scenario matches --scenario {pattern!r}"
+    named = sorted({i for s in matching for i in s.images})
+    return (f"{len(matching)} scenario(s) match --scenario {pattern!r}, but none runs on the "
+            "selected images" + (f": they name image(s) {', '.join(named)}" if named else ""))
+
+
 def _run(args: argparse.Namespace) -> int:
     stop = signals.current()
     results_dir: Path = args.results.resolve()
@@ -142,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
         if recipe.local_crates:
             print(describe_locals(recipe), file=sys.stderr)
     if not plan:
-        raise UsageError(f"no scenario matches --scenario {args.scenario!r}")
+        raise UsageError(_why_nothing_runs(args.scenario, tuple(args.arch or all_arches())))
     part = shard.from_options(repo_root(), args.shard, args.durations, plan)
     if part is not None:
         plan, info = part

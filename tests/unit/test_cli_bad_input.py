@@ -97,3 +97,14 @@ def test_output_cut_short_by_its_reader_is_no_traceback() -> None:
     res = subprocess.run(f"{sys.executable} -m harness list | head -1", shell=True, cwd=ROOT,
                          capture_output=True, text=True, check=False, timeout=120)
     assert "Traceback" not in res.stderr and "BrokenPipeError" not in res.stderr, res.stderr
+
+
+def test_scenarios_that_name_no_selected_image_say_so(tmp_path: Path) -> None:
+    # "no scenario matches --scenario '*'" was all a mistyped `images` name got (input audit)
+    mine = tmp_path / "mine.toml"
+    mine.write_text('arch = "aarch64"\n\n[[scenario]]\nname = "one"\nsummary = "a call"\n'
+                    'images = ["aarch64-typo"]\n'
+                    'actions = [{ type = "Hypercall", nr = 7, args = [0, 0, 0, 0, 0, 0] }]\n')
+    one_error_line(axh("run", "--scenarios", str(mine), "--results", str(tmp_path / "r")),
+                   "1 scenario(s) match --scenario '*', but none runs on the selected images: "
+                   "they name image(s) aarch64-typo")
