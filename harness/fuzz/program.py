@@ -4,7 +4,6 @@ type name and fields), so it can be re-run after the generator that produced it 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +36,20 @@ def load_program(path: Path) -> tuple[str, Scenario]:
     for key in ("arch", "recipe", "name"):
         if not isinstance(data.get(key), str) or not data[key]:
             raise UsageError(f"{path}: \"{key}\" must be a non-empty string")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", data["name"]):
+    from harness.scenarios.load import (  # it imports the fuzz generator
+        EMITTERS,
+        SCENARIO_NAME,
+        check_form,
+        check_values,
+    )
+
+    if not SCENARIO_NAME.match(data["name"]):
         raise UsageError(f"{path}: \"name\" must be letters, digits, '.', '_' and '-' (it "
                          f"names the replay's directory), got {data['name']!r}")
     if not isinstance(data.get("actions"), list) or not data["actions"]:
         raise UsageError(f"{path}: \"actions\" must be a non-empty list")
     actions = tuple(action_from_json(a, f"{path}: actions[{i}]")
                     for i, a in enumerate(data["actions"]))
-    from harness.scenarios.load import EMITTERS, check_form, check_values  # imports fuzz's
 
     if data["arch"] not in EMITTERS:
         raise UsageError(f"{path}: \"arch\" must be one of {', '.join(EMITTERS)}")

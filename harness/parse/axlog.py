@@ -492,9 +492,9 @@ def _suspects() -> re.Pattern[bytes]:
     names = sorted({n for s in schemas.schema_set() for n in s.rust_names()}, key=len,
                    reverse=True)
     alts = b"|".join(re.escape(n.encode()) for n in names)
-    return re.compile(rb"(?m)AXH-EXIT|^(?:\x1b\[[0-9;]*m)*AXH-|^[^\[\]\n]*\[[^\]\n]*\] "
-                      rb"(?:\x1b\[[0-9;]*m)*[^\s\x1b\[\]]{0,2}(?:" + alts
-                      + rb")(?= \{|\(|\x1b|\r|$)")
+    esc = ESC.encode()
+    return re.compile(rb"(?m)AXH-EXIT|^(?:" + esc + rb")*AXH-|^[^\[\]\n]*\[[^\]\n]*\] (?:"
+                      + esc + rb")*[^\s\x1b\[\]]{0,2}(?:" + alts + rb")(?= \{|\(|\x1b|\r|$)")
 
 
 def unread_lines(data: bytes, result: ParseResult, source_name: str) -> tuple[ParseError, ...]:

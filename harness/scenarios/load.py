@@ -35,7 +35,8 @@ SCENARIO_DIR = "scenarios"
 EMITTERS: dict[str, ModuleType] = {"aarch64": emit_aarch64, "riscv64": emit_riscv64,
                                    "x86_64": emit_x86_64}
 _TOP_KEYS = ("arch", "values", "scenario")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# A scenario's (and a fuzz program's) name: it names the case's directory too.
+SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _VALUE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _VARIANTS = frozenset(cls.__name__ for cls in ALL_VARIANTS)
 # Scenario fields a file sets, with their types (arch comes from the file).
@@ -235,7 +236,7 @@ def _scenarios(f: _File, arch: str, values: Mapping[str, Value]) -> tuple[Scenar
             if key not in table:
                 raise f.fail(at, f"[[scenario]] lacks `{key}`")
         name = _text(f, table, "name", (*at, "name"))
-        if not _NAME.match(name) or name in seen:
+        if not SCENARIO_NAME.match(name) or name in seen:
             raise f.fail((*at, "name"), f"expected a new name of letters, digits, '.', '_' "
                          f"and '-', got {name!r}")
         seen.add(name)

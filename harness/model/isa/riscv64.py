@@ -92,7 +92,7 @@ class RvJalr:
     length: int
     rd: int
     rs1: int
-    imm: int = 0  # the target is (x[rs1] + imm) with bit 0 cleared
+    offset: int = 0  # the target is (x[rs1] + offset) with bit 0 cleared
 
 
 RvInsn: TypeAlias = RvLoad | RvStore | RvEcall | RvWfi | RvCsr | RvAmo | RvJalr
@@ -102,12 +102,14 @@ _AMO_FUNCT5 = {0b00001: "AMOSWAP", 0b00000: "AMOADD", 0b00100: "AMOXOR", 0b01100
                0b11100: "AMOMAXU"}
 
 
-def effective_address(access: RvLoad | RvStore, reg: Callable[[int], int | None]
-                      ) -> int | None:
-    """x[rs1] + offset modulo 2^64 (Unprivileged spec §2.6), given register values
-    (`reg(n)`, None if unknown; x0 reads 0), or None when the base is unknown."""
+def effective_address(access: RvLoad | RvStore | RvAmo | RvJalr,
+                      reg: Callable[[int], int | None]) -> int | None:
+    """x[rs1] + offset modulo 2^64 (Unprivileged spec §2.6; an AMO has no offset), given
+    register values (`reg(n)`, None if unknown; x0 reads 0), or None when the base is
+    unknown. A JALR clears bit 0 of it for its target."""
     base = 0 if access.rs1 == 0 else reg(access.rs1)
-    return None if base is None else (base + access.offset) & ((1 << 64) - 1)
+    offset = 0 if isinstance(access, RvAmo) else access.offset
+    return None if base is None else (base + offset) & ((1 << 64) - 1)
 
 
 def _sext(value: int, bits: int) -> int:

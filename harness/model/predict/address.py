@@ -16,10 +16,11 @@ if TYPE_CHECKING:
     from harness.model.predict import GuestTrap
 
 
-def data_address(trap: GuestTrap, computed: int | None, how: str) -> int:
+def data_address(trap: GuestTrap, computed: int | None, how: str, missing: str = "") -> int:
     """trap.gpa, checked against `computed` (None: registers unknown); `how` names the
-    instruction's addressing for the error."""
-    gpa = trap.data_gpa()
+    instruction's addressing for the error, `missing` the trap without a GPA (default: a
+    load/store's)."""
+    gpa = trap.data_gpa(missing) if missing else trap.data_gpa()
     if computed is not None and computed != gpa:
         raise ModelError(f"the instruction addresses {computed:#x} ({how}) but the trap's "
                          f"GPA is {gpa:#x}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.model.exits import NestedPageFault
-from harness.model.values import GuestPhysAddr, MappingFlags, ModelError
+from harness.model.predict.address import data_address
+from harness.model.values import GuestPhysAddr, MappingFlags
 
 if TYPE_CHECKING:
     from harness.model.predict import GuestTrap
@@ -17,11 +18,8 @@ def nested_fault(trap: GuestTrap, flags: int, no_gpa: str, computed: int | None 
     error when the scenario gave none. `computed`: the address the instruction itself makes
     from its registers (None: unknown), which must be that GPA, or the scenario's emitter
     slipped and axvisor would be blamed for it; `how` names the addressing."""
-    gpa = trap.data_gpa(no_gpa)
-    if computed is not None and computed != gpa:
-        raise ModelError(f"the instruction addresses {computed:#x} ({how}) but the trap's "
-                         f"GPA is {gpa:#x}")
-    return NestedPageFault(addr=GuestPhysAddr(gpa), access_flags=MappingFlags(flags))
+    return NestedPageFault(addr=GuestPhysAddr(data_address(trap, computed, how, no_gpa)),
+                           access_flags=MappingFlags(flags))
 
 
 def fetch_fault(trap: GuestTrap, target: int | None = None, how: str = "") -> NestedPageFault:

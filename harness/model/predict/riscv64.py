@@ -138,14 +138,9 @@ def _csr(trap: GuestTrap, c: isa.RvCsr) -> ExitReason:
     raise ModelError(f"CSR {c.csr:#x}: read-modify-write csrr{c.op} has no single exit variant")
 
 
-def _xreg(trap: GuestTrap, n: int) -> int | None:
-    """x[n] if the trap knows it (x0 is 0)."""
-    return 0 if n == 0 else trap.gprs.get(n)
-
-
 def _jalr_target(trap: GuestTrap, j: isa.RvJalr) -> int | None:
-    base = _xreg(trap, j.rs1)
-    return None if base is None else (base + j.imm) & ~1 & 0xFFFF_FFFF_FFFF_FFFF
+    computed = isa.effective_address(j, trap.gprs.get)
+    return None if computed is None else computed & ~1
 
 
 def _amo(trap: GuestTrap, amo: isa.RvAmo) -> NestedPageFault:
@@ -154,7 +149,8 @@ def _amo(trap: GuestTrap, amo: isa.RvAmo) -> NestedPageFault:
     as it is (exit.rs: NestedPageFault for an access to an unmapped region), with the access
     it was: read and write."""
     return nested_fault(trap, MappingFlags.READ | MappingFlags.WRITE,
-                        "an AMO trap needs the data GPA", _xreg(trap, amo.rs1),
+                        "an AMO trap needs the data GPA",
+                        isa.effective_address(amo, trap.gprs.get),
                         f"{amo.mnemonic} (x{amo.rs1})")
 
 
@@ -164,7 +160,7 @@ def predict(trap: GuestTrap) -> ExitReason:
     if isinstance(insn, isa.RvAmo):
         return _amo(trap, insn)
     if isinstance(insn, isa.RvJalr):
-        return fetch_fault(trap, _jalr_target(trap, insn), f"jalr {insn.imm}(x{insn.rs1})")
+        return fetch_fault(trap, _jalr_target(trap, insn), f"jalr {insn.offset}(x{insn.rs1})")
     if isinstance(insn, isa.RvLoad):
         return _load(trap, insn)
     if isinstance(insn, isa.RvStore):
